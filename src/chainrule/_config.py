@@ -1,0 +1,71 @@
+"""The only global state in chainrule: the default dtype and the default generator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_ALLOWED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+_default_dtype = np.dtype(np.float32)
+_default_generator = np.random.default_rng()
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype new parameters get when a layer is built without ``dtype=``.
+
+    Args:
+        dtype: ``np.float32`` (the default, as in PyTorch) or ``np.float64``.
+    """
+    global _default_dtype
+    _default_dtype = check_float_dtype(dtype, "set_default_dtype", "dtype")
+
+
+def get_default_dtype() -> np.dtype:
+    """Return the dtype new parameters get when a layer is built without ``dtype=``."""
+    return _default_dtype
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the default generator used by initialisers, Dropout and shuffling.
+
+    Args:
+        seed: a non-negative integer.
+
+    Returns:
+        The new default ``numpy.random.Generator``.
+    """
+    global _default_generator
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed seed must be a non-negative int, got {seed!r}")
+    _default_generator = np.random.default_rng(int(seed))
+    return _default_generator
+
+
+def default_generator() -> np.random.Generator:
+    """The generator random things use when given no ``rng=`` or ``seed=``."""
+    return _default_generator
+
+
+def resolve_rng(rng=None, seed=None) -> np.random.Generator:
+    """Pick the generator for a random operation: ``rng``, else a fresh one from ``seed``,
+    else the default generator (read at call time, so ``manual_seed`` takes effect)."""
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        return rng
+    if seed is not None:
+        return np.random.default_rng(seed)
+    return _default_generator
+
+
+def check_float_dtype(dtype, owner: str, name: str = "dtype") -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise naming ``owner``."""
+    if dtype is None:
+        return _default_dtype
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in _ALLOWED_DTYPES:
+        raise TypeError(f"{owner} {name} must be float32 or float64, got {dtype!r}")
+    return resolved

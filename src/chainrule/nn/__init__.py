@@ -1,0 +1,15 @@
+"""Modules, layers and losses, each with a backward written from the chain rule."""
+
+from . import functional
+from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import Sequential
+from .dropout import Dropout
+from .linear import Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .module import Module, Parameter
+
+__all__ = [
+    "Parameter", "Module", "Sequential", "Linear",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "Dropout",
+    "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional",
+]

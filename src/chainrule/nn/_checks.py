@@ -1,0 +1,35 @@
+"""Input checks shared by modules: turn what the user passed into a float array, or say why not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._config import get_default_dtype
+
+
+def as_float_array(x, owner: str, name: str = "input", dtype=None) -> np.ndarray:
+    """Return ``x`` as a float ndarray.
+
+    With ``dtype`` (a layer's parameter dtype) the array is cast to it, so a float32 layer
+    never silently computes in float64. Without it, float32/float64 arrays keep their dtype
+    and anything else real (ints, bools, float16, lists) becomes the default dtype.
+    """
+    arr = np.asarray(x)
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(
+            f"{owner} expected {name} to be a real numeric array, got dtype {arr.dtype}"
+        )
+    if dtype is None:
+        if arr.dtype in (np.float32, np.float64):
+            return arr
+        dtype = get_default_dtype()
+    return arr.astype(dtype, copy=False)
+
+
+def check_reduction(reduction, owner: str) -> str:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(
+            f"{owner} reduction must be one of 'mean', 'sum', 'none', got {reduction!r}"
+        )
+    return reduction

@@ -1,0 +1,38 @@
+r"""Numerically stable kernels shared by modules and losses.
+
+Each keeps the dtype of its input (float32 stays float32) and gives no overflow warning
+for inputs as large as $\pm 10^4$.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, log_expit
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    r"""$\sigma(z) = 1 / (1 + e^{-z})$, evaluated without overflow for either sign of $z$
+    (``scipy.special.expit``)."""
+    return expit(z)
+
+
+def log_sigmoid(z: np.ndarray) -> np.ndarray:
+    r"""$\log \sigma(z) = -\log(1 + e^{-z})$, stable for large $|z|$."""
+    return log_expit(z)
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""$\log s_i = z_i - \max_j z_j - \log \sum_j e^{z_j - \max_j z_j}$.
+
+    Shifting by the maximum keeps every exponent $\le 0$, so nothing overflows, and the
+    largest term of the sum is exactly 1, so the log never sees 0.
+    """
+    shifted = z - np.maximum.reduce(z, axis=axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""$s_i = e^{z_i - \max_j z_j} / \sum_j e^{z_j - \max_j z_j}$ (max-shifted, as ``log_softmax``)."""
+    e = np.exp(z - np.maximum.reduce(z, axis=axis, keepdims=True))
+    e /= np.add.reduce(e, axis=axis, keepdims=True)
+    return e

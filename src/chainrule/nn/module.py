@@ -1,0 +1,232 @@
+"""Parameter and Module: the two classes every layer is built from."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array and the gradient that backward accumulates into it.
+
+    Args:
+        data: the initial values (an array-like, kept as given: no copy if it is already
+            an ndarray).
+
+    Attributes:
+        data: the values, an ``ndarray``.
+        grad: an ``ndarray`` of the same shape and dtype, zeros until a backward adds into
+            it. ``backward`` ACCUMULATES (``+=``), as in PyTorch; ``zero_grad`` resets it.
+    """
+
+    def __init__(self, data):
+        self.data = np.asarray(data)
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"Parameter data must be a float array, got dtype {self.data.dtype}")
+        self.grad = np.zeros_like(self.data)
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def zero_grad(self) -> None:
+        # In place, so a view handed out earlier (or a flat optimiser buffer) stays valid.
+        self.grad[...] = 0
+
+    def __repr__(self) -> str:
+        return f"Parameter containing:\n{self.data!r}"
+
+
+class IncompatibleKeys(NamedTuple):
+    missing_keys: list
+    unexpected_keys: list
+
+
+class Module:
+    """Base class of every layer, loss and container.
+
+    A subclass implements ``forward(...)``, which returns the output and keeps what
+    ``backward`` needs, and ``backward(grad_output)``, which returns the gradient with
+    respect to the forward input and adds its parameters' gradients into their ``.grad``.
+    Parameters and sub-modules assigned as attributes are registered automatically, so
+    ``parameters()``, ``state_dict()`` and ``train()``/``eval()`` see them.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_cache", None)
+
+    # -- registration ---------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}.__init__ must call super().__init__() "
+                f"before assigning attribute {name!r}"
+            )
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (``None`` records that the layer has none,
+        as ``Linear(bias=False)`` does for ``bias``)."""
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"add_module expected a Module for {name!r}, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    # -- running --------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    def backward(self, grad_output):
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+
+    def _save_for_backward(self, *values) -> None:
+        """Keep what backward needs, in training mode only: in eval mode nothing will call
+        backward, so holding activations would only cost memory."""
+        self.__dict__["_cache"] = values if self.training else None  # skips __setattr__: hot path
+
+    def _saved(self):
+        """What forward kept, or a RuntimeError that says why there is nothing."""
+        if self._cache is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() called before forward() "
+                f"(forward in eval mode keeps nothing for backward: call model.train() first)"
+            )
+        return self._cache
+
+    # -- traversal ------------------------------------------------------------------
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(dotted_name, Parameter)``, each parameter once, named as PyTorch would."""
+        seen = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, param in module._parameters.items():
+                if id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from self._modules.items()
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "", _seen=None) -> Iterator[tuple[str, Module]]:
+        """Yield ``(dotted_name, module)`` for this module and every descendant, each once."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            child_prefix = f"{prefix}.{name}" if prefix else name
+            yield from child.named_modules(child_prefix, seen)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    # -- modes and gradients ----------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode here and in every descendant; returns ``self``."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train mode must be a bool, got {type(mode).__name__}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+            if not mode:
+                module._cache = None
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: Dropout is the identity and forward keeps no cache."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for param in self.parameters():
+            param.zero_grad()
+
+    # -- state ----------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict:
+        """A copy of every parameter, keyed by its dotted name (PyTorch's keys)."""
+        return OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values from ``state_dict`` into the parameters, in place.
+
+        Raises:
+            RuntimeError: as PyTorch does: with ``strict=True`` naming missing or unexpected
+                keys, and always naming a key whose shape differs.
+        """
+        own = dict(self.named_parameters())
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        if strict and (missing or unexpected):
+            raise RuntimeError(
+                f"Error loading state_dict into {type(self).__name__}: "
+                f"missing keys {missing}, unexpected keys {unexpected}"
+            )
+        for key, param in own.items():
+            if key not in state_dict:
+                continue
+            value = np.asarray(state_dict[key])
+            if value.shape != param.shape:
+                raise RuntimeError(
+                    f"Error loading state_dict: {key!r} has shape {value.shape} in the "
+                    f"state_dict, but the model's parameter has shape {param.shape}"
+                )
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"Error loading state_dict: {key!r} has non-numeric dtype {value.dtype}")
+            np.copyto(param.data, value, casting="unsafe")
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- repr -----------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n" + "\n".join(lines) + "\n)"
