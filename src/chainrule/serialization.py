@@ -88,7 +88,8 @@ def load(path):
     """
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        # Open the file ourselves: np.load leaks its handle when the zip is unreadable.
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
             if _META_KEY not in npz.files:
                 raise ValueError(f"{path} is not a chainrule checkpoint (no {_META_KEY} entry)")
             meta = json.loads(str(npz[_META_KEY]))
@@ -100,14 +101,14 @@ def load(path):
                     f"chainrule reads ({VERSION}); upgrade chainrule"
                 )
             arrays = {key: npz[key] for key in npz.files if key != _META_KEY}
-            return _decode(meta["tree"], arrays)
+        return _decode(meta["tree"], arrays)  # arrays are in memory: the file may close
     except ValueError as error:
         if str(error).startswith(path):
             raise
         if "allow_pickle" in str(error) or "pickle" in str(error).lower():
             raise ValueError(f"{path} holds pickled objects, which chainrule refuses to load (loading them could run code)") from error
         raise ValueError(f"{path} is not a readable chainrule checkpoint: {error}") from error
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, json.JSONDecodeError) as error:
+    except (zipfile.BadZipFile, KeyError, TypeError, AttributeError, OSError, EOFError) as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise ValueError(f"{path} is not a readable chainrule checkpoint (truncated or corrupted): {error}") from error
