@@ -1,0 +1,60 @@
+"""Two moons with the 2 -> 500 tanh -> 2 network, softmax cross-entropy and SGD with momentum.
+
+Run:  python examples/moons.py
+"""
+
+import argparse
+
+import numpy as np
+from tqdm import tqdm
+
+import chainrule as cr
+from chainrule import data, nn, optim
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cr.manual_seed(args.seed)
+
+    X, y = data.datasets.make_moons(2000, noise=0.1, seed=args.seed)
+    X_train, y_train, X_test, y_test = X[:1500], y[:1500], X[1500:], y[1500:]
+    loader = data.DataLoader(data.TensorDataset(X_train, y_train), batch_size=32, shuffle=True, seed=args.seed)
+
+    model = nn.Sequential(nn.Linear(2, 500), nn.Tanh(), nn.Linear(500, 2))
+    loss_fn = nn.CrossEntropyLoss()  # takes logits: softmax and cross-entropy in one stable step
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    history = {"loss": [], "test_accuracy": []}
+    bar = tqdm(range(args.epochs), desc="moons", disable=args.no_progress)
+    for epoch in bar:
+        model.train()
+        total = 0.0
+        for xb, yb in loader:
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            optimizer.zero_grad()
+            grad = loss_fn.backward()        # (softmax(logits) - onehot(y)) / batch
+            model.backward(grad)
+            optimizer.step()
+            total += loss * len(xb)
+        model.eval()
+        test_accuracy = float((model(X_test).argmax(axis=1) == y_test).mean())
+        history["loss"].append(total / len(X_train))
+        history["test_accuracy"].append(test_accuracy)
+        bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", test_acc=f"{test_accuracy:.3f}")
+
+    print(f"moons: final training loss {history['loss'][-1]:.4f}, test accuracy {test_accuracy:.2%}")
+    return {"model": model, "history": history, "metrics": {"test_accuracy": test_accuracy},
+            "X_test": X_test, "y_test": y_test}
+
+
+if __name__ == "__main__":
+    main()

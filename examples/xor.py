@@ -1,0 +1,61 @@
+"""XOR with the two-layer sigmoid network of the classic backprop derivations.
+
+    2 inputs -> Linear -> Sigmoid -> Linear -> Sigmoid -> 1 output,  cost: mean squared error
+
+Run:  python examples/xor.py
+"""
+
+import argparse
+
+import numpy as np
+from tqdm import tqdm
+
+import chainrule as cr
+from chainrule import nn, optim
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cr.manual_seed(args.seed)
+
+    # The whole truth table is the training set: four points, one full batch.
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+
+    model = nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid())
+    loss_fn = nn.MSELoss()
+    optimizer = optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
+
+    history = {"loss": []}
+    bar = tqdm(range(args.epochs), desc="xor", disable=args.no_progress)
+    for epoch in bar:
+        prediction = model(X)                 # forward: each module keeps what backward needs
+        loss = loss_fn(prediction, y)         # C = mean((a - y)^2)
+        optimizer.zero_grad()
+        grad = loss_fn.backward()             # BP1 starts here: dC/da = 2 (a - y) / N
+        model.backward(grad)                  # BP2-BP4, layer by layer, right to left
+        optimizer.step()                      # W <- W - lr * v
+        history["loss"].append(loss)
+        if epoch % 50 == 0:
+            bar.set_postfix(loss=f"{loss:.5f}")
+
+    model.eval()
+    prediction = model(X)
+    final_loss = loss_fn(prediction, y)
+    accuracy = float(((prediction > 0.5) == (y > 0.5)).mean())
+    print(f"xor: final loss {final_loss:.6f}, accuracy {accuracy:.0%}")
+    print("predictions:", np.round(prediction.ravel(), 3).tolist())
+    return {"model": model, "history": history, "metrics": {"loss": final_loss, "accuracy": accuracy},
+            "X_test": X, "y_test": y.ravel().astype(np.int64)}
+
+
+if __name__ == "__main__":
+    main()
