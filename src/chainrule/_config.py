@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 _ALLOWED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -35,9 +37,7 @@ def manual_seed(seed: int) -> np.random.Generator:
         The new default ``numpy.random.Generator``.
     """
     global _default_generator
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"manual_seed seed must be a non-negative int, got {seed!r}")
-    _default_generator = np.random.default_rng(int(seed))
+    _default_generator = np.random.default_rng(check_seed(seed, "manual_seed"))
     return _default_generator
 
 
@@ -46,16 +46,25 @@ def default_generator() -> np.random.Generator:
     return _default_generator
 
 
-def resolve_rng(rng=None, seed=None) -> np.random.Generator:
-    """Pick the generator for a random operation: ``rng``, else a fresh one from ``seed``,
-    else the default generator (read at call time, so ``manual_seed`` takes effect)."""
+def check_seed(seed, owner: str) -> int:
+    """Return ``seed`` as an int if it is a non-negative integer, else raise naming ``owner``."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"{owner} seed must be a non-negative int or None, got {seed!r}")
+    return int(seed)
+
+
+def resolve_rng(seed=None, rng=None, owner: str = "chainrule") -> np.random.Generator:
+    """The generator a random operation of ``owner`` draws from: ``rng``, else a fresh one
+    from ``seed``, else the default generator (read now, so ``manual_seed`` takes effect)."""
     if rng is not None:
+        if seed is not None:
+            raise ValueError(f"{owner} takes seed or rng, not both")
         if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+            raise TypeError(f"{owner} rng must be a numpy.random.Generator, got {type(rng).__name__}")
         return rng
-    if seed is not None:
-        return np.random.default_rng(seed)
-    return _default_generator
+    if seed is None:
+        return _default_generator
+    return np.random.default_rng(check_seed(seed, owner))
 
 
 def check_float_dtype(dtype, owner: str, name: str = "dtype") -> np.dtype:

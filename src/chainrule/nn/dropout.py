@@ -36,7 +36,7 @@ class Dropout(Module):
         if self.p == 1.0:
             mask = np.zeros_like(x)
         else:
-            keep = resolve_rng(self.rng).random(x.shape) >= self.p
+            keep = resolve_rng(rng=self.rng, owner="Dropout").random(x.shape) >= self.p
             mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
         self._save_for_backward(mask)  # backward multiplies by the same scaled mask
         return x * mask

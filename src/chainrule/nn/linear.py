@@ -46,7 +46,7 @@ class Linear(Module):
 
     def reset_parameters(self, rng=None) -> None:
         """PyTorch's default: weight and bias from U(-1/sqrt(in_features), 1/sqrt(in_features))."""
-        rng = resolve_rng(rng)
+        rng = resolve_rng(rng=rng, owner="Linear")
         bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
         self.weight.data[...] = rng.uniform(-bound, bound, self.weight.shape)
         if self.bias is not None:
