@@ -1,1 +1,12 @@
-"""Optimisers and learning-rate schedulers."""
+"""Optimisers and learning-rate schedulers.
+
+``Optimizer`` (the shared bookkeeping), ``SGD``, ``Adam``, ``AdamW``, and in
+``chainrule.optim.lr_scheduler``: ``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``.
+"""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
