@@ -52,7 +52,7 @@ def main(argv=None):
     final_loss = loss_fn(prediction, y)
     accuracy = float(((prediction > 0.5) == (y > 0.5)).mean())
     print(f"xor: final loss {final_loss:.6f}, accuracy {accuracy:.0%}")
-    print("predictions:", np.round(prediction.ravel(), 3).tolist())
+    print("predictions:", [round(float(p), 3) for p in prediction.ravel()])
     return {"model": model, "history": history, "metrics": {"loss": final_loss, "accuracy": accuracy},
             "X_test": X, "y_test": y.ravel().astype(np.int64)}
 
