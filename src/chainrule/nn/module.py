@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections import OrderedDict
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -47,6 +49,72 @@ class Parameter:
         return f"Parameter containing:\n{self.data!r}"
 
 
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict):
+        self._hooks = hooks
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+# Hooks that run for every module (the mechanism behind ``chainrule.detect_anomaly``), like
+# PyTorch's ``register_module_forward_hook``. Empty unless something registered one.
+_global_forward_hooks: dict = {}
+_global_backward_hooks: dict = {}
+
+
+def register_module_forward_hook(hook: Callable) -> RemovableHandle:
+    """Register ``hook(module, args, output)`` to run after every module's forward."""
+    handle = RemovableHandle(_global_forward_hooks)
+    _global_forward_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
+    """Register ``hook(module, grad_input, grad_output)`` to run after every module's backward."""
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+def _run_backward_hooks(module, backward, args, kwargs):
+    """Call ``backward`` and then the hooks. Hooks see tuples, as in PyTorch:
+    ``hook(module, grad_input, grad_output)``; one that returns a value replaces grad_input."""
+    grad_output = args[0] if args else next(iter(kwargs.values()), 1.0)  # losses default to 1.0
+    module.__dict__["_in_backward"] = True  # a subclass's super().backward() must not fire hooks twice
+    try:
+        grad_input = backward(module, *args, **kwargs)
+    finally:
+        module.__dict__["_in_backward"] = False
+    hooks = itertools.chain(_global_backward_hooks.values(), module._backward_hooks.values())
+    for hook in list(hooks):
+        result = hook(module, (grad_input,), (grad_output,))
+        if result is not None:
+            grad_input = result[0] if isinstance(result, tuple) else result
+    return grad_input
+
+
+def _with_backward_hooks(backward):
+    @functools.wraps(backward)
+    def wrapper(self, *args, **kwargs):
+        if (self._backward_hooks or _global_backward_hooks) and not self.__dict__.get("_in_backward"):
+            return _run_backward_hooks(self, backward, args, kwargs)
+        return backward(self, *args, **kwargs)  # no hooks: one check and the plain call
+
+    return wrapper
+
+
 class IncompatibleKeys(NamedTuple):
     missing_keys: list
     unexpected_keys: list
@@ -67,6 +135,15 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_cache", None)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Every backward a subclass writes runs its hooks, however it is called
+        # (by Sequential, by a custom module, or by the user).
+        if "backward" in cls.__dict__:
+            cls.backward = _with_backward_hooks(cls.__dict__["backward"])
 
     # -- registration ---------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -104,7 +181,31 @@ class Module:
 
     # -- running --------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        if self._forward_hooks or _global_forward_hooks:
+            for hook in list(itertools.chain(_global_forward_hooks.values(), self._forward_hooks.values())):
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
+        return output
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """Register ``hook(module, args, output)``, called after every ``forward`` of this
+        module; a hook that returns a value replaces the output. As in PyTorch."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Register ``hook(module, grad_input, grad_output)``, called after every
+        ``backward`` of this module with 1-tuples of arrays: the gradient it returned (with
+        respect to its input) and the one it received (with respect to its output). A hook
+        that returns a value replaces ``grad_input``. As in PyTorch."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    register_backward_hook = register_full_backward_hook
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
