@@ -35,7 +35,9 @@ def gradcheck(fn_or_module, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol
             It must be deterministic (put Dropout in eval mode or give it a reseeded ``rng``).
         *inputs: the arrays passed to ``fn_or_module``.
         eps: the finite-difference step.
-        atol, rtol: an element passes when $|a - n| \le \text{atol} + \text{rtol}\,|n|$.
+        atol: absolute tolerance: an element passes when
+            $|a - n| \le \text{atol} + \text{rtol}\,|n|$.
+        rtol: relative tolerance (see ``atol``).
         seed: seeds the random upstream gradient $g$.
 
     Returns:

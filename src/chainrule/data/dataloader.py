@@ -52,7 +52,7 @@ class DataLoader:
         ValueError: if ``batch_size`` is not a positive int, or ``seed`` is not a
             non-negative int.
 
-    Example:
+    Examples:
         >>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True, seed=0)
         >>> for xb, yb in loader:
         ...     ...

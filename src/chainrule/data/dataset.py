@@ -29,7 +29,7 @@ class Dataset(abc.ABC):
     may also accept slices and integer arrays in `__getitem__`; `DataLoader` only relies on
     that for `TensorDataset` and `Subset`.
 
-    Example:
+    Examples:
         >>> class Squares(Dataset):
         ...     def __len__(self):
         ...         return 10
@@ -66,7 +66,7 @@ class TensorDataset(Dataset):
         ValueError: if no array is given, an array is 0-dimensional, or the lengths
             along axis 0 differ.
 
-    Example:
+    Examples:
         >>> ds = TensorDataset(np.zeros((5, 2), np.float32), np.arange(5))
         >>> len(ds), ds[1][1], ds[[0, 3]][0].shape
         (5, 1, (2, 2))
@@ -190,7 +190,7 @@ def random_split(dataset: Dataset, lengths, seed=None, *, rng=None) -> list[Subs
         ValueError: if counts are negative or do not sum to ``len(dataset)``, or fractions
             are outside $[0, 1]$ or do not sum to 1.
 
-    Example:
+    Examples:
         >>> train, val = random_split(ds, [0.8, 0.2], seed=0)
     """
     if not isinstance(dataset, Dataset):

@@ -264,7 +264,7 @@ def load_digits():
         ``(X, y)``: float32 ``(1797, 64)`` in $[0, 1]$ and int64 ``(1797,)`` labels in
         ``0 .. 9`` (178, 182, 177, 183, 181, 182, 181, 179, 174 and 180 samples).
 
-    Example:
+    Examples:
         >>> X, y = load_digits()
         >>> X.reshape(-1, 8, 8)[0]   # a zero
     """

@@ -53,13 +53,14 @@ class SGD(Optimizer):
     State:
         ``'momentum_buffer'`` per parameter, once a step has run with momentum != 0.
 
-    Example::
-
+    Examples:
+        ```python
         opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
         loss = loss_fn(model(x), y)
         opt.zero_grad()
         model.backward(loss_fn.backward())
         opt.step()
+        ```
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
