@@ -1,9 +1,10 @@
 """Real handwritten digits (UCI 8x8, 1,797 images, shipped with chainrule): 64 -> 128 ReLU -> 10.
 
-Run:  python examples/digits.py
+Run:  python examples/digits.py  [--plot digits.png]
 """
 
 import argparse
+import os
 
 import numpy as np
 from tqdm import tqdm
@@ -17,6 +18,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--plot", metavar="PATH", help="write figures to PATH (PNG; nothing opens a window)")
     return parser.parse_args(argv)
 
 
@@ -60,6 +62,13 @@ def main(argv=None):
           f"held-out test accuracy {test_accuracy:.2%} on {len(y_test)} images")
     print("confusion matrix (rows: true digit, columns: predicted):")
     print(confusion)
+    if args.plot:  # matplotlib from the examples extra, imported only when asked for
+        from chainrule import plot
+
+        root, ext = os.path.splitext(args.plot)
+        plot.plot_history(history, path=args.plot, title="digits")
+        plot.plot_confusion_matrix(confusion, path=f"{root}-confusion{ext or '.png'}")
+        print(f"wrote {args.plot} and {root}-confusion{ext or '.png'}")
     return {"model": model, "history": history, "metrics": {"test_accuracy": test_accuracy, "confusion": confusion},
             "X_test": X_test, "y_test": y_test}
 

@@ -1,9 +1,10 @@
 """Three interleaved spiral arms: a problem no linear model can solve, learned by a small ReLU MLP.
 
-Run:  python examples/spirals.py
+Run:  python examples/spirals.py  [--plot spirals.png]
 """
 
 import argparse
+import os
 
 import numpy as np
 from tqdm import tqdm
@@ -17,6 +18,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--plot", metavar="PATH", help="write figures to PATH (PNG; nothing opens a window)")
     return parser.parse_args(argv)
 
 
@@ -54,6 +56,13 @@ def main(argv=None):
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", test_acc=f"{test_accuracy:.3f}")
 
     print(f"spirals: final training loss {history['loss'][-1]:.4f}, test accuracy {test_accuracy:.2%}")
+    if args.plot:  # matplotlib from the examples extra, imported only when asked for
+        from chainrule import plot
+
+        root, ext = os.path.splitext(args.plot)
+        plot.plot_decision_boundary(model, X_test, y_test, path=args.plot, title="spirals: test points")
+        plot.plot_history(history, path=f"{root}-history{ext or '.png'}", title="spirals")
+        print(f"wrote {args.plot} and {root}-history{ext or '.png'}")
     return {"model": model, "history": history, "metrics": {"test_accuracy": test_accuracy},
             "X_test": X_test, "y_test": y_test}
 

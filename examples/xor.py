@@ -2,10 +2,11 @@
 
     2 inputs -> Linear -> Sigmoid -> Linear -> Sigmoid -> 1 output,  cost: mean squared error
 
-Run:  python examples/xor.py
+Run:  python examples/xor.py  [--plot xor.png]
 """
 
 import argparse
+import os
 
 import numpy as np
 from tqdm import tqdm
@@ -19,6 +20,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--plot", metavar="PATH", help="write figures to PATH (PNG; nothing opens a window)")
     return parser.parse_args(argv)
 
 
@@ -53,6 +55,13 @@ def main(argv=None):
     accuracy = float(((prediction > 0.5) == (y > 0.5)).mean())
     print(f"xor: final loss {final_loss:.6f}, accuracy {accuracy:.0%}")
     print("predictions:", [round(float(p), 3) for p in prediction.ravel()])
+    if args.plot:  # matplotlib from the examples extra, imported only when asked for
+        from chainrule import plot
+
+        root, ext = os.path.splitext(args.plot)
+        plot.plot_decision_boundary(model, X, y.ravel().astype(np.int64), path=args.plot, title="XOR")
+        plot.plot_history(history, path=f"{root}-loss{ext or '.png'}", title="XOR training loss")
+        print(f"wrote {args.plot} and {root}-loss{ext or '.png'}")
     return {"model": model, "history": history, "metrics": {"loss": final_loss, "accuracy": accuracy},
             "X_test": X, "y_test": y.ravel().astype(np.int64)}
 

@@ -59,7 +59,19 @@ def save(obj, path) -> None:
 
     The file is written to a temporary file in the same folder, flushed to disk, then
     moved over ``path`` in one step: a crash never leaves a half-written checkpoint, and
-    an existing file at ``path`` stays intact until the new one is complete.
+    an existing file at ``path`` stays intact until the new one is complete. If anything
+    fails on the way (a full disk, an interrupt), the temporary file is removed and the
+    error is raised; ``path`` still holds what it held before.
+
+    Args:
+        obj: a dict (e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict(),
+            "epoch": 3}``) of numeric arrays, numbers, strings, bools, None, and nested
+            dicts, lists and tuples of those.
+        path: where to write; any file name works (``.npz`` is conventional).
+
+    Raises:
+        TypeError: if ``obj`` holds something else (an object array, a module, a function).
+        OSError: if the file cannot be written.
     """
     path = os.fspath(path)
     arrays: dict = {}
@@ -77,6 +89,24 @@ def save(obj, path) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Flush the folder entry too, so the rename itself survives a power cut (POSIX only;
+    best effort: some filesystems and Windows cannot open a folder for fsync)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load(path):

@@ -75,7 +75,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays) -> None:
         if not arrays:
             raise ValueError("TensorDataset needs at least one array, got none")
-        converted = tuple(np.asarray(a) for a in arrays)
+        converted = tuple(_as_array(a, "TensorDataset", f"array {k}") for k, a in enumerate(arrays))
         for k, a in enumerate(converted):
             if a.ndim == 0:
                 raise ValueError(
@@ -131,7 +131,7 @@ class Subset(Dataset):
             raise TypeError(
                 f"Subset dataset must be a chainrule.data.Dataset, got {type(dataset).__name__}"
             )
-        idx = np.asarray(indices)
+        idx = _as_array(indices, "Subset", "indices")
         if idx.size == 0:
             idx = idx.astype(np.int64)
         if idx.dtype.kind not in "iu":
@@ -237,6 +237,15 @@ def random_split(dataset: Dataset, lengths, seed=None, *, rng=None) -> list[Subs
     perm = generator.permutation(n)
     stops = np.cumsum(counts)
     return [Subset(dataset, perm[stop - c:stop]) for c, stop in zip(counts, stops)]
+
+
+def _as_array(value, owner: str, name: str) -> np.ndarray:
+    """``np.asarray(value)``, or a ValueError naming ``owner`` and ``name`` when the value is
+    ragged (nested lists of different lengths) and NumPy cannot make an array of it."""
+    try:
+        return np.asarray(value)
+    except ValueError as error:
+        raise ValueError(f"{owner} {name} must be array-like with a regular shape: {error}") from None
 
 
 def _check_index(index, owner: str):

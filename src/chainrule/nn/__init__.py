@@ -1,6 +1,6 @@
 """Modules, layers and losses, each with a backward written from the chain rule."""
 
-from . import functional
+from . import functional, init, utils
 from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import Sequential
 from .dropout import Dropout
@@ -11,5 +11,5 @@ from .module import Module, Parameter
 __all__ = [
     "Parameter", "Module", "Sequential", "Linear",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "Dropout",
-    "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional",
+    "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils",
 ]

@@ -14,7 +14,10 @@ def as_float_array(x, owner: str, name: str = "input", dtype=None) -> np.ndarray
     never silently computes in float64. Without it, float32/float64 arrays keep their dtype
     and anything else real (ints, bools, float16, lists) becomes the default dtype.
     """
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{owner} expected {name} to be array-like with a regular shape: {error}") from None
     kind = arr.dtype.kind
     if kind not in "biuf":
         raise TypeError(

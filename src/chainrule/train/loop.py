@@ -1,0 +1,282 @@
+r"""``fit`` and ``evaluate``: the explicit training loop the examples teach, with a progress
+bar, metrics, validation, callbacks and a :class:`History` around it.
+
+The body of :func:`fit` is the loop you would write yourself::
+
+    for xb, yb in train_loader:
+        output = model(xb)                     # forward: each module keeps what backward needs
+        loss = loss_fn(output, yb)
+        optimizer.zero_grad()
+        model.backward(loss_fn.backward())     # the chain rule, last layer to first
+        optimizer.step()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+from .callbacks import FitState, History
+from .metrics import resolve_metrics
+
+__all__ = ["fit", "evaluate"]
+
+
+def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None, metrics=("accuracy",),
+        scheduler=None, callbacks=(), progress: bool = True, detect_anomaly: bool = False) -> History:
+    r"""Train ``model`` for ``epochs`` epochs and return the per-epoch :class:`History`.
+
+    Each epoch runs the explicit loop over ``train_loader`` (forward, loss, zero_grad,
+    backward, step), then evaluates on ``val_loader`` (in eval mode), then steps the
+    ``scheduler`` once. The history records, per epoch: ``loss`` (the mean training loss
+    over the epoch's samples, as the batches saw it), each metric on the training batches
+    (averaged the same way), ``val_loss`` and ``val_<metric>`` (with ``val_loader``),
+    ``lr`` (the first param group's, during the epoch) and ``time`` (seconds, training plus
+    validation), plus anything callbacks add.
+
+    Pressing Ctrl-C (``SIGINT``) lets the current batch finish and then stops; the history
+    of the completed epochs is returned with ``history.interrupted = True``. A
+    ``KeyboardInterrupt`` raised anywhere else in the loop (a callback, a loader, a second
+    Ctrl-C) stops at once, with the same result.
+
+    Args:
+        model: the :class:`~chainrule.nn.Module` to train.
+        loss_fn: a loss module with ``reduction='mean'`` or ``'sum'``.
+        optimizer: an optimiser over ``model``'s parameters.
+        train_loader: an iterable of ``(input, target)`` batches, e.g. a ``DataLoader``.
+        epochs: the number of epochs, ``>= 0``.
+        val_loader: batches to evaluate on after every epoch, or None.
+        metrics: names (``"accuracy"``, ``"top5_accuracy"``, ``"mse"``, ``"mae"``) or
+            callables ``fn(output, target) -> float``; ``()`` for none.
+        scheduler: a learning-rate scheduler, stepped once per epoch, or None.
+        callbacks: :class:`Callback` objects (``EarlyStopping``, ``ModelCheckpoint``,
+            ``GradientFlow``, ...).
+        progress: show a progress bar per epoch (tqdm) when stdout is a terminal, one plain
+            line per epoch when it is not (a log file, CI); ``False`` prints nothing.
+        detect_anomaly: run inside ``chainrule.detect_anomaly(model)``, which stops at the
+            first module producing a NaN or inf and names it.
+
+    Returns:
+        The :class:`History`.
+
+    Raises:
+        ValueError: for ``epochs < 0``, an unknown metric, or a loss with ``reduction='none'``.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"fit epochs must be an int >= 0, got {epochs!r}")
+    reduction = getattr(loss_fn, "reduction", "mean")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"fit needs a loss with reduction 'mean' or 'sum', "
+                         f"got {type(loss_fn).__name__}(reduction={reduction!r})")
+    metric_fns = resolve_metrics(metrics)
+    history = History()
+    state = FitState(model, loss_fn, optimizer, history, int(epochs))
+    report = _Progress(progress, int(epochs))
+    callbacks = list(callbacks)
+
+    def call(method):
+        for callback in callbacks:
+            getattr(callback, method)(state)
+
+    with _StopOnSigint() as interrupt, _anomaly_mode(detect_anomaly, model):
+        try:
+            call("on_fit_begin")
+            for state.epoch in range(epochs):
+                model.train()
+                start, total, seen, sums = time.perf_counter(), 0.0, 0, dict.fromkeys(metric_fns, 0.0)
+                call("on_epoch_begin")
+                bar = report.start_epoch(state.epoch, _len(train_loader))
+                for state.batch, (xb, yb) in enumerate(train_loader):
+                    call("on_batch_begin")
+                    output = model(xb)                       # forward: each module keeps what backward needs
+                    loss = loss_fn(output, yb)
+                    optimizer.zero_grad()
+                    model.backward(loss_fn.backward())       # the chain rule, last layer to first
+                    call("on_after_backward")                # gradients ready: inspect or clip them here
+                    optimizer.step()
+                    n = len(xb)
+                    total += loss * n if reduction == "mean" else loss
+                    seen += n
+                    for name, fn in metric_fns.items():
+                        sums[name] += fn(output, yb) * n
+                    state.loss, state.output = loss, output
+                    call("on_batch_end")
+                    bar.update(n, total / seen)
+                    if interrupt.requested:
+                        break
+                if interrupt.requested:
+                    bar.close()
+                    raise KeyboardInterrupt
+                logs = {"loss": total / seen if seen else math.nan}
+                logs.update({name: s / seen if seen else math.nan for name, s in sums.items()})
+                if val_loader is not None:
+                    logs.update({f"val_{k}": v for k, v in evaluate(model, val_loader, loss_fn, metric_fns).items()})
+                logs["lr"] = optimizer.param_groups[0]["lr"]
+                if scheduler is not None:
+                    scheduler.step()
+                logs["time"] = time.perf_counter() - start
+                state.logs = logs
+                call("on_epoch_end")                         # callbacks may add keys to logs
+                history.append(state.epoch, logs)
+                bar.finish(logs)
+                if interrupt.requested:                      # Ctrl-C during validation or a callback
+                    raise KeyboardInterrupt
+                if state.stop_training:
+                    break
+        except KeyboardInterrupt:
+            history.interrupted = True
+            report.message(f"fit: interrupted in epoch {state.epoch}; returning the history of "
+                           f"{len(history)} completed epoch(s)")
+        finally:
+            call("on_fit_end")
+    return history
+
+
+def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
+    r"""The loss and metrics of ``model`` over every batch of ``loader``, in eval mode.
+
+    The model is put in eval mode (Dropout off, no caches kept for backward) and every
+    module's previous mode is restored afterwards. Metrics are computed once on all
+    outputs concatenated, so they are exact (not an average of batch values); the loss is
+    the mean over samples of a ``'mean'`` loss (the sum over batches of a ``'sum'`` one).
+
+    Args:
+        model: the :class:`~chainrule.nn.Module`.
+        loader: an iterable of ``(input, target)`` batches.
+        loss_fn: a loss module, or None for metrics only.
+        metrics: as :func:`fit`.
+
+    Returns:
+        ``{"loss": ..., "<metric>": ...}`` as Python floats (``"loss"`` only with a ``loss_fn``).
+    """
+    metric_fns = resolve_metrics(metrics)
+    reduction = getattr(loss_fn, "reduction", "mean")
+    if loss_fn is not None and reduction not in ("mean", "sum"):
+        raise ValueError(f"evaluate needs a loss with reduction 'mean' or 'sum', got reduction={reduction!r}")
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        outputs, targets, total, seen = [], [], 0.0, 0
+        for xb, yb in loader:
+            output = model(xb)
+            if loss_fn is not None:
+                loss = loss_fn(output, yb)
+                total += loss * len(xb) if reduction == "mean" else loss
+            seen += len(xb)
+            if metric_fns:
+                outputs.append(output)
+                targets.append(np.asarray(yb))
+    finally:
+        for module, mode in modes:  # each module's own mode, as it was
+            object.__setattr__(module, "training", mode)
+    results = {}
+    if loss_fn is not None:
+        results["loss"] = float(total / seen) if seen else math.nan
+    if metric_fns:
+        if outputs:
+            output, target = np.concatenate(outputs), np.concatenate(targets)
+        else:
+            output, target = np.empty((0, 1)), np.empty(0)
+        results.update({name: float(fn(output, target)) for name, fn in metric_fns.items()})
+    return results
+
+
+def _len(loader):
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+@contextlib.contextmanager
+def _anomaly_mode(enabled: bool, model):
+    if not enabled:
+        yield
+        return
+    from ..anomaly import detect_anomaly
+
+    with detect_anomaly(model):
+        yield
+
+
+class _StopOnSigint:
+    """While active (in the main thread), the first Ctrl-C only sets ``requested`` so the
+    current batch can finish; a second one raises ``KeyboardInterrupt`` as usual."""
+
+    def __init__(self):
+        self.requested = False
+        self._installed = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._installed:  # None: the previous handler was not set from Python
+            signal.signal(signal.SIGINT, signal.SIG_DFL if self._previous is None else self._previous)
+        return False
+
+
+class _Progress:
+    """A tqdm bar per epoch on a terminal; a plain line per epoch otherwise; or nothing."""
+
+    def __init__(self, enabled: bool, epochs: int):
+        self.enabled, self.epochs = bool(enabled), epochs
+        self.tty = self.enabled and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+
+    def start_epoch(self, epoch: int, n_batches):
+        return _EpochBar(self, epoch, n_batches)
+
+    def message(self, text: str) -> None:
+        if self.enabled:
+            print(text, file=sys.stdout, flush=True)
+
+
+class _EpochBar:
+    def __init__(self, report: _Progress, epoch: int, n_batches):
+        self.report, self.epoch, self.samples, self.start = report, epoch, 0, time.perf_counter()
+        self.bar = None
+        if report.tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{report.epochs}", unit="batch",
+                            file=sys.stdout, leave=True, dynamic_ncols=True)
+
+    def update(self, n: int, running_loss: float) -> None:
+        self.samples += n
+        if self.bar is not None:
+            rate = self.samples / max(time.perf_counter() - self.start, 1e-9)
+            self.bar.set_postfix_str(f"loss={running_loss:.4f}, {rate:,.0f} samples/s", refresh=False)
+            self.bar.update(1)
+
+    def finish(self, logs: dict) -> None:
+        if not self.report.enabled:
+            return
+        rate = self.samples / max(logs["time"], 1e-9)
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in logs.items()
+                          if "/" not in k and k != "time" and isinstance(v, (int, float)))
+        summary = f"{shown}, {logs['time']:.2f}s, {rate:,.0f} samples/s"
+        if self.bar is not None:
+            self.bar.set_postfix_str(summary)
+            self.bar.close()
+        else:
+            print(f"epoch {self.epoch + 1}/{self.report.epochs}: {summary}", file=sys.stdout, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,140 @@
+"""PyTorch interop: to_torch / from_torch give equivalent models (outputs and gradients agree,
+both directions), refuse unsupported layers by name, and state dicts move across."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.interop import from_torch, state_dict_to_torch, to_torch
+
+torch = pytest.importorskip("torch", reason="torch is not installed")
+tnn = torch.nn
+
+
+def _model(dtype=np.float64):
+    rng = np.random.default_rng(0)
+    return nn.Sequential(nn.Linear(4, 6, dtype=dtype, rng=rng), nn.Tanh(), nn.Linear(6, 5, dtype=dtype, rng=rng),
+                         nn.LeakyReLU(0.2), nn.Sequential(nn.Linear(5, 5, bias=False, dtype=dtype, rng=rng),
+                                                          nn.Sigmoid()),
+                         nn.ReLU(), nn.Dropout(0.3), nn.Identity(), nn.Linear(5, 3, dtype=dtype, rng=rng),
+                         nn.Softmax(dim=1), nn.LogSoftmax(dim=-1))
+
+
+def _compare(cr_model, t_model, dtype, atol):
+    # Compare in training mode (backward needs the caches) with Dropout made the identity.
+    for m in list(cr_model.modules()) + list(t_model.modules()):
+        if isinstance(m, (nn.Dropout, tnn.Dropout)):
+            m.p = 0.0
+    cr_model.train()
+    t_model.train()
+    x = np.random.default_rng(1).standard_normal((7, 4)).astype(dtype)
+    g = np.random.default_rng(2).standard_normal((7, 3)).astype(dtype)
+    y = cr_model(x)
+    gx = cr_model.backward(g)
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    yt = t_model(xt)
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(y, yt.detach().numpy(), atol=atol)
+    np.testing.assert_allclose(gx, xt.grad.numpy(), atol=atol)
+    t_params = dict(t_model.named_parameters())
+    for name, p in cr_model.named_parameters():
+        np.testing.assert_allclose(p.grad, t_params[name].grad.numpy(), atol=atol, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_to_torch_outputs_and_gradients_agree(dtype, atol):
+    model = _model(dtype)
+    t_model = to_torch(model)
+    assert isinstance(t_model, tnn.Sequential)
+    assert t_model[0].weight.dtype == (torch.float64 if dtype == np.float64 else torch.float32)
+    assert isinstance(t_model[4], tnn.Sequential) and t_model[3].negative_slope == 0.2
+    assert t_model[6].p == 0.3 and t_model[9].dim == 1
+    _compare(model, t_model, dtype, atol)
+
+
+@pytest.mark.parametrize("dtype, atol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_from_torch_outputs_and_gradients_agree(dtype, atol):
+    torch.manual_seed(0)
+    t_model = tnn.Sequential(tnn.Linear(4, 6, dtype=dtype), tnn.ReLU(), tnn.Sequential(tnn.Linear(6, 6, dtype=dtype),
+                             tnn.Tanh()), tnn.Dropout(0.1), tnn.Linear(6, 3, bias=False, dtype=dtype),
+                             tnn.LogSoftmax(dim=1))
+    model = from_torch(t_model)
+    assert isinstance(model[2], nn.Sequential) and model[4].bias is None
+    np_dtype = np.float64 if dtype == torch.float64 else np.float32
+    assert model[0].weight.dtype == np_dtype
+    _compare(model, t_model, np_dtype, atol)
+
+
+def test_weights_are_copies():
+    model = _model()
+    t_model = to_torch(model)
+    model[0].weight.data[...] = 0
+    assert t_model[0].weight.abs().sum() > 0
+    back = from_torch(t_model)
+    with torch.no_grad():
+        t_model[0].weight.zero_()
+    assert np.abs(back[0].weight.data).sum() > 0
+
+
+def test_mode_is_carried():
+    model = _model().eval()
+    assert not to_torch(model).training
+    assert not from_torch(tnn.Sequential(tnn.ReLU()).eval()).training
+
+
+def test_state_dicts_move_both_ways():
+    model = _model()
+    t_model = to_torch(_model())  # same architecture, its own weights
+    with torch.no_grad():
+        for p in t_model.parameters():
+            p.zero_()
+    t_model.load_state_dict(state_dict_to_torch(model.state_dict()))  # strict: same keys
+    for (name, value), (t_name, t_value) in zip(model.state_dict().items(), t_model.state_dict().items()):
+        assert name == t_name
+        np.testing.assert_array_equal(value, t_value.numpy())
+    other = _model()
+    for p in other.parameters():
+        p.data[...] = 0
+    other.load_state_dict(t_model.state_dict())  # torch tensors load directly
+    for a, b in zip(model.parameters(), other.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_round_trip_through_a_checkpoint(tmp_path):
+    t_model = to_torch(_model())
+    cr.save(from_torch(t_model).state_dict(), tmp_path / "w.npz")
+    restored = _model()
+    restored.load_state_dict(cr.load(tmp_path / "w.npz"))
+    for (name, p), t_p in zip(restored.named_parameters(), t_model.parameters()):
+        np.testing.assert_array_equal(p.data, t_p.detach().numpy(), err_msg=name)
+
+
+def test_unsupported_layers_are_refused_by_name():
+    with pytest.raises(TypeError, match=r"from_torch does not support torch.nn.modules.conv.Conv1d at '1'; "
+                                        r"supported layers: Sequential, Linear"):
+        from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.Conv1d(1, 1, 1)))
+    with pytest.raises(TypeError, match=r"from_torch does not support .*GELU at '0.1'"):
+        from_torch(tnn.Sequential(tnn.Sequential(tnn.Linear(2, 2), tnn.GELU())))
+    with pytest.raises(TypeError, match="float32 and float64 Linear layers, got torch.float16 at '0'"):
+        from_torch(tnn.Sequential(tnn.Linear(2, 2, dtype=torch.float16)))
+    with pytest.raises(ValueError, match="explicit dim for Softmax at '0'"):
+        from_torch(tnn.Sequential(tnn.Softmax()))
+
+    class Custom(nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TypeError, match=r"to_torch does not support .*Custom at '1'"):
+        to_torch(nn.Sequential(nn.ReLU(), Custom()))
+    with pytest.raises(TypeError, match=r"to_torch does not support chainrule.nn.loss.MSELoss"):
+        to_torch(nn.MSELoss())
+
+
+def test_import_chainrule_does_not_import_torch():
+    code = "import sys, chainrule, chainrule.interop, chainrule.onnx; assert 'torch' not in sys.modules; " \
+           "assert 'onnx' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
