@@ -36,7 +36,8 @@ def export(model: nn.Module, path, input_shape, *, input_name: str = "input", ou
         path: the ``.onnx`` file to write.
         input_shape: the input's shape, e.g. ``(None, 2)``; ``None`` (or a string) marks a
             dimension that may vary, such as the batch size.
-        input_name, output_name: the graph's input and output names.
+        input_name: the graph's input name.
+        output_name: the graph's output name.
 
     Raises:
         TypeError: naming the first unsupported layer and its path in ``model``.
