@@ -197,3 +197,25 @@ def test_softmax_dim_out_of_range():
 def test_dropout_bad_p():
     with pytest.raises(ValueError, match=r"Dropout p must be a probability in \[0, 1\], got 1.5"):
         nn.Dropout(1.5)
+
+
+def test_linear_needs_input_grad_false_skips_only_the_input_gradient():
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    full = nn.Linear(3, 2, dtype=np.float64, rng=np.random.default_rng(1))
+    first = nn.Linear(3, 2, dtype=np.float64, rng=np.random.default_rng(1))
+    first.needs_input_grad = False
+    full(x)
+    first(x)
+    assert full.backward(g).shape == (5, 3)
+    assert first.backward(g) is None
+    np.testing.assert_array_equal(first.weight.grad, full.weight.grad)
+    np.testing.assert_array_equal(first.bias.grad, full.bias.grad)
+
+
+@pytest.mark.parametrize("cls", [nn.Sigmoid, nn.Tanh, nn.ReLU, nn.Identity])
+def test_zero_dim_input_gives_arrays(cls):
+    module = cls()
+    y = module(np.array(0.5))
+    assert isinstance(y, np.ndarray) and y.shape == ()
+    assert isinstance(module.backward(np.array(1.0)), np.ndarray)

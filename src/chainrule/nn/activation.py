@@ -14,10 +14,21 @@ from ._checks import as_float_array
 from .module import Module
 
 
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _as_input(z, owner: str) -> np.ndarray:
+    # A float32/float64 ndarray (the usual input) skips the conversion call.
+    if type(z) is np.ndarray and z.dtype in _FLOAT_DTYPES:
+        return z
+    return as_float_array(z, owner)
+
+
 def _check_grad(module: Module, grad_output, shape: tuple, dtype) -> np.ndarray:
-    owner = f"{type(module).__name__}.backward"
-    grad_output = as_float_array(grad_output, owner, "grad_output", dtype=dtype)
+    if type(grad_output) is not np.ndarray or grad_output.dtype != dtype:  # else no conversion needed
+        grad_output = as_float_array(grad_output, f"{type(module).__name__}.backward", "grad_output", dtype=dtype)
     if grad_output.shape != shape:
+        owner = f"{type(module).__name__}.backward"
         raise ValueError(f"{owner} expected grad_output of shape {shape} (the forward output's), got {grad_output.shape}")
     return grad_output
 
@@ -29,7 +40,7 @@ class Sigmoid(Module):
     """
 
     def forward(self, z):
-        a = F.sigmoid(as_float_array(z, "Sigmoid"))
+        a = np.asarray(F.sigmoid(_as_input(z, "Sigmoid")))  # asarray: a 0-d input stays an array
         self._save_for_backward(a)  # sigma'(z) = a (1 - a): the output is all backward needs
         return a
 
@@ -37,14 +48,14 @@ class Sigmoid(Module):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot \sigma'(z)$ with $\sigma'(z) = a(1 - a)$."""
         (a,) = self._saved()
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
-        return grad_output * a * (1 - a)
+        return np.asarray(grad_output * a * (1 - a))
 
 
 class Tanh(Module):
     r"""Hyperbolic tangent, element-wise: $a = \tanh(z)$. Shape: ``(*) -> (*)``."""
 
     def forward(self, z):
-        a = np.tanh(as_float_array(z, "Tanh"))
+        a = np.asarray(np.tanh(_as_input(z, "Tanh")))  # asarray: a 0-d input stays an array
         self._save_for_backward(a)  # tanh'(z) = 1 - a^2: cheapest from the output
         return a
 
@@ -52,7 +63,7 @@ class Tanh(Module):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot (1 - a^2)$."""
         (a,) = self._saved()
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
-        return grad_output * (1 - a * a)
+        return np.asarray(grad_output * (1 - a * a))
 
 
 class ReLU(Module):
@@ -62,7 +73,7 @@ class ReLU(Module):
     """
 
     def forward(self, z):
-        a = np.maximum(as_float_array(z, "ReLU"), 0)
+        a = np.asarray(np.maximum(_as_input(z, "ReLU"), 0))  # asarray: a 0-d input stays an array
         self._save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
         return a
 
@@ -70,8 +81,10 @@ class ReLU(Module):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot [z > 0]$."""
         (a,) = self._saved()
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
-        # Multiplying by the boolean mask is ~15x faster than np.where(mask, g, 0).
-        return grad_output * (a > 0)
+        # Multiplying by the boolean mask is ~13x faster than np.where(mask, g, 0). The one
+        # difference: a non-finite incoming gradient stays non-finite at a switched-off unit
+        # (PyTorch writes 0 there); such a gradient is already broken, and detect_anomaly names it.
+        return np.asarray(grad_output * (a > 0))
 
 
 class LeakyReLU(Module):

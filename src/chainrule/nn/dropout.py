@@ -39,7 +39,7 @@ class Dropout(Module):
             keep = resolve_rng(rng=self.rng, owner="Dropout").random(x.shape) >= self.p
             mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
         self._save_for_backward(mask)  # backward multiplies by the same scaled mask
-        return x * mask
+        return np.asarray(x * mask)  # asarray: a 0-d input stays an array
 
     def backward(self, grad_output):
         r"""$\partial C/\partial x = \partial C/\partial y \odot m / (1-p)$, with the same mask $m$."""
@@ -49,7 +49,7 @@ class Dropout(Module):
             return grad_output
         if grad_output.shape != mask.shape:
             raise ValueError(f"Dropout.backward expected grad_output of shape {mask.shape}, got {grad_output.shape}")
-        return grad_output * mask
+        return np.asarray(grad_output * mask)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -27,12 +27,16 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     Shifting by the maximum keeps every exponent $\le 0$, so nothing overflows, and the
     largest term of the sum is exactly 1, so the log never sees 0.
     """
+    if z.shape[axis] == 0:
+        return z.copy()  # nothing to normalise (and no maximum to shift by)
     shifted = z - np.maximum.reduce(z, axis=axis, keepdims=True)
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     r"""$s_i = e^{z_i - \max_j z_j} / \sum_j e^{z_j - \max_j z_j}$ (max-shifted, as ``log_softmax``)."""
+    if z.shape[axis] == 0:
+        return z.copy()
     e = np.exp(z - np.maximum.reduce(z, axis=axis, keepdims=True))
     e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e

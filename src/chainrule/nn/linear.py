@@ -30,6 +30,11 @@ class Linear(Module):
         weight: ``(out_features, in_features)``, initialised from
             $\mathcal U(-1/\sqrt{\text{in}}, 1/\sqrt{\text{in}})$ as in PyTorch.
         bias: ``(out_features,)``, same distribution, or ``None``.
+        needs_input_grad: ``True`` (default): ``backward`` returns $\partial C/\partial x$.
+            Set it to ``False`` on a network's first layer, whose input is data, to skip that
+            product (a full GEMM, as large as the weight-gradient one) when nothing uses it;
+            ``backward`` then returns ``None``, as PyTorch skips the gradient of an input
+            that does not require one. Parameter gradients are unaffected.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype=None, rng=None):
@@ -42,6 +47,7 @@ class Linear(Module):
         dtype = check_float_dtype(dtype, "Linear")
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         self.register_parameter("bias", Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None)
+        self.needs_input_grad = True
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None) -> None:
@@ -53,14 +59,16 @@ class Linear(Module):
             self.bias.data[...] = rng.uniform(-bound, bound, self.bias.shape)
 
     def forward(self, x):
-        x = as_float_array(x, "Linear", dtype=self.weight.dtype)
+        w = self.weight.data
+        if type(x) is not np.ndarray or x.dtype != w.dtype:  # the usual input skips the conversion call
+            x = as_float_array(x, "Linear", dtype=w.dtype)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear expected input with last dimension {self.in_features} (in_features), "
                 f"got shape {x.shape}"
             )
         self._save_for_backward(x)  # BP4 needs the layer's input a^{l-1}
-        z = x @ self.weight.data.T
+        z = x @ w.T
         if self.bias is not None:
             z += self.bias.data  # in place: saves allocating a second (N, out) array
         return z
@@ -74,14 +82,23 @@ class Linear(Module):
         - the $(W^{l+1})^\top \delta^{l+1}$ half of BP2, returned: $\partial C/\partial x = \delta W$.
         """
         (x,) = self._saved()
-        grad_output = as_float_array(grad_output, "Linear.backward", "grad_output", dtype=self.weight.dtype)
+        w = self.weight.data
+        if type(grad_output) is not np.ndarray or grad_output.dtype != w.dtype:
+            grad_output = as_float_array(grad_output, "Linear.backward", "grad_output", dtype=w.dtype)
         expected = x.shape[:-1] + (self.out_features,)
         if grad_output.shape != expected:
             raise ValueError(f"Linear.backward expected grad_output of shape {expected}, got {grad_output.shape}")
-        delta = grad_output.reshape(-1, self.out_features)
-        self.weight.grad += delta.T @ x.reshape(-1, self.in_features)
+        if x.ndim == 2:
+            delta = grad_output
+        else:  # (*, out) -> (N, out): every leading dimension is part of the batch
+            rows = int(np.prod(x.shape[:-1]))  # explicit: reshape(-1, 0) cannot infer N
+            delta = grad_output.reshape(rows, self.out_features)
+            x = x.reshape(rows, self.in_features)
+        self.weight.grad += delta.T @ x
         if self.bias is not None:
-            self.bias.grad += delta.sum(axis=0)
+            self.bias.grad += np.add.reduce(delta, axis=0)
+        if not self.needs_input_grad:
+            return None
         return grad_output @ self.weight.data
 
     def extra_repr(self) -> str:

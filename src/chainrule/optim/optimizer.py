@@ -72,6 +72,10 @@ class Optimizer:
             )
         if isinstance(params, dict):
             params = [params]
+        if not isinstance(params, Iterable) or isinstance(params, (str, bytes)):
+            raise TypeError(
+                f"{self._name} params must be an iterable of Parameters or dicts, got {type(params).__name__}"
+            )
         groups = list(params)
         if len(groups) == 0:
             raise ValueError("optimizer got an empty parameter list")

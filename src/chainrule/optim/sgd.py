@@ -101,12 +101,15 @@ class SGD(Optimizer):
             weight_decay = float(group["weight_decay"])
             nesterov = bool(group["nesterov"])
             maximize = bool(group["maximize"])
+            state = self.state
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
                     continue
                 p = param.data
-                work = self._work_array(param)
+                work = self._scratch.get((p.shape, p.dtype, 0))  # inline _work_array: a hot loop
+                if work is None:
+                    work = self._work_array(param)
 
                 # g <- ±grad + λθ, never written into param.grad itself.
                 if weight_decay != 0:
@@ -119,10 +122,10 @@ class SGD(Optimizer):
                     g = grad
 
                 if momentum != 0:
-                    state = self.state[param]
-                    buf = state.get("momentum_buffer")
+                    param_state = state[param]
+                    buf = param_state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = np.array(g, copy=True)  # b_1 = g_1
+                        buf = param_state["momentum_buffer"] = np.array(g, copy=True)  # b_1 = g_1
                     else:
                         buf *= momentum
                         if damp_keep == 1.0:

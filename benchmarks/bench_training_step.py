@@ -1,0 +1,439 @@
+"""Benchmark one MLP training step: chainrule vs a hand-written NumPy step, PyTorch CPU eager
+and the GEMM floor.
+
+One step = forward, mean cross-entropy on class indices, backward, SGD with momentum 0.9.
+Contenders run in the same process, interleaved round by round (in a rotating order), so
+that the drift of a shared machine hits all of them alike; the table gives each one's
+median time per step and the ratios of medians (plus the median of same-round ratios).
+Before timing, the script checks on every workload that chainrule's gradients and loss
+equal the NumPy reference's (and PyTorch's, where installed).
+
+Usage:
+    python benchmarks/bench_training_step.py            # full run (a few minutes)
+    python benchmarks/bench_training_step.py --quick    # smoke run for CI: checks, no timing asserted
+    python benchmarks/bench_training_step.py --memory   # peak RSS of 20 W3 steps, one process per contender
+
+The BLAS matters more than anything here: the script prints the kernel it runs
+(threadpoolctl) and the thread count. On processors where ``OPENBLAS_CORETYPE`` is set in the
+environment, OpenBLAS is pinned to an older kernel; to measure a current numpy, unset
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` together for this command only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from numpy_reference import GemmFloor, ReferenceMLP  # noqa: E402
+
+import chainrule as cr  # noqa: E402
+from chainrule import data, nn, optim  # noqa: E402
+
+LR, MOMENTUM = 0.01, 0.9
+
+# name, layer sizes, activation, batch, dtypes
+WORKLOADS = [
+    ("W1 b32", (2, 500, 2), "tanh", 32, (np.float32, np.float64)),
+    ("W1 b1024", (2, 500, 2), "tanh", 1024, (np.float32, np.float64)),
+    ("W2", (784, 256, 256, 10), "relu", 128, (np.float32, np.float64)),
+    ("W3", (1024, 4096, 4096, 10), "relu", 512, (np.float32,)),
+]
+
+# (workload, contender) -> the largest ratio chainrule / contender allowed (issue 6).
+TARGETS = {
+    ("W1 b32", "reference"): 1.20, ("W1 b1024", "reference"): 1.10,
+    ("W2", "reference"): 1.10, ("W3", "reference"): 1.10,
+    ("W1 b32", "torch"): 0.5, ("W2", "torch"): 0.9, ("W3", "torch"): 0.9,
+    ("W2", "gemm floor"): 1.25, ("W3", "gemm floor"): 1.15,
+}
+
+try:
+    import torch
+except ImportError:  # PyTorch is optional: its column is then left out
+    torch = None
+
+
+# -- building the contenders --------------------------------------------------------------
+
+
+def initial_weights(sizes, dtype, seed=0):
+    """PyTorch-style U(-1/sqrt(in), 1/sqrt(in)) weights (out, in) and biases, shared by all."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / np.sqrt(n_in)
+        out.append((rng.uniform(-bound, bound, (n_out, n_in)).astype(dtype),
+                    rng.uniform(-bound, bound, n_out).astype(dtype)))
+    return out
+
+
+def make_batch(sizes, batch, dtype, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, sizes[0])).astype(dtype)
+    y = rng.integers(0, sizes[-1], batch).astype(np.int64)
+    return x, y
+
+
+class ChainruleStep:
+    """The training loop of chainrule's README, one step per call."""
+
+    def __init__(self, weights, activation, input_grad=False):
+        layers = []
+        for i, (W, b) in enumerate(weights):
+            linear = nn.Linear(W.shape[1], W.shape[0], dtype=W.dtype)
+            if i == 0:
+                # The input is data: skip dC/dx (one GEMM), as PyTorch does for an input that
+                # does not require grad. "chainrule+dx" keeps the default and computes it.
+                linear.needs_input_grad = input_grad
+            linear.weight.data[...] = W
+            linear.bias.data[...] = b
+            layers.append(linear)
+            if i < len(weights) - 1:
+                layers.append(nn.Tanh() if activation == "tanh" else nn.ReLU())
+        self.model = nn.Sequential(*layers)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.opt = optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def forward_backward(self, x, y):
+        loss = self.loss_fn(self.model(x), y)
+        self.opt.zero_grad()
+        self.model.backward(self.loss_fn.backward())
+        return loss
+
+    def step(self, x, y):
+        loss = self.forward_backward(x, y)
+        self.opt.step()
+        return loss
+
+    def grads(self):
+        return [p.grad for p in self.model.parameters()]
+
+
+class TorchStep:
+    """PyTorch CPU eager: the canonical loop (zero_grad, forward, loss, backward, step)."""
+
+    def __init__(self, weights, activation):
+        layers = []
+        tdtype = torch.float32 if weights[0][0].dtype == np.float32 else torch.float64
+        for i, (W, b) in enumerate(weights):
+            linear = torch.nn.Linear(W.shape[1], W.shape[0], dtype=tdtype)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if i < len(weights) - 1:
+                layers.append(torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU())
+        self.model = torch.nn.Sequential(*layers)
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+        self._x = self._y = None
+
+    def _tensors(self, x, y):
+        if self._x is None or self._x[0] is not x:  # convert once: conversion is not the step
+            self._x = (x, torch.from_numpy(x))
+            self._y = torch.from_numpy(y)
+        return self._x[1], self._y
+
+    def forward_backward(self, x, y):
+        tx, ty = self._tensors(x, y)
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(tx), ty)
+        loss.backward()
+        return loss.item()
+
+    def step(self, x, y):
+        tx, ty = self._tensors(x, y)
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(tx), ty)
+        loss.backward()
+        self.opt.step()
+        return loss  # no .item(): a training loop need not synchronise on the loss
+
+    def grads(self):
+        return [p.grad.numpy() for p in self.model.parameters()]
+
+
+class ReferenceStep:
+    def __init__(self, weights, activation, batch):
+        self.ref = ReferenceMLP(weights, activation, batch, lr=LR, momentum=MOMENTUM)
+        self.step = self.ref.step
+
+    def forward_backward(self, x, y):
+        return self.ref.forward_backward(x, y)
+
+    def grads(self):
+        return [g for pair in zip(self.ref.dW, self.ref.db) for g in pair]
+
+
+def build(sizes, activation, batch, dtype):
+    weights = initial_weights(sizes, dtype)
+    contenders = {
+        "chainrule": ChainruleStep(weights, activation),
+        "chainrule+dx": ChainruleStep(weights, activation, input_grad=True),
+        "reference": ReferenceStep(weights, activation, batch),
+    }
+    if torch is not None:
+        contenders["torch"] = TorchStep(weights, activation)
+    contenders["gemm floor"] = GemmFloor(weights, batch)
+    return contenders
+
+
+# -- checking -----------------------------------------------------------------------------
+
+
+def check_gradients(name, sizes, activation, batch, dtype):
+    """chainrule's loss and gradients must equal the reference's (and PyTorch's), and stay
+    equal after a few SGD steps (which exercises the momentum buffer)."""
+    x, y = make_batch(sizes, batch, dtype)
+    c = build(sizes, activation, batch, dtype)
+    rtol, atol = (2e-4, 1e-6) if dtype == np.float32 else (1e-10, 1e-13)
+    others = [k for k in ("reference", "torch") if k in c]
+    del c["chainrule+dx"]
+    for step in range(3):
+        losses = {k: c[k].forward_backward(x, y) for k in ["chainrule"] + others}
+        for k in others:
+            np.testing.assert_allclose(losses["chainrule"], losses[k], rtol=rtol, atol=atol,
+                                       err_msg=f"{name} {np.dtype(dtype)}: loss vs {k} at step {step}")
+            for i, (g_cr, g_k) in enumerate(zip(c["chainrule"].grads(), c[k].grads())):
+                what = f"{name} {np.dtype(dtype)}: gradient {i} vs {k} at step {step}"
+                if k == "reference":  # same BLAS, same formulas: equal element by element
+                    scale = np.abs(g_k).max() or 1.0
+                    np.testing.assert_allclose(g_cr, g_k, rtol=rtol, atol=atol * 10 + rtol * scale, err_msg=what)
+                else:
+                    # Another BLAS sums in another order, so in float32 a ReLU input within
+                    # rounding of 0 can flip side (a whole row of a weight gradient then
+                    # differs): compare the relative error of the whole tensor instead.
+                    err = np.linalg.norm(g_cr - g_k) / (np.linalg.norm(g_k) or 1.0)
+                    if err > (1e-2 if dtype == np.float32 else 1e-9):  # a wrong formula errs by O(1)
+                        raise AssertionError(f"{what}: relative error {err:.2e}")
+        for k in ["chainrule"] + others:  # the update itself (momentum) is checked at the next step
+            if k == "reference":
+                c[k].ref.sgd_step()
+            else:
+                c[k].opt.step()
+    return others
+
+
+# -- timing -------------------------------------------------------------------------------
+
+
+def time_block(fn, x, y, n):
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn(x, y)
+    return (time.perf_counter() - t0) / n
+
+
+def bench_workload(sizes, activation, batch, dtype, rounds, block_seconds):
+    x, y = make_batch(sizes, batch, dtype)
+    c = build(sizes, activation, batch, dtype)
+    names = list(c)
+    steps = {k: c[k].step for k in names}
+    # Warm up, then size each block to take about block_seconds.
+    n_per = {}
+    for k in names:
+        per = time_block(steps[k], x, y, 1 if block_seconds == 0 else 3)
+        if block_seconds:
+            per = min(per, time_block(steps[k], x, y, 3))
+        n_per[k] = max(1, int(block_seconds / per))
+    times = {k: [] for k in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for k in order:
+            gc.collect()
+            times[k].append(time_block(steps[k], x, y, n_per[k]))
+    return times
+
+
+def fmt_time(seconds):
+    return f"{seconds * 1e3:.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
+
+
+def blas_description():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ["threadpoolctl not installed: BLAS kernel unknown"]
+    lines = []
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            lines.append(f"{info.get('internal_api')} {info.get('version')} kernel={info.get('architecture')} "
+                         f"threads={info.get('num_threads')} ({os.path.basename(info.get('filepath', ''))})")
+    return lines or ["no BLAS found by threadpoolctl"]
+
+
+def machine_description():
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    lines = [f"CPU: {cpu}, {os.cpu_count()} logical cores; {platform.system()} {platform.release()}",
+             f"Python {platform.python_version()}, numpy {np.__version__}, chainrule {cr.__version__ if hasattr(cr, '__version__') else '?'}"
+             + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch is not None else ", torch not installed")]
+    lines += ["BLAS: " + s for s in blas_description()]
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                      "OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
+    lines.append(f"environment: {env or 'no BLAS/thread variables set'}")
+    return lines
+
+
+def dataloader_vs_epoch(n_samples, block_rounds):
+    """Time a shuffled DataLoader epoch over (n, 784) float32 at batch 128 alone, and a W2
+    chainrule training epoch fed by it; interleaved, medians."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, 784)).astype(np.float32)
+    y = rng.integers(0, 10, n_samples).astype(np.int64)
+    loader = data.DataLoader(data.TensorDataset(X, y), batch_size=128, shuffle=True, seed=0)
+    step = ChainruleStep(initial_weights((784, 256, 256, 10), np.float32), "relu")
+    load_times, epoch_times = [], []
+    for _ in range(block_rounds):
+        gc.collect()
+        t0 = time.perf_counter()
+        for xb, yb in loader:
+            pass
+        load_times.append(time.perf_counter() - t0)
+        gc.collect()
+        t0 = time.perf_counter()
+        for xb, yb in loader:
+            step.step(xb, yb)
+        epoch_times.append(time.perf_counter() - t0)
+    return statistics.median(load_times), statistics.median(epoch_times), \
+        statistics.median(a / b for a, b in zip(load_times, epoch_times))
+
+
+# -- memory -------------------------------------------------------------------------------
+
+
+def peak_rss_mib():
+    """This process's peak resident set (VmHWM). Not ru_maxrss: Linux carries that across
+    exec, so a child started by a large parent would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_child(contender):
+    """Run in a fresh process: train W3 for 20 steps, print peak RSS in MiB."""
+    sizes, activation, batch = (1024, 4096, 4096, 10), "relu", 512
+    x, y = make_batch(sizes, batch, np.float32)
+    weights = initial_weights(sizes, np.float32)
+    base = peak_rss_mib()
+    if contender == "chainrule":
+        c = ChainruleStep(weights, activation)
+    elif contender == "reference":
+        c = ReferenceStep(weights, activation, batch)
+    elif contender == "torch":
+        torch.set_num_threads(2)
+        c = TorchStep(weights, activation)
+    else:
+        raise SystemExit(f"unknown contender {contender!r}")
+    del weights
+    gc.collect()
+    for _ in range(20):
+        c.step(x, y)
+    print(f"{peak_rss_mib():.0f} {base:.0f}")
+
+
+def memory_report():
+    print("\nPeak resident memory, training W3 (1024-4096-4096-10, batch 512, float32) for 20 steps,")
+    print("one fresh process each (VmHWM; 'before' = after imports and data):")
+    names = ["chainrule", "reference"] + (["torch"] if torch is not None else [])
+    for name in names:
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", name],
+                             check=True, capture_output=True, text=True).stdout.split()
+        print(f"  {name:<10} peak {out[0]:>5} MiB (before building the model: {out[1]} MiB)")
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: all checks, 2 short rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="timing rounds per workload")
+    parser.add_argument("--only", default=None, help="run only workloads whose name contains this")
+    parser.add_argument("--memory", action="store_true", help="only the peak-RSS measurement")
+    parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if torch is not None:
+        torch.set_num_threads(2)
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+    for line in machine_description():
+        print(line)
+    if args.memory:
+        memory_report()
+        return
+
+    t_start = time.perf_counter()
+    quick = args.quick
+    rounds = args.rounds or (2 if quick else 21)
+    workloads = [w for w in WORKLOADS if args.only is None or args.only in w[0]]
+
+    print("\nGradient checks (chainrule vs " + ("reference and PyTorch" if torch else "reference") + "):")
+    for name, sizes, activation, batch, dtypes in workloads:
+        for dtype in dtypes:
+            others = check_gradients(name, sizes, activation, batch, dtype)
+            print(f"  {name:<9} {np.dtype(dtype).name:<8} loss and gradients equal {', '.join(others)} over 3 steps")
+
+    print(f"\nTiming: one training step, median of {rounds} interleaved rounds")
+    header = f"{'workload':<9} {'dtype':<8} {'contender':<11} {'median':>11} {'cr/this':>8} {'same-round':>10} {'target':>7}"
+    print(header)
+    print("-" * len(header))
+    results = []
+    for name, sizes, activation, batch, dtypes in workloads:
+        for dtype in dtypes:
+            block = 0.005 if quick else (0.3 if name == "W3" else 0.1)
+            if quick and name == "W3":
+                block, r = 0.0, 1
+            else:
+                r = rounds
+            times = bench_workload(sizes, activation, batch, dtype, r, block)
+            cr_times = times["chainrule"]
+            med_cr = statistics.median(cr_times)
+            for k, ts in times.items():
+                med = statistics.median(ts)
+                if k == "chainrule":
+                    print(f"{name:<9} {np.dtype(dtype).name:<8} {k:<12} {fmt_time(med):>10}")
+                    continue
+                ratio = med_cr / med
+                same_round = statistics.median(a / b for a, b in zip(cr_times, ts))
+                target = TARGETS.get((name, k)) if dtype == np.float32 else None
+                mark = "" if target is None else (f"<={target:.2f}" + (" ok" if ratio <= target else " MISS"))
+                print(f"{'':<9} {'':<8} {k:<12} {fmt_time(med):>10} {ratio:>8.3f} {same_round:>10.3f} {mark:>7}")
+                results.append((name, np.dtype(dtype).name, k, med, ratio, same_round, target))
+            dx, ref = times["chainrule+dx"], times["reference"]
+            print(f"{'':<9} {'':<8} {'(chainrule+dx / reference)':<32} {statistics.median(dx) / statistics.median(ref):>7.3f} "
+                  f"{statistics.median(a / b for a, b in zip(dx, ref)):>10.3f}")
+
+    n_samples, dl_rounds = (6000, 2) if quick else (60000, 5)
+    load, epoch, frac = dataloader_vs_epoch(n_samples, dl_rounds)
+    print(f"\nDataLoader epoch over {n_samples} x 784 float32, batch 128, shuffled: {fmt_time(load)}; "
+          f"W2 training epoch fed by it: {fmt_time(epoch)}; loader share {load / epoch:.1%} "
+          f"(same-round {frac:.1%}; target <= 5%)")
+    if not quick:
+        memory_report()
+    print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
+    return results
+
+
+if __name__ == "__main__":
+    main()
