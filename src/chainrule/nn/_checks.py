@@ -6,6 +6,8 @@ import numpy as np
 
 from .._config import get_default_dtype
 
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 def as_float_array(x, owner: str, name: str = "input", dtype=None) -> np.ndarray:
     """Return ``x`` as a float ndarray.
@@ -14,6 +16,8 @@ def as_float_array(x, owner: str, name: str = "input", dtype=None) -> np.ndarray
     never silently computes in float64. Without it, float32/float64 arrays keep their dtype
     and anything else real (ints, bools, float16, lists) becomes the default dtype.
     """
+    if type(x) is np.ndarray and (x.dtype == dtype or dtype is None and x.dtype in _FLOAT_DTYPES):
+        return x  # the usual case on every training step: nothing to convert
     try:
         arr = np.asarray(x)
     except ValueError as error:  # ragged nested lists
@@ -24,7 +28,7 @@ def as_float_array(x, owner: str, name: str = "input", dtype=None) -> np.ndarray
             f"{owner} expected {name} to be a real numeric array, got dtype {arr.dtype}"
         )
     if dtype is None:
-        if arr.dtype in (np.float32, np.float64):
+        if arr.dtype in _FLOAT_DTYPES:
             return arr
         dtype = get_default_dtype()
     return arr.astype(dtype, copy=False)

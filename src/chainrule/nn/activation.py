@@ -14,19 +14,8 @@ from ._checks import as_float_array
 from .module import Module
 
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _as_input(z, owner: str) -> np.ndarray:
-    # A float32/float64 ndarray (the usual input) skips the conversion call.
-    if type(z) is np.ndarray and z.dtype in _FLOAT_DTYPES:
-        return z
-    return as_float_array(z, owner)
-
-
 def _check_grad(module: Module, grad_output, shape: tuple, dtype) -> np.ndarray:
-    if type(grad_output) is not np.ndarray or grad_output.dtype != dtype:  # else no conversion needed
-        grad_output = as_float_array(grad_output, f"{type(module).__name__}.backward", "grad_output", dtype=dtype)
+    grad_output = as_float_array(grad_output, type(module).__name__ + ".backward", "grad_output", dtype=dtype)
     if grad_output.shape != shape:
         owner = f"{type(module).__name__}.backward"
         raise ValueError(f"{owner} expected grad_output of shape {shape} (the forward output's), got {grad_output.shape}")
@@ -40,7 +29,7 @@ class Sigmoid(Module):
     """
 
     def forward(self, z):
-        a = np.asarray(F.sigmoid(_as_input(z, "Sigmoid")))  # asarray: a 0-d input stays an array
+        a = np.asarray(F.sigmoid(as_float_array(z, "Sigmoid")))  # asarray: a 0-d input stays an array
         self._save_for_backward(a)  # sigma'(z) = a (1 - a): the output is all backward needs
         return a
 
@@ -55,7 +44,7 @@ class Tanh(Module):
     r"""Hyperbolic tangent, element-wise: $a = \tanh(z)$. Shape: ``(*) -> (*)``."""
 
     def forward(self, z):
-        a = np.asarray(np.tanh(_as_input(z, "Tanh")))  # asarray: a 0-d input stays an array
+        a = np.asarray(np.tanh(as_float_array(z, "Tanh")))  # asarray: a 0-d input stays an array
         self._save_for_backward(a)  # tanh'(z) = 1 - a^2: cheapest from the output
         return a
 
@@ -73,7 +62,7 @@ class ReLU(Module):
     """
 
     def forward(self, z):
-        a = np.asarray(np.maximum(_as_input(z, "ReLU"), 0))  # asarray: a 0-d input stays an array
+        a = np.asarray(np.maximum(as_float_array(z, "ReLU"), 0))  # asarray: a 0-d input stays an array
         self._save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
         return a
 

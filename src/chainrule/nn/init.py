@@ -158,6 +158,13 @@ def ones_(tensor):
     return tensor
 
 
+def _xavier_std(arr, gain, owner) -> float:
+    """gain * sqrt(2 / (fan_in + fan_out)), the standard deviation both Xavier variants target."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(arr, owner)
+    gain = _check_number(gain, owner, "gain")
+    return gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+
+
 def xavier_uniform_(tensor, gain: float = 1.0, *, rng=None):
     r"""Glorot/Xavier uniform: $\mathcal U(-a, a)$ with
     $$a = \text{gain} \cdot \sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}},$$
@@ -167,9 +174,7 @@ def xavier_uniform_(tensor, gain: float = 1.0, *, rng=None):
         ValueError: for an array with fewer than 2 dimensions.
     """
     arr = _array(tensor, "xavier_uniform_")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(arr, "xavier_uniform_")
-    gain = _check_number(gain, "xavier_uniform_", "gain")
-    std = gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    std = _xavier_std(arr, gain, "xavier_uniform_")
     bound = math.sqrt(3.0) * std
     _fill(arr, resolve_rng(rng=rng, owner="xavier_uniform_").uniform(-bound, bound, arr.shape))
     return tensor
@@ -183,9 +188,7 @@ def xavier_normal_(tensor, gain: float = 1.0, *, rng=None):
         ValueError: for an array with fewer than 2 dimensions.
     """
     arr = _array(tensor, "xavier_normal_")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(arr, "xavier_normal_")
-    gain = _check_number(gain, "xavier_normal_", "gain")
-    std = gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    std = _xavier_std(arr, gain, "xavier_normal_")
     _fill(arr, resolve_rng(rng=rng, owner="xavier_normal_").normal(0.0, std, arr.shape))
     return tensor
 

@@ -60,8 +60,7 @@ class Linear(Module):
 
     def forward(self, x):
         w = self.weight.data
-        if type(x) is not np.ndarray or x.dtype != w.dtype:  # the usual input skips the conversion call
-            x = as_float_array(x, "Linear", dtype=w.dtype)
+        x = as_float_array(x, "Linear", dtype=w.dtype)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear expected input with last dimension {self.in_features} (in_features), "
@@ -83,8 +82,7 @@ class Linear(Module):
         """
         (x,) = self._saved()
         w = self.weight.data
-        if type(grad_output) is not np.ndarray or grad_output.dtype != w.dtype:
-            grad_output = as_float_array(grad_output, "Linear.backward", "grad_output", dtype=w.dtype)
+        grad_output = as_float_array(grad_output, "Linear.backward", "grad_output", dtype=w.dtype)
         expected = x.shape[:-1] + (self.out_features,)
         if grad_output.shape != expected:
             raise ValueError(f"Linear.backward expected grad_output of shape {expected}, got {grad_output.shape}")
