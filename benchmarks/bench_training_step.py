@@ -369,6 +369,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run: all checks, 2 short rounds")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds per workload")
     parser.add_argument("--only", default=None, help="run only workloads whose name contains this")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=None, help="run only this dtype")
     parser.add_argument("--memory", action="store_true", help="only the peak-RSS measurement")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -386,7 +387,8 @@ def main(argv=None):
     t_start = time.perf_counter()
     quick = args.quick
     rounds = args.rounds or (2 if quick else 21)
-    workloads = [w for w in WORKLOADS if args.only is None or args.only in w[0]]
+    workloads = [(name, sizes, activation, batch, tuple(d for d in dtypes if args.dtype in (None, np.dtype(d).name)))
+                 for name, sizes, activation, batch, dtypes in WORKLOADS if args.only is None or args.only in name]
 
     print("\nGradient checks (chainrule vs " + ("reference and PyTorch" if torch else "reference") + "):")
     for name, sizes, activation, batch, dtypes in workloads:

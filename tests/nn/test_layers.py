@@ -115,6 +115,30 @@ def test_backward_accumulates_into_grad():
     assert not layer.weight.grad.any()
 
 
+def test_backward_after_zero_grad_starts_from_zero():
+    # zero_grad defers its fill so that the next backward writes straight into .grad:
+    # the result must be the same as zeroing first and adding.
+    layer = nn.Linear(3, 2, dtype=np.float64, rng=np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    layer(x)
+    layer.backward(g)
+    layer.backward(g)
+    grad_array = layer.weight.grad
+    layer.zero_grad()
+    layer.backward(g)
+    assert layer.weight.grad is grad_array  # written in place
+    np.testing.assert_allclose(layer.weight.grad, g.T @ x, rtol=1e-14)
+    np.testing.assert_allclose(layer.bias.grad, g.sum(0), rtol=1e-14)
+    layer.backward(g)
+    np.testing.assert_allclose(layer.weight.grad, 2 * g.T @ x, rtol=1e-14)
+    np.testing.assert_allclose(layer.bias.grad, 2 * g.sum(0), rtol=1e-14)
+    # A gradient set to None (as some PyTorch code does) is created by the next backward.
+    layer.weight.grad = None
+    layer.backward(g)
+    np.testing.assert_allclose(layer.weight.grad, g.T @ x, rtol=1e-14)
+
+
 @pytest.mark.parametrize("cls", [nn.Sigmoid, nn.Softmax, nn.LogSoftmax, nn.Tanh])
 def test_stable_for_huge_inputs(cls):
     x = np.array([[-1e4, 0.0, 1e4], [1e4, 1e4, -1e4]], dtype=np.float32)

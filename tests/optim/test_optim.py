@@ -57,14 +57,43 @@ def test_sgd_nesterov_weight_decay_and_maximize_by_hand():
 
 def test_step_leaves_grad_untouched_and_updates_data_in_place():
     p = param([[1.0, 2.0], [3.0, 4.0]])
-    data, grad = p.data, p.grad
+    data = p.data
     set_grad(p, [[0.1, 0.2], [0.3, 0.4]])
     for opt in (optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.1, maximize=True),
                 optim.Adam([p], weight_decay=0.1, maximize=True), optim.AdamW([p], maximize=True)):
         opt.step()
         opt.step()
-        assert p.data is data and p.grad is grad
+        assert p.data is data  # a view of p.data taken before stays live
         np.testing.assert_array_equal(p.grad, [[0.1, 0.2], [0.3, 0.4]])
+
+
+def test_sgd_keeps_gradients_and_momentum_in_flat_buffers_and_notices_replacements():
+    a, b = param([1.0, 2.0]), param([[3.0], [4.0], [5.0]])
+    opt = optim.SGD([a, b], lr=0.5, momentum=0.5)
+    set_grad(a, [1.0, 1.0])
+    set_grad(b, [[2.0], [2.0], [2.0]])
+    opt.step()
+    # After a step each .grad and momentum buffer is a view into one array per group.
+    base = a.grad.base
+    assert base is not None and b.grad.base is base and base.shape == (5,)
+    assert opt.state[a]["momentum_buffer"].base is opt.state[b]["momentum_buffer"].base
+    np.testing.assert_array_equal(a.data, [0.5, 1.5])  # θ - γ b_1 with b_1 = g_1
+    # A gradient assigned by hand (a new array) is used, not the stale view.
+    a.grad = np.array([4.0, 4.0])
+    opt.step()  # b = 0.5 [1, 1] + [4, 4] = [4.5, 4.5]
+    np.testing.assert_array_equal(a.data, [0.5 - 2.25, 1.5 - 2.25])
+    np.testing.assert_array_equal(opt.state[a]["momentum_buffer"], [4.5, 4.5])
+    # So is a momentum buffer replaced by hand (or by load_state_dict).
+    opt.state[b]["momentum_buffer"] = np.zeros((3, 1))
+    opt.step()  # b = 0 + [2, 2, 2]
+    np.testing.assert_array_equal(opt.state[b]["momentum_buffer"], [[2.0], [2.0], [2.0]])
+    np.testing.assert_array_equal(b.data, [[3.0 - 1 - 1.5 - 1], [4.0 - 1 - 1.5 - 1], [5.0 - 1 - 1.5 - 1]])
+    # A parameter whose grad is None is skipped and keeps its state.
+    a.grad = None
+    before = a.data.copy(), opt.state[a]["momentum_buffer"].copy()
+    opt.step()
+    np.testing.assert_array_equal(a.data, before[0])
+    np.testing.assert_array_equal(opt.state[a]["momentum_buffer"], before[1])
 
 
 # -- Adam / AdamW, by hand ------------------------------------------------------------------
@@ -419,3 +448,19 @@ def test_load_state_dict_casts_state_to_the_parameter_dtype():
     target.load_state_dict(source.state_dict())
     assert target.state[p32]["exp_avg"].dtype == np.float32
     assert target.state[p32]["step"] == 1
+
+
+def test_sgd_treats_a_gradient_no_backward_reached_since_zero_grad_as_zero():
+    # zero_grad defers its fill (the next backward writes straight into .grad); a parameter
+    # that no backward reached must still count as zero in the optimiser's flat gradients.
+    used, unused = param([1.0, 1.0]), param([1.0, 1.0])
+    opt = optim.SGD([used, unused], lr=1.0, momentum=0.5)
+    set_grad(used, [1.0, 1.0])
+    set_grad(unused, [1.0, 1.0])
+    opt.step()  # both: b = 1, θ = 0
+    opt.zero_grad()
+    used.add_to_grad(np.multiply, np.array([2.0, 2.0]), 1.0)
+    opt.step()  # used: b = 0.5 + 2 = 2.5; unused: b = 0.5 + 0 = 0.5
+    np.testing.assert_array_equal(used.data, [-2.5, -2.5])
+    np.testing.assert_array_equal(unused.data, [-0.5, -0.5])
+    np.testing.assert_array_equal(unused.grad, [0.0, 0.0])

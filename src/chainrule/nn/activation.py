@@ -37,7 +37,11 @@ class Sigmoid(Module):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot \sigma'(z)$ with $\sigma'(z) = a(1 - a)$."""
         (a,) = self._saved()
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
-        return np.asarray(grad_output * a * (1 - a))
+        # grad_output * a * (1 - a), built in one new array instead of three
+        delta = np.asarray(1 - a)  # asarray: for a 0-d `a` NumPy returns a scalar
+        delta *= a
+        delta *= grad_output
+        return delta
 
 
 class Tanh(Module):
@@ -52,7 +56,11 @@ class Tanh(Module):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot (1 - a^2)$."""
         (a,) = self._saved()
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
-        return np.asarray(grad_output * (1 - a * a))
+        # grad_output * (1 - a * a), built in one new array instead of three
+        delta = np.asarray(a * a)  # asarray: for a 0-d `a` NumPy returns a scalar
+        np.subtract(1, delta, out=delta)
+        delta *= grad_output
+        return delta
 
 
 class ReLU(Module):
@@ -62,7 +70,10 @@ class ReLU(Module):
     """
 
     def forward(self, z):
-        a = np.asarray(np.maximum(as_float_array(z, "ReLU"), 0))  # asarray: a 0-d input stays an array
+        z = as_float_array(z, "ReLU")
+        # Against an array of zeros rather than the scalar 0: NumPy's maximum runs its fast
+        # (vectorised) loop only for two arrays, 2-3x faster on some processors.
+        a = np.asarray(np.maximum(z, np.zeros(z.shape, z.dtype)))  # asarray: a 0-d input stays an array
         self._save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
         return a
 

@@ -21,22 +21,34 @@ def log_sigmoid(z: np.ndarray) -> np.ndarray:
     return log_expit(z)
 
 
-def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    r"""$\log s_i = z_i - \max_j z_j - \log \sum_j e^{z_j - \max_j z_j}$.
+def softmax_terms(z: np.ndarray, axis: int = -1):
+    r"""The pieces both softmax functions are made of, for ``z`` with a non-empty ``axis``:
 
-    Shifting by the maximum keeps every exponent $\le 0$, so nothing overflows, and the
-    largest term of the sum is exactly 1, so the log never sees 0.
+    - ``shifted`` $= z - \max_j z_j$: every exponent is then $\le 0$, so nothing overflows;
+    - ``e`` $= e^{\text{shifted}}$ and ``total`` $= \sum_j e_j$ (kept dimensions): the largest
+      term of the sum is exactly 1, so the log below never sees 0.
+
+    Then $\operatorname{softmax}(z) = e / \text{total}$ and
+    $\log\operatorname{softmax}(z) = \text{shifted} - \log \text{total}$.
     """
+    shifted = z - np.maximum.reduce(z, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return shifted, e, np.add.reduce(e, axis=axis, keepdims=True)
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""$\log s_i = z_i - \max_j z_j - \log \sum_j e^{z_j - \max_j z_j}$ (see :func:`softmax_terms`)."""
     if z.shape[axis] == 0:
         return z.copy()  # nothing to normalise (and no maximum to shift by)
-    shifted = z - np.maximum.reduce(z, axis=axis, keepdims=True)
-    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+    shifted, _, total = softmax_terms(z, axis)
+    shifted -= np.log(total)
+    return shifted
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    r"""$s_i = e^{z_i - \max_j z_j} / \sum_j e^{z_j - \max_j z_j}$ (max-shifted, as ``log_softmax``)."""
+    r"""$s_i = e^{z_i - \max_j z_j} / \sum_j e^{z_j - \max_j z_j}$ (see :func:`softmax_terms`)."""
     if z.shape[axis] == 0:
         return z.copy()
-    e = np.exp(z - np.maximum.reduce(z, axis=axis, keepdims=True))
-    e /= np.add.reduce(e, axis=axis, keepdims=True)
+    _, e, total = softmax_terms(z, axis)
+    e /= total
     return e

@@ -48,6 +48,7 @@ class Linear(Module):
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         self.register_parameter("bias", Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None)
         self.needs_input_grad = True
+        self._ones_cache = None  # see _ones
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None) -> None:
@@ -77,7 +78,7 @@ class Linear(Module):
 
         - BP4, summed over the batch: $\partial C / \partial W \mathrel{+}= \delta^\top x$
           (``(out, N) @ (N, in)``);
-        - BP3: $\partial C / \partial b \mathrel{+}= \sum_n \delta_n$;
+        - BP3: $\partial C / \partial b \mathrel{+}= \sum_n \delta_n = \mathbf 1^\top \delta$;
         - the $(W^{l+1})^\top \delta^{l+1}$ half of BP2, returned: $\partial C/\partial x = \delta W$.
         """
         (x,) = self._saved()
@@ -92,12 +93,22 @@ class Linear(Module):
             rows = int(np.prod(x.shape[:-1]))  # explicit: reshape(-1, 0) cannot infer N
             delta = grad_output.reshape(rows, self.out_features)
             x = x.reshape(rows, self.in_features)
-        self.weight.grad += delta.T @ x
+        self.weight.add_to_grad(np.matmul, delta.T, x)  # BP4: dC/dW += delta^T x
         if self.bias is not None:
-            self.bias.grad += np.add.reduce(delta, axis=0)
+            # BP3: dC/db += sum_n delta_n, as the product 1^T delta: a GEMV is about twice as
+            # fast as delta.sum(0).
+            self.bias.add_to_grad(np.matmul, self._ones(delta.shape[0], delta.dtype), delta)
         if not self.needs_input_grad:
             return None
         return grad_output @ self.weight.data
+
+    def _ones(self, n: int, dtype) -> np.ndarray:
+        """A vector of n ones for the bias gradient, kept between steps (allocating it anew
+        would cost as much as the product)."""
+        ones = self._ones_cache
+        if ones is None or ones.shape[0] != n or ones.dtype != dtype:
+            ones = self._ones_cache = np.ones(n, dtype)
+        return ones
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

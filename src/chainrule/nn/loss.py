@@ -39,6 +39,8 @@ class _Loss(Module):
     def _upstream(self, grad, loss_shape: tuple, dtype) -> np.ndarray:
         """The gradient arriving at the loss value: a scalar for 'mean'/'sum', an array shaped
         like the loss for 'none'."""
+        if type(grad) is float and self.reduction != "none":
+            return dtype.type(grad)  # the default 1.0: a NumPy scalar of the input's dtype
         owner = f"{type(self).__name__}.backward"
         grad = as_float_array(grad, owner, "grad", dtype=dtype)
         expected = loss_shape if self.reduction == "none" else ()
@@ -91,10 +93,17 @@ class MSELoss(_Loss):
 # -- helpers shared by the classification losses -----------------------------------------
 
 
+def _softmax_times(e: np.ndarray, total: np.ndarray, c) -> np.ndarray:
+    """$p \\odot c$ for the softmax $p = e / \\text{total}$ (see ``F.softmax_terms``) and a
+    per-row factor ``c``, computed as $e \\odot (c / \\text{total})$: one pass over the
+    ``(M, C)`` array instead of two."""
+    return e * (c / total)
+
+
 def _col(c):
     """A per-row factor as a column, so it scales the rows of an ``(M, C)`` array; a scalar
-    (a 0-d array under 'mean'/'sum') passes through unchanged."""
-    return c[:, None] if np.ndim(c) else c
+    (a float or 0-d array under 'mean'/'sum') passes through unchanged."""
+    return c[:, None] if isinstance(c, np.ndarray) and c.ndim else c
 
 
 def _as_weight(weight, owner: str, name: str):
@@ -263,7 +272,7 @@ class CrossEntropyLoss(_Loss):
         else:
             losses, denominator, cache = self._index_target(_class_last(x), target, w)
         self._save_for_backward(x.shape, denominator, *cache)
-        return self._reduce(losses.reshape(loss_shape), denominator)
+        return self._reduce(losses.reshape(loss_shape) if self.reduction == "none" else losses, denominator)
 
     def _kept(self, t: np.ndarray, n_classes: int):
         """Check the class indices; return ``None`` when none is ``ignore_index`` (nothing to
@@ -271,9 +280,11 @@ class CrossEntropyLoss(_Loss):
         if t.size == 0:
             return None
         ignore = self.ignore_index
-        in_range = np.minimum.reduce(t) >= 0 and np.maximum.reduce(t) < n_classes
+        # Viewed as unsigned, a negative index wraps round to a huge one, so a single maximum
+        # checks both ends of [0, C).
+        in_range = np.maximum.reduce(t.view(np.uintp)) < n_classes
         if in_range and not 0 <= ignore < n_classes:
-            return None  # the common case: two reductions and done
+            return None  # the common case: one reduction and done
         kept = t != ignore
         if not in_range:
             bad = t[kept & ((t < 0) | (t >= n_classes))]
@@ -291,11 +302,14 @@ class CrossEntropyLoss(_Loss):
         kept = self._kept(t, n_classes)
         if kept is not None:
             t = t * kept  # ignored rows point at class 0, a safe index; their weight is zeroed below
-        logp = F.log_softmax(z, axis=-1)
+        # log p = shifted - log_total, row by row (see F.softmax_terms); log p itself is
+        # never formed, only the entries a loss needs.
+        shifted, e, total = F.softmax_terms(z, axis=1)
+        log_total = np.log(total).reshape(-1)
         # Flat position of each row's target in the (m, C) array (row n starts at n*C): one
-        # `take` on the flat array instead of logp[np.arange(m), t], and no one-hot matrix.
+        # `take` on the flat array instead of shifted[np.arange(m), t], and no one-hot matrix.
         idx = np.arange(0, m * n_classes, n_classes) + t
-        losses = -logp.take(idx)  # -log p_{n, t_n}
+        losses = log_total - shifted.take(idx)  # -log p_{n, t_n}
         if w is not None:
             w_t = w.take(t)  # w_{t_n}: the weight of each row's target class
             if kept is not None:
@@ -308,13 +322,17 @@ class CrossEntropyLoss(_Loss):
             losses *= w_t
         eps = self.label_smoothing
         if eps:
-            smooth = -(logp @ w) if w is not None else -np.add.reduce(logp, axis=1)  # sum_c -w_c log p_c
+            # sum_c -w_c log p_c = (sum_c w_c) log_total - sum_c w_c shifted_c
+            if w is not None:
+                smooth = log_total * np.add.reduce(w) - shifted @ w
+            else:
+                smooth = log_total * n_classes - np.add.reduce(shifted, axis=1)
             if kept is not None:
                 smooth *= kept
             losses = (1 - eps) * losses + (eps / n_classes) * smooth
         denominator = m if w_t is None else np.add.reduce(w_t)
-        # backward needs p = exp(logp), where each row's target sits, and the row weights
-        return losses, denominator, ("index", logp, idx, w_t, kept, w)
+        # backward needs p = e / total, where each row's target sits, and the row weights
+        return losses, denominator, ("index", e, total, idx, w_t, kept, w)
 
     def _probability_target(self, z: np.ndarray, target: np.ndarray, w):
         """Probability target: per-row losses, the 'mean' denominator (the row count) and the cache."""
@@ -329,9 +347,10 @@ class CrossEntropyLoss(_Loss):
         if eps:
             q = (1 - eps) * q + eps / n_classes
         wq = q * w if w is not None else q  # w_c q_{n,c}
-        logp = F.log_softmax(z, axis=-1)
-        losses = -np.add.reduce(logp * wq, axis=1)
-        return losses, m, ("probability", logp, wq)
+        shifted, e, total = F.softmax_terms(z, axis=1)
+        # -sum_c w_c q_c log p_c with log p = shifted - log_total
+        losses = np.log(total).reshape(-1) * np.add.reduce(wq, axis=1) - np.add.reduce(shifted * wq, axis=1)
+        return losses, m, ("probability", e, total, wq)
 
     def backward(self, grad=1.0):
         r"""$\partial(g\,C)/\partial x$, shaped like the input: BP1 for softmax + cross-entropy.
@@ -363,40 +382,39 @@ class CrossEntropyLoss(_Loss):
         Returns:
             $\partial(g\,C)/\partial x$, same shape and dtype as the forward input.
         """
-        shape, denominator, kind, logp, *rest = self._saved()
+        shape, denominator, kind, e, total, *rest = self._saved()
         loss_shape = () if len(shape) == 1 else shape[:1] + shape[2:]
-        g = self._upstream(grad, loss_shape, logp.dtype)
+        g = self._upstream(grad, loss_shape, e.dtype)
         if self.reduction == "none":
             r = g.reshape(-1)  # one upstream value per row
         elif self.reduction == "sum":
             r = g
         elif denominator == 0:
             # PyTorch's 0/0: nan where a row counted, 0 where it was ignored (no numpy warning).
-            delta = np.zeros_like(logp)
+            delta = np.zeros_like(e)
             kept = rest[2] if kind == "index" else None
             delta[slice(None) if kept is None else kept] = np.nan
             return _class_back(delta, shape)
         else:
             r = g / denominator
-        p = np.exp(logp)  # softmax, recovered from the cached log-probabilities
         if kind == "probability":
             (wq,) = rest
-            delta = p * np.add.reduce(wq, axis=1, keepdims=True)
+            delta = _softmax_times(e, total, np.add.reduce(wq, axis=1, keepdims=True))
             delta -= wq
             delta *= _col(r)
             return _class_back(delta, shape)
         idx, w_t, kept, w = rest
-        n_classes = p.shape[1]
+        n_classes = e.shape[1]
         c_target = r if w_t is None else r * w_t  # per-row coefficient of the (p - y) term
         eps = self.label_smoothing
         if eps:
             c_target = (1 - eps) * c_target
             c_smooth = (eps / n_classes) * (r if kept is None else r * kept)  # of the smoothing term
             w_total = n_classes if w is None else np.add.reduce(w)
-            delta = p * _col(c_target + c_smooth * w_total)
+            delta = _softmax_times(e, total, _col(c_target + c_smooth * w_total))
             delta -= _col(c_smooth) if w is None else _col(c_smooth) * w
         else:
-            delta = p * _col(c_target)
+            delta = _softmax_times(e, total, _col(c_target))
         delta.reshape(-1)[idx] -= c_target  # the "- y" of p - y, at each row's target only
         return _class_back(delta, shape)
 

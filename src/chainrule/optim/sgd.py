@@ -101,44 +101,52 @@ class SGD(Optimizer):
             weight_decay = float(group["weight_decay"])
             nesterov = bool(group["nesterov"])
             maximize = bool(group["maximize"])
-            state = self.state
-            for param in group["params"]:
-                grad = param.grad
-                if grad is None:
-                    continue
-                p = param.data
-                work = self._scratch.get((p.shape, p.dtype, 0))  # inline _work_array: a hot loop
-                if work is None:
-                    work = self._work_array(param)
-
-                # g <- ±grad + λθ, never written into param.grad itself.
-                if weight_decay != 0:
-                    np.multiply(p, weight_decay, out=work)
-                    (np.subtract if maximize else np.add)(work, grad, out=work)
-                    g = work
-                elif maximize:
-                    g = np.negative(grad, out=work)
-                else:
-                    g = grad
-
-                if momentum != 0:
-                    param_state = state[param]
-                    buf = param_state.get("momentum_buffer")
-                    if buf is None:
-                        buf = param_state["momentum_buffer"] = np.array(g, copy=True)  # b_1 = g_1
-                    else:
-                        buf *= momentum
-                        if damp_keep == 1.0:
-                            buf += g
-                        else:  # nesterov is off here (it requires zero dampening): g is free
-                            buf += np.multiply(g, damp_keep, out=work)
-                    if nesterov:
-                        if g is work:  # work holds g; the μb term needs a second array
-                            g += np.multiply(buf, momentum, out=self._work_array(param, 1))
-                        else:
-                            g = np.add(g, np.multiply(buf, momentum, out=work), out=work)
-                    else:
-                        g = buf
-
-                p -= np.multiply(g, lr, out=work)  # θ <- θ - γ g
+            keys = ("momentum_buffer",) if momentum != 0 else ()
+            # The whole group's gradients as one flat vector per dtype (see _FlatChunk): the
+            # rule below is the docstring's, applied to all parameters at once.
+            stored = False
+            for chunk in self._flat_chunks(group, keys):
+                stored |= self._update(chunk, lr, momentum, damp_keep, weight_decay, nesterov, maximize)
+            if stored:
+                self._flat_stored(group)
         return loss
+
+    def _update(self, chunk, lr, momentum, damp_keep, weight_decay, nesterov, maximize) -> bool:
+        """One step on one flat chunk; returns whether it stored new momentum buffers."""
+        grad, work = chunk.grad, chunk.work  # flat; param.grad is never written
+
+        # g <- ±grad + λθ
+        if weight_decay != 0:
+            for param, view in zip(chunk.params, chunk.work_views):  # θ is not flat: per parameter
+                np.multiply(param.data, weight_decay, out=view)
+            g = (np.subtract if maximize else np.add)(work, grad, out=work)
+        elif maximize:
+            g = np.negative(grad, out=work)
+        else:
+            g = grad
+
+        new = []
+        if momentum != 0:
+            buf = chunk.state["momentum_buffer"]
+            new = chunk.new["momentum_buffer"]  # parameters at their first step: b_1 = g_1
+            if len(new) == len(chunk.params):
+                buf[...] = g
+            else:
+                g_new = [g[chunk.slices[i]].copy() for i in new]  # kept: g may be overwritten next
+                buf *= momentum  # b <- μ b + (1 - τ) g
+                # (with dampening, nesterov is off, so g is not needed after this)
+                buf += g if damp_keep == 1.0 else np.multiply(g, damp_keep, out=work)
+                for i, g_i in zip(new, g_new):
+                    buf[chunk.slices[i]] = g_i
+            if new:
+                chunk.store(self.state, "momentum_buffer")
+            if nesterov:  # g <- g + μ b
+                step = np.multiply(buf, momentum, out=np.empty_like(buf) if g is work else work)
+                g = np.add(g, step, out=work)
+            else:
+                g = buf
+
+        np.multiply(g, lr, out=work)
+        for param, view in zip(chunk.params, chunk.work_views):
+            param.data -= view  # θ <- θ - γ g
+        return bool(new)
