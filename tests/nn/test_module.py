@@ -140,3 +140,56 @@ def test_parameter_attributes():
     assert p.grad.shape == (2, 3) and p.grad.dtype == np.float32 and not p.grad.any()
     with pytest.raises(TypeError, match="Parameter data must be a float array, got dtype int64"):
         nn.Parameter(np.ones(2, dtype=np.int64))
+
+
+# -- recycled output arrays -----------------------------------------------------------------
+
+BIG = (256, 256)  # 256 KiB in float32: above the size from which arrays are recycled
+F32 = np.dtype(np.float32)
+
+
+def test_new_array_is_reused_only_when_nothing_else_refers_to_it():
+    module = nn.Module()
+    first = module._new_array("out", BIG, F32)
+    second = module._new_array("out", BIG, F32)
+    assert second is not first  # `first` is still referred to here
+    first_id = id(first)
+    del first
+    assert id(module._new_array("out", BIG, F32)) == first_id  # free again: reused
+    view = second[::2]
+    del second
+    assert all(module._new_array("out", BIG, F32) is not view.base for _ in range(3))
+    assert module._new_array("out", BIG, np.dtype(np.float64)).dtype == np.float64  # another dtype: new
+    module._new_array("small", (4, 4), F32)
+    assert "small" not in module._recycled  # small arrays are simply allocated
+
+
+def test_a_training_step_reuses_its_large_arrays():
+    model = nn.Sequential(nn.Linear(256, 256), nn.Tanh(), nn.Linear(256, 256))
+    x = np.random.default_rng(0).standard_normal(BIG).astype(np.float32)
+    ids = []
+    for _ in range(3):
+        out = model(x)
+        grad_input = model.backward(np.ones_like(out))
+        ids.append((id(out), id(grad_input)))
+        del out, grad_input  # nothing outside the model holds them now
+    assert ids[1] == ids[2]
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Linear(256, 256), nn.Tanh, nn.ReLU, nn.Sigmoid])
+def test_arrays_a_caller_keeps_are_never_overwritten(make):
+    # Outputs and input gradients are recycled between calls only once no one holds them:
+    # what a caller (or a hook) kept from an earlier step keeps its values.
+    module = make()
+    rng = np.random.default_rng(0)
+    kept = []
+    for _ in range(4):
+        x = rng.standard_normal(BIG).astype(np.float32)
+        y = module(x)
+        g = module.backward(np.ones_like(y))
+        kept.append((x, y.copy(), y, g.copy(), g))
+        module(rng.standard_normal(BIG).astype(np.float32))  # a step whose results nobody keeps
+        module.backward(np.ones_like(y))
+    for x, y_copy, y, g_copy, g in kept:
+        np.testing.assert_array_equal(y, y_copy)
+        np.testing.assert_array_equal(g, g_copy)

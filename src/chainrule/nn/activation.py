@@ -13,6 +13,8 @@ from . import functional as F
 from ._checks import as_float_array
 from .module import Module
 
+_BOOL = np.dtype(bool)
+
 
 def _check_grad(module: Module, grad_output, shape: tuple, dtype) -> np.ndarray:
     grad_output = as_float_array(grad_output, type(module).__name__ + ".backward", "grad_output", dtype=dtype)
@@ -37,8 +39,8 @@ class Sigmoid(Module):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot \sigma'(z)$ with $\sigma'(z) = a(1 - a)$."""
         (a,) = self._saved()
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
-        # grad_output * a * (1 - a), built in one new array instead of three
-        delta = np.asarray(1 - a)  # asarray: for a 0-d `a` NumPy returns a scalar
+        # grad_output * a * (1 - a), built in one array instead of three
+        delta = np.subtract(1, a, out=self._new_array("grad_input", a.shape, a.dtype))
         delta *= a
         delta *= grad_output
         return delta
@@ -48,7 +50,8 @@ class Tanh(Module):
     r"""Hyperbolic tangent, element-wise: $a = \tanh(z)$. Shape: ``(*) -> (*)``."""
 
     def forward(self, z):
-        a = np.asarray(np.tanh(as_float_array(z, "Tanh")))  # asarray: a 0-d input stays an array
+        z = as_float_array(z, "Tanh")
+        a = np.tanh(z, out=self._new_array("output", z.shape, z.dtype))
         self._save_for_backward(a)  # tanh'(z) = 1 - a^2: cheapest from the output
         return a
 
@@ -56,8 +59,8 @@ class Tanh(Module):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot (1 - a^2)$."""
         (a,) = self._saved()
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
-        # grad_output * (1 - a * a), built in one new array instead of three
-        delta = np.asarray(a * a)  # asarray: for a 0-d `a` NumPy returns a scalar
+        # grad_output * (1 - a * a), built in one array instead of three
+        delta = np.multiply(a, a, out=self._new_array("grad_input", a.shape, a.dtype))
         np.subtract(1, delta, out=delta)
         delta *= grad_output
         return delta
@@ -71,9 +74,10 @@ class ReLU(Module):
 
     def forward(self, z):
         z = as_float_array(z, "ReLU")
-        # Against an array of zeros rather than the scalar 0: NumPy's maximum runs its fast
-        # (vectorised) loop only for two arrays, 2-3x faster on some processors.
-        a = np.asarray(np.maximum(z, np.zeros(z.shape, z.dtype)))  # asarray: a 0-d input stays an array
+        # Against an array of zeros rather than the scalar 0: NumPy runs maximum's vectorised
+        # loop only for two arrays, 2-3x faster on some processors.
+        zeros = self._constant(0, z.shape, z.dtype)
+        a = np.maximum(z, zeros, out=self._new_array("output", z.shape, z.dtype))
         self._save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
         return a
 
@@ -84,7 +88,9 @@ class ReLU(Module):
         # Multiplying by the boolean mask is ~13x faster than np.where(mask, g, 0). The one
         # difference: a non-finite incoming gradient stays non-finite at a switched-off unit
         # (PyTorch writes 0 there); such a gradient is already broken, and detect_anomaly names it.
-        return np.asarray(grad_output * (a > 0))
+        mask = np.greater(a, 0, out=self._new_array("mask", a.shape, _BOOL))
+        return np.multiply(grad_output, mask, out=self._new_array("grad_input", a.shape, a.dtype))
+
 
 
 class LeakyReLU(Module):

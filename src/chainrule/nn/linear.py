@@ -48,7 +48,6 @@ class Linear(Module):
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         self.register_parameter("bias", Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None)
         self.needs_input_grad = True
-        self._ones_cache = None  # see _ones
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None) -> None:
@@ -68,7 +67,7 @@ class Linear(Module):
                 f"got shape {x.shape}"
             )
         self._save_for_backward(x)  # BP4 needs the layer's input a^{l-1}
-        z = x @ w.T
+        z = np.matmul(x, w.T, out=self._new_array("output", x.shape[:-1] + (self.out_features,), w.dtype))
         if self.bias is not None:
             z += self.bias.data  # in place: saves allocating a second (N, out) array
         return z
@@ -82,9 +81,10 @@ class Linear(Module):
         - the $(W^{l+1})^\top \delta^{l+1}$ half of BP2, returned: $\partial C/\partial x = \delta W$.
         """
         (x,) = self._saved()
+        x_shape = x.shape
         w = self.weight.data
         grad_output = as_float_array(grad_output, "Linear.backward", "grad_output", dtype=w.dtype)
-        expected = x.shape[:-1] + (self.out_features,)
+        expected = x_shape[:-1] + (self.out_features,)
         if grad_output.shape != expected:
             raise ValueError(f"Linear.backward expected grad_output of shape {expected}, got {grad_output.shape}")
         if x.ndim == 2:
@@ -97,18 +97,11 @@ class Linear(Module):
         if self.bias is not None:
             # BP3: dC/db += sum_n delta_n, as the product 1^T delta: a GEMV is about twice as
             # fast as delta.sum(0).
-            self.bias.add_to_grad(np.matmul, self._ones(delta.shape[0], delta.dtype), delta)
+            ones = self._constant(1, delta.shape[:1], delta.dtype)
+            self.bias.add_to_grad(np.matmul, ones, delta)
         if not self.needs_input_grad:
             return None
-        return grad_output @ self.weight.data
-
-    def _ones(self, n: int, dtype) -> np.ndarray:
-        """A vector of n ones for the bias gradient, kept between steps (allocating it anew
-        would cost as much as the product)."""
-        ones = self._ones_cache
-        if ones is None or ones.shape[0] != n or ones.dtype != dtype:
-            ones = self._ones_cache = np.ones(n, dtype)
-        return ones
+        return np.matmul(grad_output, w, out=self._new_array("grad_input", x_shape, w.dtype))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
