@@ -286,19 +286,22 @@ class Module:
             )
         return self._cache
 
-    def _new_array(self, key: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    def _new_array(self, key: str, shape: tuple, dtype: np.dtype) -> np.ndarray | None:
         """An uninitialised array of ``shape`` and ``dtype`` (an ``np.dtype``) for a result
-        this module is about to return (or use itself); fill it with ``out=``.
+        this module is about to return (or use itself), to pass as a NumPy function's
+        ``out=``; or ``None`` (NumPy then allocates, as usual) for an array under 128 KiB
+        (but for a 0-d one).
 
         An array handed out before under the same ``key`` is reused once nothing but this
         module refers to it any more, the way PyTorch's caching allocator reuses the memory of
         a tensor that has been freed: nothing anyone can still see is ever overwritten.
         Without it a training step frees and allocates its large arrays anew every time, and
         glibc's malloc may hand that memory back to the system and fault it in again page by
-        page, which made batch-1024 steps up to twice as slow. Small arrays are just allocated.
+        page, which made batch-1024 steps up to twice as slow.
         """
         if math.prod(shape) * dtype.itemsize < _RECYCLE_MIN_BYTES or _UNSHARED is None:
-            return np.empty(shape, dtype)
+            # NumPy allocates; but given no out=, it would turn a 0-d result into a scalar
+            return np.empty((), dtype) if shape == () else None
         pool = self.__dict__.setdefault("_recycled", {}).setdefault(key, [])
         for i in range(len(pool)):
             if _refcount_of_item(pool, i) == _UNSHARED and pool[i].shape == shape and pool[i].dtype == dtype:
