@@ -12,6 +12,7 @@ Usage:
     python benchmarks/bench_training_step.py            # full run (a few minutes)
     python benchmarks/bench_training_step.py --quick    # smoke run for CI: checks, no timing asserted
     python benchmarks/bench_training_step.py --memory   # peak RSS of 20 W3 steps, one process per contender
+    python benchmarks/bench_training_step.py --no-torch # without importing torch (see below)
 
 The BLAS matters more than anything here: the script prints the kernel it runs
 (threadpoolctl) and the thread count. On processors where ``OPENBLAS_CORETYPE`` is set in the
@@ -57,10 +58,15 @@ TARGETS = {
     ("W2", "gemm floor"): 1.25, ("W3", "gemm floor"): 1.15,
 }
 
-try:
-    import torch
-except ImportError:  # PyTorch is optional: its column is then left out
-    torch = None
+# Importing torch changes how glibc's malloc serves the other contenders' large arrays (its
+# allocations raise malloc's thresholds), so --no-torch measures the NumPy contenders in a
+# process like a chainrule user's, without it.
+torch = None
+if "--no-torch" not in sys.argv:
+    try:
+        import torch
+    except ImportError:  # PyTorch is optional: its column is then left out
+        pass
 
 
 # -- building the contenders --------------------------------------------------------------
@@ -356,7 +362,8 @@ def memory_report():
     print("one fresh process each (VmHWM; 'before' = after imports and data):")
     names = ["chainrule", "reference"] + (["torch"] if torch is not None else [])
     for name in names:
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", name],
+        no_torch = [] if name == "torch" else ["--no-torch"]  # as a user's process would be
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", name, *no_torch],
                              check=True, capture_output=True, text=True).stdout.split()
         print(f"  {name:<10} peak {out[0]:>5} MiB (before building the model: {out[1]} MiB)")
 
@@ -371,6 +378,7 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="run only workloads whose name contains this")
     parser.add_argument("--dtype", choices=("float32", "float64"), default=None, help="run only this dtype")
     parser.add_argument("--memory", action="store_true", help="only the peak-RSS measurement")
+    parser.add_argument("--no-torch", action="store_true", help="do not import torch (see the comment at its import)")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if torch is not None:
@@ -426,6 +434,9 @@ def main(argv=None):
             print(f"{'':<9} {'':<8} {'(chainrule+dx / reference)':<32} {statistics.median(dx) / statistics.median(ref):>7.3f} "
                   f"{statistics.median(a / b for a, b in zip(dx, ref)):>10.3f}")
 
+    if args.only or args.dtype:  # a partial run: the timing table only
+        print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
+        return results
     n_samples, dl_rounds = (6000, 2) if quick else (60000, 5)
     load, epoch, frac = dataloader_vs_epoch(n_samples, dl_rounds)
     print(f"\nDataLoader epoch over {n_samples} x 784 float32, batch 128, shuffled: {fmt_time(load)}; "

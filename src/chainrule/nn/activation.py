@@ -17,9 +17,12 @@ _BOOL = np.dtype(bool)
 
 
 def _check_grad(module: Module, grad_output, shape: tuple, dtype) -> np.ndarray:
-    grad_output = as_float_array(grad_output, type(module).__name__ + ".backward", "grad_output", dtype=dtype)
+    """``grad_output`` as an array of ``dtype`` and the forward output's ``shape``, or an error."""
+    if type(grad_output) is np.ndarray and grad_output.dtype == dtype and grad_output.shape == shape:
+        return grad_output  # every training step: nothing to convert or report
+    owner = f"{type(module).__name__}.backward"
+    grad_output = as_float_array(grad_output, owner, "grad_output", dtype=dtype)
     if grad_output.shape != shape:
-        owner = f"{type(module).__name__}.backward"
         raise ValueError(f"{owner} expected grad_output of shape {shape} (the forward output's), got {grad_output.shape}")
     return grad_output
 
@@ -76,7 +79,7 @@ class ReLU(Module):
         z = as_float_array(z, "ReLU")
         # Against an array of zeros rather than the scalar 0: NumPy runs maximum's vectorised
         # loop only for two arrays, 2-3x faster on some processors.
-        zeros = self._constant(0, z.shape, z.dtype)
+        zeros = self._constant("_zeros", 0, z.shape, z.dtype)
         a = np.maximum(z, zeros, out=self._new_array("output", z.shape, z.dtype))
         self._save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
         return a

@@ -97,7 +97,7 @@ class Linear(Module):
         if self.bias is not None:
             # BP3: dC/db += sum_n delta_n, as the product 1^T delta: a GEMV is about twice as
             # fast as delta.sum(0).
-            ones = self._constant(1, delta.shape[:1], delta.dtype)
+            ones = self._constant("_ones", 1, delta.shape[:1], delta.dtype)
             self.bias.add_to_grad(np.matmul, ones, delta)
         if not self.needs_input_grad:
             return None

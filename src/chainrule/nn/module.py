@@ -311,15 +311,12 @@ class Module:
         del pool[:-2]  # two per key: the array still in use from the last step, and a free one
         return array
 
-    def _constant(self, value: float, shape: tuple, dtype) -> np.ndarray:
-        """An array of ``shape`` filled with ``value``, kept between calls (for an operand
-        that never changes, such as a vector of ones). Never hand it out: it is shared."""
-        constants = self.__dict__.setdefault("_constants", {})
-        key = (value, shape, np.dtype(dtype))
-        array = constants.get(key)
-        if array is None:
-            constants.clear()  # a new batch size: the old ones are no longer needed
-            array = constants[key] = np.full(shape, value, dtype)
+    def _constant(self, name: str, value: float, shape: tuple, dtype: np.dtype) -> np.ndarray:
+        """An array of ``shape`` filled with ``value``, kept under ``name`` between calls (for
+        an operand that never changes, such as a vector of ones). Never hand it out: it is shared."""
+        array = self.__dict__.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self.__dict__[name] = np.full(shape, value, dtype)
         return array
 
     # -- traversal ------------------------------------------------------------------
