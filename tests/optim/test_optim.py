@@ -464,3 +464,10 @@ def test_sgd_treats_a_gradient_no_backward_reached_since_zero_grad_as_zero():
     np.testing.assert_array_equal(used.data, [-2.5, -2.5])
     np.testing.assert_array_equal(unused.data, [-0.5, -0.5])
     np.testing.assert_array_equal(unused.grad, [0.0, 0.0])
+
+
+def test_a_gradient_of_the_wrong_shape_is_named():
+    p = param([[1.0, 2.0]])
+    p.grad = np.ones(3)
+    with pytest.raises(ValueError, match=r"parameter of shape \(1, 2\) has a .grad of shape \(3,\)"):
+        optim.SGD([p], lr=0.1).step()

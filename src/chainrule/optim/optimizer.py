@@ -348,7 +348,12 @@ class _FlatChunk:
         self.slices = [slice(end - p.size, end) for p, end in zip(params, ends)]
         self.grad = np.empty(ends[-1], dtype)
         for p, view in zip(params, self.views(self.grad)):
-            view[...] = p.grad  # reading .grad first fills in zeros it owes (Parameter.zero_grad)
+            grad = p.grad  # reading .grad first fills in zeros it owes (Parameter.zero_grad)
+            if np.shape(grad) != p.shape:
+                raise ValueError(
+                    f"optimizer step: a parameter of shape {p.shape} has a .grad of shape {np.shape(grad)}"
+                )
+            view[...] = grad
             p.grad = view
         self.state = {}
         for key in state_keys:
