@@ -164,14 +164,19 @@ def _with_backward_hooks(backward):
 _RECYCLE_MIN_BYTES = 1 << 17
 
 
-def _refcount_of_item(items: list, i: int) -> int:
-    return sys.getrefcount(items[i])
+def _unshared_refcount() -> int | None:
+    """What ``sys.getrefcount(pool[i])`` gives for an array that only the list ``pool``
+    refers to (2 on CPython 3.11: the list's reference and getrefcount's argument): measured
+    with the same expression that Module._new_array uses, not assumed, since interpreters
+    differ. ``None`` (recycle nothing) where there is no getrefcount."""
+    if not hasattr(sys, "getrefcount"):
+        return None
+    pool = [np.empty(0)]
+    i = 0
+    return sys.getrefcount(pool[i])
 
 
-# What _refcount_of_item gives for an array that only its list refers to (2 on CPython 3.11:
-# the list's reference and getrefcount's argument): measured, not assumed, because interpreters
-# differ. Without getrefcount (not CPython) nothing is recycled.
-_UNSHARED = _refcount_of_item([np.empty(0)], 0) if hasattr(sys, "getrefcount") else None
+_UNSHARED = _unshared_refcount()
 
 
 class IncompatibleKeys(NamedTuple):
@@ -302,9 +307,14 @@ class Module:
         if math.prod(shape) * dtype.itemsize < _RECYCLE_MIN_BYTES or _UNSHARED is None:
             # NumPy allocates; but given no out=, it would turn a 0-d result into a scalar
             return np.empty((), dtype) if shape == () else None
-        pool = self.__dict__.setdefault("_recycled", {}).setdefault(key, [])
-        for i in range(len(pool)):
-            if _refcount_of_item(pool, i) == _UNSHARED and pool[i].shape == shape and pool[i].dtype == dtype:
+        pools = self.__dict__.get("_recycled")
+        if pools is None:
+            pools = self.__dict__["_recycled"] = {}
+        pool = pools.get(key)
+        if pool is None:
+            pool = pools[key] = []
+        for i in range(len(pool)):  # (no loop variable for the array: it would add a reference)
+            if sys.getrefcount(pool[i]) == _UNSHARED and pool[i].shape == shape and pool[i].dtype == dtype:
                 return pool[i]
         array = np.empty(shape, dtype)
         pool.append(array)
