@@ -155,10 +155,12 @@ def test_new_array_is_reused_only_when_nothing_else_refers_to_it():
     assert second is not first  # `first` is still referred to here
     first_id = id(first)
     del first
-    assert id(module._new_array("out", BIG, F32)) == first_id  # free again: reused
+    first = module._new_array("out", BIG, F32)
+    assert id(first) == first_id  # free again: reused (and held again from here on)
     view = second[::2]
     del second
-    assert all(module._new_array("out", BIG, F32) is not view.base for _ in range(3))
+    third = module._new_array("out", BIG, F32)  # `first` is held, `second` through a view
+    assert third is not first and third is not view.base
     assert module._new_array("out", BIG, np.dtype(np.float64)).dtype == np.float64  # another dtype: new
     module._new_array("small", (4, 4), F32)
     assert "small" not in module._recycled  # small arrays are simply allocated

@@ -469,5 +469,6 @@ def test_sgd_treats_a_gradient_no_backward_reached_since_zero_grad_as_zero():
 def test_a_gradient_of_the_wrong_shape_is_named():
     p = param([[1.0, 2.0]])
     p.grad = np.ones(3)
-    with pytest.raises(ValueError, match=r"parameter of shape \(1, 2\) has a .grad of shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"SGD.step: param_groups\[0\]\['params'\]\[0\] has a .grad of "
+                                         r"shape \(3,\), expected \(1, 2\)"):
         optim.SGD([p], lr=0.1).step()

@@ -201,11 +201,22 @@ class Optimizer:
         arrays since (``.grad`` assigned, ``load_state_dict``, the group's params edited)."""
         flat = self._flat.get(id(group))
         if flat is None or not flat.matches(group, self.state, state_keys):
+            self._check_grad_shapes(group)
             flat = self._flat[id(group)] = _FlatGroup(group, self.state, state_keys)
         for param in group["params"]:
-            if param._grad_stale:  # no backward reached it since zero_grad
-                param.fill_deferred_zeros()
+            param.fill_deferred_zeros()  # for a parameter no backward reached since zero_grad
         return flat.chunks
+
+    def _check_grad_shapes(self, group: dict) -> None:
+        """Raise, naming the parameter, if a ``.grad`` (set by hand) is not shaped like its data."""
+        g = next(i for i, other in enumerate(self.param_groups) if other is group)
+        for i, param in enumerate(group["params"]):
+            grad = param.grad
+            if grad is not None and np.shape(grad) != param.shape:
+                raise ValueError(
+                    f"{self._name}.step: param_groups[{g}]['params'][{i}] has a .grad of shape "
+                    f"{np.shape(grad)}, expected {param.shape} (the shape of its data)"
+                )
 
     def _flat_stored(self, group: dict) -> None:
         """Tell ``group``'s flat layout that the update just stored new state views."""
@@ -348,12 +359,7 @@ class _FlatChunk:
         self.slices = [slice(end - p.size, end) for p, end in zip(params, ends)]
         self.grad = np.empty(ends[-1], dtype)
         for p, view in zip(params, self.views(self.grad)):
-            grad = p.grad  # reading .grad first fills in zeros it owes (Parameter.zero_grad)
-            if np.shape(grad) != p.shape:
-                raise ValueError(
-                    f"optimizer step: a parameter of shape {p.shape} has a .grad of shape {np.shape(grad)}"
-                )
-            view[...] = grad
+            view[...] = p.grad  # reading .grad first fills in zeros it owes (Parameter.zero_grad)
             p.grad = view
         self.state = {}
         for key in state_keys:
@@ -365,9 +371,17 @@ class _FlatChunk:
                     state[p][key] = view
         self.work = np.empty_like(self.grad)
         self.work_views = self.views(self.work)
+        self._work2 = None
         # Per state key, the indices of the parameters without that entry yet (see store).
         self.new = {key: [i for i, p in enumerate(params) if p not in state or key not in state[p]]
                     for key in state_keys}
+
+    @property
+    def work2(self) -> np.ndarray:
+        """A second flat work array, for an update that needs two (made at first use)."""
+        if self._work2 is None:
+            self._work2 = np.empty_like(self.grad)
+        return self._work2
 
     def views(self, flat: np.ndarray) -> list:
         """``flat`` cut into one array per parameter, each shaped like its parameter."""

@@ -141,7 +141,7 @@ class SGD(Optimizer):
             if new:
                 chunk.store(self.state, "momentum_buffer")
             if nesterov:  # g <- g + μ b
-                step = np.multiply(buf, momentum, out=np.empty_like(buf) if g is work else work)
+                step = np.multiply(buf, momentum, out=chunk.work2 if g is work else work)
                 g = np.add(g, step, out=work)
             else:
                 g = buf
