@@ -236,6 +236,13 @@ class CrossEntropyLoss(_Loss):
 
     def forward(self, input, target):
         x = as_float_array(input, "CrossEntropyLoss", "input")
+        target = np.asarray(target)
+        if self.weight is None and x.ndim == 2 and x.shape[1] and target.shape == x.shape[:1] and target.dtype.kind in "iu":
+            # (N, C) logits and N class indices: the usual case, with nothing to reshape or
+            # check but the indices themselves (in _index_target)
+            losses, denominator, cache = self._index_target(x, target, None)
+            self._save_for_backward(x.shape, denominator, *cache)
+            return self._reduce(losses, denominator)
         n_classes = 0 if x.ndim == 0 else x.shape[0] if x.ndim == 1 else x.shape[1]
         if n_classes == 0:
             raise ValueError(
@@ -250,7 +257,6 @@ class CrossEntropyLoss(_Loss):
                     f"got {self.weight.shape}"
                 )
             w = self.weight.astype(x.dtype, copy=False)
-        target = np.asarray(target)
         loss_shape = () if x.ndim == 1 else x.shape[:1] + x.shape[2:]
         if target.shape == x.shape:
             if target.dtype.kind != "f":
@@ -295,10 +301,21 @@ class CrossEntropyLoss(_Loss):
                 )
         return None if kept.all() else kept
 
+    def _row_starts(self, m: int, n_classes: int) -> np.ndarray:
+        """``[0, C, 2C, ...]``, where each of ``m`` rows starts in a flat ``(m, C)`` array; kept
+        between calls, as the batch shape rarely changes. Never hand it out: it is shared."""
+        key, starts = self.__dict__.get("_starts", (None, None))
+        if key != (m, n_classes):
+            starts = np.arange(0, m * n_classes, n_classes)
+            self.__dict__["_starts"] = ((m, n_classes), starts)
+        return starts
+
     def _index_target(self, z: np.ndarray, target: np.ndarray, w):
         """Class-index target: per-row losses, the 'mean' denominator and the cache."""
         m, n_classes = z.shape
-        t = target.reshape(-1).astype(np.intp, copy=False)
+        t = target.reshape(-1)
+        if t.dtype != np.intp:
+            t = t.astype(np.intp)
         kept = self._kept(t, n_classes)
         if kept is not None:
             t = t * kept  # ignored rows point at class 0, a safe index; their weight is zeroed below
@@ -308,7 +325,7 @@ class CrossEntropyLoss(_Loss):
         log_total = np.log(total).reshape(-1)
         # Flat position of each row's target in the (m, C) array (row n starts at n*C): one
         # `take` on the flat array instead of shifted[np.arange(m), t], and no one-hot matrix.
-        idx = np.arange(0, m * n_classes, n_classes) + t
+        idx = self._row_starts(m, n_classes) + t
         losses = log_total - shifted.take(idx)  # -log p_{n, t_n}
         if w is not None:
             w_t = w.take(t)  # w_{t_n}: the weight of each row's target class
@@ -383,9 +400,10 @@ class CrossEntropyLoss(_Loss):
             $\partial(g\,C)/\partial x$, same shape and dtype as the forward input.
         """
         shape, denominator, kind, e, total, *rest = self._saved()
-        loss_shape = () if len(shape) == 1 else shape[:1] + shape[2:]
-        g = self._upstream(grad, loss_shape, e.dtype)
-        if self.reduction == "none":
+        g = self._upstream(grad, () if len(shape) == 1 else shape[:1] + shape[2:], e.dtype)
+        if self.reduction == "mean" and denominator:
+            r = g / denominator
+        elif self.reduction == "none":
             r = g.reshape(-1)  # one upstream value per row
         elif self.reduction == "sum":
             r = g
@@ -395,8 +413,6 @@ class CrossEntropyLoss(_Loss):
             kept = rest[2] if kind == "index" else None
             delta[slice(None) if kept is None else kept] = np.nan
             return _class_back(delta, shape)
-        else:
-            r = g / denominator
         if kind == "probability":
             (wq,) = rest
             delta = _softmax_times(e, total, np.add.reduce(wq, axis=1, keepdims=True))

@@ -204,7 +204,8 @@ class Optimizer:
             self._check_grad_shapes(group)
             flat = self._flat[id(group)] = _FlatGroup(group, self.state, state_keys)
         for param in group["params"]:
-            param.fill_deferred_zeros()  # for a parameter no backward reached since zero_grad
+            if param._grad_stale:  # no backward reached it since zero_grad
+                param.fill_deferred_zeros()
         return flat.chunks
 
     def _check_grad_shapes(self, group: dict) -> None:

@@ -132,7 +132,7 @@ class SGD(Optimizer):
             if len(new) == len(chunk.params):
                 buf[...] = g
             else:
-                g_new = [g[chunk.slices[i]].copy() for i in new]  # kept: g may be overwritten next
+                g_new = [g[chunk.slices[i]].copy() for i in new] if new else ()  # kept: g may be overwritten next
                 buf *= momentum  # b <- μ b + (1 - τ) g
                 # (with dampening, nesterov is off, so g is not needed after this)
                 buf += g if damp_keep == 1.0 else np.multiply(g, damp_keep, out=work)
