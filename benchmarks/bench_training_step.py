@@ -12,6 +12,7 @@ Usage:
     python benchmarks/bench_training_step.py            # full run (a few minutes)
     python benchmarks/bench_training_step.py --quick    # smoke run for CI: checks, no timing asserted
     python benchmarks/bench_training_step.py --memory   # peak RSS of 20 W3 steps, one process per contender
+    python benchmarks/bench_training_step.py --phases   # chainrule vs reference, phase by phase
     python benchmarks/bench_training_step.py --no-torch # without importing torch (see below)
 
 The BLAS matters more than anything here: the script prints the kernel it runs
@@ -124,6 +125,22 @@ class ChainruleStep:
     def grads(self):
         return [p.grad for p in self.model.parameters()]
 
+    def step_phases(self, x, y, clock):
+        """``step``, appending the time at each phase boundary to ``clock`` (for --phases)."""
+        clock.append(time.perf_counter())
+        output = self.model(x)
+        clock.append(time.perf_counter())
+        loss = self.loss_fn(output, y)
+        clock.append(time.perf_counter())
+        self.opt.zero_grad()
+        grad_output = self.loss_fn.backward()
+        clock.append(time.perf_counter())
+        self.model.backward(grad_output)
+        clock.append(time.perf_counter())
+        self.opt.step()
+        clock.append(time.perf_counter())
+        return loss
+
 
 class TorchStep:
     """PyTorch CPU eager: the canonical loop (zero_grad, forward, loss, backward, step)."""
@@ -176,6 +193,15 @@ class ReferenceStep:
 
     def forward_backward(self, x, y):
         return self.ref.forward_backward(x, y)
+
+    def step_phases(self, x, y, clock):
+        """``step``, appending the time at each phase boundary to ``clock`` (for --phases)."""
+        clock.append(time.perf_counter())
+        loss = self.ref.forward_backward(x, y, clock)
+        clock.append(time.perf_counter())
+        self.ref.sgd_step()
+        clock.append(time.perf_counter())
+        return loss
 
     def grads(self):
         return [g for pair in zip(self.ref.dW, self.ref.db) for g in pair]
@@ -261,8 +287,56 @@ def bench_workload(sizes, activation, batch, dtype, rounds, block_seconds):
     return times
 
 
+PHASES = ("forward", "loss", "loss backward", "backward", "optimiser")
+
+
+def phase_split(sizes, activation, batch, dtype, seconds):
+    """Median time of each phase of a step, chainrule and reference alternating step by step
+    in one process. A phase timed this way, inside the step, can cost several times what the
+    same calls cost in a loop of their own: the GEMMs before it evict their code and data
+    from cache. chainrule's zero_grad() counts with the loss backward."""
+    x, y = make_batch(sizes, batch, dtype)
+    weights = initial_weights(sizes, dtype)
+    contenders = {"chainrule": ChainruleStep(weights, activation),
+                  "reference": ReferenceStep(weights, activation, batch)}
+    clock = []
+    # Warm-up (the first step allocates), and a check that the two train the same network.
+    losses = [float(c.step_phases(x, y, clock)) for c in contenders.values()]
+    np.testing.assert_allclose(*losses, rtol=2e-4 if dtype == np.float32 else 1e-10,
+                               err_msg=f"{sizes} {np.dtype(dtype)}: chainrule's loss vs the reference's")
+    t0 = time.perf_counter()
+    for c in contenders.values():  # the length of a step pair
+        c.step_phases(x, y, clock)
+    n_steps = max(5, int(seconds / (time.perf_counter() - t0)))
+    phases = {k: [[] for _ in PHASES] for k in contenders}
+    gc.collect()
+    for _ in range(n_steps):
+        for k, c in contenders.items():
+            clock.clear()
+            c.step_phases(x, y, clock)
+            for i in range(len(PHASES)):
+                phases[k][i].append(clock[i + 1] - clock[i])
+    return n_steps, {k: [statistics.median(p) for p in ps] for k, ps in phases.items()}
+
+
+def phase_report(workloads, seconds):
+    print(f"\nPhases of one step, chainrule and reference alternating step by step for about {seconds:g} s;"
+          " medians over the steps counted under each row:")
+    header = f"{'workload':<9} {'dtype':<8} {'phase':<14} {'chainrule':>10} {'reference':>10} {'cr - ref':>10}"
+    print(header)
+    print("-" * len(header))
+    for name, sizes, activation, batch, dtypes in workloads:
+        for dtype in dtypes:
+            n_steps, med = phase_split(sizes, activation, batch, dtype, seconds)
+            for i, phase in enumerate(PHASES + ("sum",)):
+                cr_t, ref_t = (sum(med[k]) if phase == "sum" else med[k][i] for k in ("chainrule", "reference"))
+                label = (f"{name:<9} {np.dtype(dtype).name:<8}" if i == 0 else
+                         f"{f'({n_steps} steps)' if i == 1 else '':<18}")
+                print(f"{label} {phase:<14} {fmt_time(cr_t):>10} {fmt_time(ref_t):>10} {fmt_time(cr_t - ref_t):>10}")
+
+
 def fmt_time(seconds):
-    return f"{seconds * 1e3:.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
+    return f"{seconds * 1e3:.3f} ms" if abs(seconds) >= 1e-3 else f"{seconds * 1e6:.1f} us"
 
 
 def blas_description():
@@ -378,6 +452,8 @@ def main(argv=None):
     parser.add_argument("--only", default=None, help="run only workloads whose name contains this")
     parser.add_argument("--dtype", choices=("float32", "float64"), default=None, help="run only this dtype")
     parser.add_argument("--memory", action="store_true", help="only the peak-RSS measurement")
+    parser.add_argument("--phases", action="store_true",
+                        help="only split a step into phases, chainrule against the reference")
     parser.add_argument("--no-torch", action="store_true", help="do not import torch (see the comment at its import)")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -397,6 +473,11 @@ def main(argv=None):
     rounds = args.rounds or (2 if quick else 21)
     workloads = [(name, sizes, activation, batch, tuple(d for d in dtypes if args.dtype in (None, np.dtype(d).name)))
                  for name, sizes, activation, batch, dtypes in WORKLOADS if args.only is None or args.only in name]
+
+    if args.phases:
+        phase_report(workloads, 0.5 if quick else 10.0)
+        print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
+        return None
 
     print("\nGradient checks (chainrule vs " + ("reference and PyTorch" if torch else "reference") + "):")
     for name, sizes, activation, batch, dtypes in workloads:
