@@ -304,13 +304,11 @@ def phase_split(sizes, activation, batch, dtype, seconds):
     losses = [float(c.step_phases(x, y, clock)) for c in contenders.values()]
     np.testing.assert_allclose(*losses, rtol=2e-4 if dtype == np.float32 else 1e-10,
                                err_msg=f"{sizes} {np.dtype(dtype)}: chainrule's loss vs the reference's")
-    t0 = time.perf_counter()
-    for c in contenders.values():  # the length of a step pair
-        c.step_phases(x, y, clock)
-    n_steps = max(5, int(seconds / (time.perf_counter() - t0)))
     phases = {k: [[] for _ in PHASES] for k in contenders}
     gc.collect()
-    for _ in range(n_steps):
+    n_steps, deadline = 0, time.perf_counter() + seconds
+    while n_steps < 5 or time.perf_counter() < deadline:
+        n_steps += 1
         for k, c in contenders.items():
             clock.clear()
             c.step_phases(x, y, clock)
@@ -320,19 +318,20 @@ def phase_split(sizes, activation, batch, dtype, seconds):
 
 
 def phase_report(workloads, seconds):
-    print(f"\nPhases of one step, chainrule and reference alternating step by step for about {seconds:g} s;"
-          " medians over the steps counted under each row:")
+    print(f"\nPhases of one step, chainrule and reference alternating step by step for {seconds:g} s"
+          " per row; medians over the steps counted under each row:")
     header = f"{'workload':<9} {'dtype':<8} {'phase':<14} {'chainrule':>10} {'reference':>10} {'cr - ref':>10}"
     print(header)
     print("-" * len(header))
     for name, sizes, activation, batch, dtypes in workloads:
         for dtype in dtypes:
             n_steps, med = phase_split(sizes, activation, batch, dtype, seconds)
-            for i, phase in enumerate(PHASES + ("sum",)):
-                cr_t, ref_t = (sum(med[k]) if phase == "sum" else med[k][i] for k in ("chainrule", "reference"))
-                label = (f"{name:<9} {np.dtype(dtype).name:<8}" if i == 0 else
-                         f"{f'({n_steps} steps)' if i == 1 else '':<18}")
-                print(f"{label} {phase:<14} {fmt_time(cr_t):>10} {fmt_time(ref_t):>10} {fmt_time(cr_t - ref_t):>10}")
+            labels = [f"{name:<9} {np.dtype(dtype).name:<8}", f"({n_steps} steps)"]
+            rows = list(zip(PHASES, med["chainrule"], med["reference"]))
+            rows.append(("sum", sum(med["chainrule"]), sum(med["reference"])))
+            for i, (phase, cr_t, ref_t) in enumerate(rows):
+                label = labels[i] if i < len(labels) else ""
+                print(f"{label:<18} {phase:<14} {fmt_time(cr_t):>10} {fmt_time(ref_t):>10} {fmt_time(cr_t - ref_t):>10}")
 
 
 def fmt_time(seconds):
