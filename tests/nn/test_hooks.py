@@ -66,5 +66,6 @@ def test_handle_as_context_manager():
     calls = []
     with tanh.register_forward_hook(lambda *a: calls.append(1)):
         tanh(np.ones(2))
+    tanh.backward(np.ones(2))
     tanh(np.ones(2))
     assert calls == [1]

@@ -53,6 +53,7 @@ def test_cross_entropy_gradcheck_with_ignore_index_inside_the_class_range(reduct
     t[:] = [1, 0, 1, 2, 3]
     loss = nn.CrossEntropyLoss(weight=[0.5, 2.0, 1.0, 3.0], ignore_index=1, reduction=reduction, label_smoothing=0.2)
     assert cr.gradcheck(loss, x, t)
+    loss(x, t)
     assert np.all(loss.backward(np.ones(5) if reduction == "none" else 1.0)[t == 1] == 0)
 
 
@@ -199,8 +200,9 @@ def test_bce_with_logits_is_bce_of_sigmoid():
     s = 1 / (1 + np.exp(-x))
     logits, probs = nn.BCEWithLogitsLoss(weight=w), nn.BCELoss(weight=w)
     assert logits(x, y) == pytest.approx(probs(s, y), rel=1e-12)
-    np.testing.assert_allclose(logits.backward(), probs.backward() * s * (1 - s), rtol=1e-10)
-    np.testing.assert_allclose(logits.backward(), w * (s - y) / y.size, rtol=1e-12)  # delta = sigma - y
+    delta = logits.backward()
+    np.testing.assert_allclose(delta, probs.backward() * s * (1 - s), rtol=1e-10)
+    np.testing.assert_allclose(delta, w * (s - y) / y.size, rtol=1e-12)  # delta = sigma - y
 
 
 def test_bce_with_logits_pos_weight_by_formula():
@@ -300,13 +302,17 @@ def test_backward_before_forward_raises(loss):
         loss.backward()
 
 
-def test_eval_mode_computes_the_loss_but_keeps_nothing_for_backward():
+def test_no_grad_computes_the_loss_but_keeps_nothing_for_backward():
     x, t = ce_case("(N,C)", "indices")
     loss = nn.CrossEntropyLoss()
-    expected = loss(x, t)
-    loss.eval()
+    with cr.no_grad():
+        expected = loss(x, t)
+    loss.eval()  # eval mode changes nothing for a loss
     assert loss(x, t) == expected
-    with pytest.raises(RuntimeError, match=r"CrossEntropyLoss\.backward\(\) called before forward\(\)"):
+    loss.backward()
+    with cr.no_grad():
+        loss(x, t)
+    with pytest.raises(RuntimeError, match=r"CrossEntropyLoss\.backward\(\) called a second time"):
         loss.backward()
 
 

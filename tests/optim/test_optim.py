@@ -12,7 +12,7 @@ def param(values, dtype=np.float64):
 
 
 def set_grad(p, values):
-    p.grad[...] = values
+    p.grad = np.array(values, dtype=p.dtype)
 
 
 # -- SGD, by hand ---------------------------------------------------------------------------
@@ -67,28 +67,22 @@ def test_step_leaves_grad_untouched_and_updates_data_in_place():
         np.testing.assert_array_equal(p.grad, [[0.1, 0.2], [0.3, 0.4]])
 
 
-def test_sgd_keeps_gradients_and_momentum_in_flat_buffers_and_notices_replacements():
+def test_sgd_uses_each_parameters_own_grad_and_skips_one_without():
     a, b = param([1.0, 2.0]), param([[3.0], [4.0], [5.0]])
     opt = optim.SGD([a, b], lr=0.5, momentum=0.5)
     set_grad(a, [1.0, 1.0])
     set_grad(b, [[2.0], [2.0], [2.0]])
     opt.step()
-    # After a step each .grad and momentum buffer is a view into one array per group.
-    base = a.grad.base
-    assert base is not None and b.grad.base is base and base.shape == (5,)
-    assert opt.state[a]["momentum_buffer"].base is opt.state[b]["momentum_buffer"].base
     np.testing.assert_array_equal(a.data, [0.5, 1.5])  # θ - γ b_1 with b_1 = g_1
-    # A gradient assigned by hand (a new array) is used, not the stale view.
-    a.grad = np.array([4.0, 4.0])
+    a.grad = np.array([4.0, 4.0])  # a gradient assigned by hand is what the step uses
     opt.step()  # b = 0.5 [1, 1] + [4, 4] = [4.5, 4.5]
     np.testing.assert_array_equal(a.data, [0.5 - 2.25, 1.5 - 2.25])
     np.testing.assert_array_equal(opt.state[a]["momentum_buffer"], [4.5, 4.5])
-    # So is a momentum buffer replaced by hand (or by load_state_dict).
-    opt.state[b]["momentum_buffer"] = np.zeros((3, 1))
+    opt.state[b]["momentum_buffer"] = np.zeros((3, 1))  # so is a buffer replaced by hand
     opt.step()  # b = 0 + [2, 2, 2]
     np.testing.assert_array_equal(opt.state[b]["momentum_buffer"], [[2.0], [2.0], [2.0]])
     np.testing.assert_array_equal(b.data, [[3.0 - 1 - 1.5 - 1], [4.0 - 1 - 1.5 - 1], [5.0 - 1 - 1.5 - 1]])
-    # A parameter whose grad is None is skipped and keeps its state.
+    # A parameter whose grad is None is skipped and keeps its state, as in PyTorch.
     a.grad = None
     before = a.data.copy(), opt.state[a]["momentum_buffer"].copy()
     opt.step()
@@ -118,10 +112,12 @@ def test_adamw_decays_parameters_directly_and_adam_adds_l2_to_gradient():
     # Zero gradient: AdamW's Adam part is m/(sqrt(v)+ε) = 0/ε = 0, so only θ(1 - γλ) acts.
     p = param([2.0, -4.0])
     opt = optim.AdamW([p], lr=0.1, weight_decay=0.5)
+    set_grad(p, [0.0, 0.0])
     opt.step()
     np.testing.assert_array_equal(p.data, [2.0 * 0.95, -4.0 * 0.95])
     # Adam's λθ = [1, -2] goes into the gradient, which Adam normalises: γ g/(|g| + ε).
     q = param([2.0, -4.0])
+    set_grad(q, [0.0, 0.0])
     optim.Adam([q], lr=0.1, weight_decay=0.5).step()
     np.testing.assert_allclose(q.data, [2.0 - 0.1 / (1 + 1e-8), -4.0 + 0.1 * 2 / (2 + 1e-8)], rtol=1e-14)
 
@@ -233,17 +229,19 @@ def test_add_param_group_and_named_parameters():
         opt.add_param_group({"params": [nn.Parameter(np.zeros(1))]})
 
 
-def test_zero_grad_resets_in_place():
+def test_zero_grad_sets_none_by_default_or_zeros_in_place():
     model = nn.Linear(3, 2, dtype=np.float64, rng=np.random.default_rng(0))
     opt = optim.SGD(model.parameters(), lr=0.1)
-    grads = [p.grad for p in model.parameters()]
     model(np.ones((4, 3)))
     model.backward(np.ones((4, 2)))
+    grads = [p.grad for p in model.parameters()]
     assert all(np.any(g != 0) for g in grads)
-    opt.zero_grad()
+    opt.zero_grad(set_to_none=False)
     for p, g in zip(model.parameters(), grads):
         assert p.grad is g and p.grad.dtype == p.dtype
         np.testing.assert_array_equal(g, 0.0)
+    opt.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
 
 
 def test_step_returns_what_the_closure_returns():
@@ -252,7 +250,7 @@ def test_step_returns_what_the_closure_returns():
 
     def closure():
         opt.zero_grad()
-        p.grad += 2 * p.data  # gradient of θ²
+        p.grad = 2 * p.data  # gradient of θ²
         return float(p.data[0] ** 2)
 
     assert opt.step(closure) == 9.0
@@ -299,7 +297,7 @@ def run_steps(opt, params, targets, steps):
     for _ in range(steps):
         opt.zero_grad()
         for p, t in zip(params, targets):
-            p.grad += 3.0 * (p.data - t) + np.sin(p.data)
+            p.grad = 3.0 * (p.data - t) + np.sin(p.data)
         opt.step()
 
 
@@ -450,25 +448,35 @@ def test_load_state_dict_casts_state_to_the_parameter_dtype():
     assert target.state[p32]["step"] == 1
 
 
-def test_sgd_treats_a_gradient_no_backward_reached_since_zero_grad_as_zero():
-    # zero_grad defers its fill (the next backward writes straight into .grad); a parameter
-    # that no backward reached must still count as zero in the optimiser's flat gradients.
+def test_a_parameter_no_backward_reached_since_zero_grad_is_skipped():
+    # As in PyTorch: after zero_grad() its .grad is None, so neither it nor its momentum moves.
     used, unused = param([1.0, 1.0]), param([1.0, 1.0])
     opt = optim.SGD([used, unused], lr=1.0, momentum=0.5)
     set_grad(used, [1.0, 1.0])
     set_grad(unused, [1.0, 1.0])
     opt.step()  # both: b = 1, θ = 0
     opt.zero_grad()
-    used.add_to_grad(np.multiply, np.array([2.0, 2.0]), 1.0)
-    opt.step()  # used: b = 0.5 + 2 = 2.5; unused: b = 0.5 + 0 = 0.5
+    set_grad(used, [2.0, 2.0])
+    opt.step()  # used: b = 0.5 + 2 = 2.5; unused: untouched
     np.testing.assert_array_equal(used.data, [-2.5, -2.5])
-    np.testing.assert_array_equal(unused.data, [-0.5, -0.5])
-    np.testing.assert_array_equal(unused.grad, [0.0, 0.0])
+    np.testing.assert_array_equal(unused.data, [0.0, 0.0])
+    np.testing.assert_array_equal(opt.state[unused]["momentum_buffer"], [1.0, 1.0])
 
 
 def test_a_gradient_of_the_wrong_shape_is_named():
     p = param([[1.0, 2.0]])
-    p.grad = np.ones(3)
-    with pytest.raises(ValueError, match=r"SGD.step: param_groups\[0\]\['params'\]\[0\] has a .grad of "
-                                         r"shape \(3,\), expected \(1, 2\)"):
-        optim.SGD([p], lr=0.1).step()
+    p.grad = np.ones((1, 2))
+    p.data = np.zeros(3)  # the data replaced after the backward
+    for opt in (optim.SGD([p], lr=0.1), optim.Adam([p]), optim.AdamW([p])):
+        with pytest.raises(ValueError, match=rf"{type(opt).__name__}.step: param_groups\[0\]\['params'\]\[0\] has a "
+                                             r".grad of shape \(1, 2\), expected \(3,\)"):
+            opt.step()
+
+
+def test_adam_refuses_the_state_of_another_optimiser():
+    p = param([1.0])
+    sgd = optim.SGD([p], lr=0.1, momentum=0.9)
+    set_grad(p, [1.0])
+    sgd.step()
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: param_groups\[0\] has no \['betas', 'eps', 'amsgrad'\]"):
+        optim.Adam([p]).load_state_dict(sgd.state_dict())

@@ -63,7 +63,7 @@ def grads_pair(seed, shapes, dtype=np.float32):
     for shape in shapes:
         g = (rng.normal(size=shape) * 3).astype(dtype)
         p = nn.Parameter(np.zeros(shape, dtype=dtype))
-        p.grad[...] = g
+        p.grad = g.copy()
         t = torch.zeros(shape, dtype=torch.float32 if dtype == np.float32 else torch.float64, requires_grad=True)
         t.grad = torch.from_numpy(g.copy())
         ours.append(p)

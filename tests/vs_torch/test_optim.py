@@ -61,7 +61,7 @@ def run_both(ours_cls, theirs_cls, options, group_options=None, dtype=np.float64
     for _ in range(steps):
         our_opt.zero_grad()
         for p, (a, b) in zip(ours, terms):
-            p.grad += gradient(p.data, a, b)
+            p.grad = gradient(p.data, a, b)
         for p, (a, b) in zip(theirs, terms):
             p.grad = torch.from_numpy(gradient(p.detach().numpy(), a, b))
         our_opt.step()
@@ -256,7 +256,7 @@ def test_scheduled_sgd_momentum_trajectory_matches_torch():
     for _ in range(STEPS):
         our_opt.zero_grad()
         for p, (a, b) in zip(ours, terms):
-            p.grad += gradient(p.data, a, b)
+            p.grad = gradient(p.data, a, b)
         for p, (a, b) in zip(theirs, terms):
             p.grad = torch.from_numpy(gradient(p.detach().numpy(), a, b))
         our_opt.step()

@@ -12,6 +12,10 @@ class Sequential(Module):
     modules in reverse, handing each the gradient with respect to its output: the chain
     rule, one factor per module. Children are named ``"0"``, ``"1"``, ... as in PyTorch,
     so parameters are ``0.weight``, ``0.bias``, ``2.weight``, ...
+
+    A module instance may stand at one place only: it keeps one forward cache, so a
+    second use in the same pass would overwrite what the first one's backward needs.
+    (Sharing a *parameter* between two modules is fine: its gradients add up.)
     """
 
     def __init__(self, *modules: Module):
@@ -19,10 +23,19 @@ class Sequential(Module):
         for module in modules:
             self.append(module)
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise TypeError(f"Sequential expects Module instances, got {type(module).__name__}")
-        self.add_module(str(len(self._modules)), module)
+        position = str(len(self._modules))
+        placed = {id(m): name for name, m in self.named_modules()}
+        for name, m in module.named_modules(position):
+            if id(m) in placed:
+                raise ValueError(
+                    f"Sequential: the {type(m).__name__} at position {name} is the same instance as the one "
+                    f"at position {placed[id(m)]}; a module keeps one forward cache, so it cannot run at two "
+                    f"places in one pass. Create a separate instance for each place."
+                )
+        self.add_module(position, module)
         return self
 
     def forward(self, x):
@@ -31,7 +44,9 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_output):
-        """Backpropagate: $\\delta^{l} = $ module$_l$.backward$(\\delta^{l+1})$ from the last module to the first."""
+        r"""Backpropagate through the chain: module $l$'s backward turns the gradient with
+        respect to its output into the one with respect to its input, from the last module
+        to the first."""
         for module in reversed(self._modules.values()):
             grad_output = module.backward(grad_output)
         return grad_output

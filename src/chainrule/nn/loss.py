@@ -8,6 +8,8 @@ lives here, and only here: layers sum over the batch.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import functional as F
@@ -26,7 +28,7 @@ class _Loss(Module):
         """Reduce per-element losses; ``denominator`` overrides the count for 'mean'."""
         if self.reduction == "none":
             return losses
-        total = np.add.reduce(losses, axis=None)
+        total = losses.sum()
         if self.reduction == "sum":
             return float(total)
         count = losses.size if denominator is None else denominator
@@ -90,20 +92,7 @@ class MSELoss(_Loss):
 
 
 
-# -- helpers shared by the classification losses -----------------------------------------
-
-
-def _softmax_times(e: np.ndarray, total: np.ndarray, c) -> np.ndarray:
-    """$p \\odot c$ for the softmax $p = e / \\text{total}$ (see ``F.softmax_terms``) and a
-    per-row factor ``c``, computed as $e \\odot (c / \\text{total})$: one pass over the
-    ``(M, C)`` array instead of two."""
-    return e * (c / total)
-
-
-def _col(c):
-    """A per-row factor as a column, so it scales the rows of an ``(M, C)`` array; a scalar
-    (a float or 0-d array under 'mean'/'sum') passes through unchanged."""
-    return c[:, None] if isinstance(c, np.ndarray) and c.ndim else c
+# -- helpers shared by the weighted losses -----------------------------------------------
 
 
 def _as_weight(weight, owner: str, name: str):
@@ -131,7 +120,7 @@ def _weight_for_input(weight, shape: tuple, dtype, owner: str, name: str):
 def _check_unit_interval(a: np.ndarray, owner: str, name: str) -> None:
     if a.size == 0:
         return
-    lo, hi = np.minimum.reduce(a, axis=None), np.maximum.reduce(a, axis=None)
+    lo, hi = a.min(), a.max()
     if not (lo >= 0 and hi <= 1):  # also catches NaN, which fails every comparison
         raise ValueError(f"{owner} expected {name} values in [0, 1], got values in [{lo}, {hi}]")
 
@@ -230,33 +219,120 @@ class CrossEntropyLoss(_Loss):
             raise TypeError(f"CrossEntropyLoss label_smoothing must be a number, got {label_smoothing!r}")
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss label_smoothing must be in [0, 1], got {label_smoothing!r}")
-        self.weight = weight  # a plain array (PyTorch's buffer), not a Parameter: it is not learned
+        self.register_buffer("weight", weight)  # state (in state_dict, as PyTorch's), not learned
         self.ignore_index = int(ignore_index)
         self.label_smoothing = float(label_smoothing)  # a Python float never upcasts float32 work
 
     def forward(self, input, target):
+        x, target = self._check(input, target)
+        log_p = F.log_softmax(_class_last(x), axis=1)  # one row per prediction: (M, C)
+        if target.dtype.kind == "f":
+            losses, coefficients, denominator = self._probability_terms(log_p, _class_last(target))
+            counted = None
+        else:
+            losses, coefficients, denominator, counted = self._index_terms(log_p, target.reshape(-1))
+        # backward needs p = exp(log p) and each row's coefficients a (see backward)
+        self._save_for_backward(_CrossEntropyCache(x.shape, log_p, coefficients, denominator, counted))
+        if self.reduction == "none":
+            return losses.reshape(() if x.ndim == 1 else x.shape[:1] + x.shape[2:])
+        return self._reduce(losses, denominator)
+
+    def _index_terms(self, log_p: np.ndarray, t: np.ndarray):
+        r"""Class-index target $t$: per-row losses $-w_{t_n}\log p_{n,t_n}$ (with label
+        smoothing, mixed with $-\tfrac{1}{C}\sum_c w_c \log p_{n,c}$), the coefficients $a$ of
+        each row's $\log p$ (see backward), the 'mean' denominator $\sum_n w_{t_n}$ and which
+        rows count (not ``ignore_index``)."""
+        m, n_classes = log_p.shape
+        rows = np.arange(m)
+        counted = t != self.ignore_index
+        t = np.where(counted, t, 0).astype(np.intp)  # an ignored row points at class 0 with weight 0
+        w = self._class_weight(log_p.dtype)
+        w_t = counted.astype(log_p.dtype) if w is None else w[t] * counted  # each row's target weight
+        losses = -w_t * log_p[rows, t]
+        coefficients = np.zeros_like(log_p)
+        coefficients[rows, t] = w_t  # the one-hot target y, weighted
+        eps = self.label_smoothing
+        if eps:
+            w_c = np.ones(n_classes, log_p.dtype) if w is None else w
+            smooth = -(log_p * w_c).sum(axis=1) * counted  # -sum_c w_c log p_c
+            losses = (1 - eps) * losses + (eps / n_classes) * smooth
+            coefficients = (1 - eps) * coefficients + (eps / n_classes) * np.outer(counted, w_c)
+        return losses, coefficients, w_t.sum(), counted
+
+    def _probability_terms(self, log_p: np.ndarray, q: np.ndarray):
+        r"""Probability target $q$ (smoothed: $(1-\varepsilon)\,q + \varepsilon/C$): per-row losses
+        $-\sum_c w_c q_{n,c}\log p_{n,c}$, their coefficients $a = w \odot q$ and the 'mean'
+        denominator, the number of rows."""
+        m, n_classes = log_p.shape
+        eps = self.label_smoothing
+        if eps:
+            q = (1 - eps) * q + eps / n_classes
+        w = self._class_weight(log_p.dtype)
+        coefficients = q if w is None else q * w
+        return -(coefficients * log_p).sum(axis=1), coefficients, m
+
+    def _class_weight(self, dtype):
+        return None if self.weight is None else self.weight.astype(dtype, copy=False)
+
+    def backward(self, grad=1.0):
+        r"""$\partial(g\,C)/\partial x$, shaped like the input: BP1 for softmax + cross-entropy.
+
+        **The plain case** (class indices, no weight, no smoothing, ``'mean'``):
+        $$\frac{\partial C}{\partial x} = \frac{\operatorname{softmax}(x) - y}{N},$$
+        $y$ the one-hot target.
+
+        **In general**, every case is a row loss $\ell = -\sum_c a_c \log p_c$ with some
+        coefficients $a$: the one-hot $y$ above; $w_t\,y$ with class weights; mixed with
+        $\tfrac{\varepsilon}{C} w$ by label smoothing; $w \odot q$ for a probability target;
+        0 for an ignored row. Since $\partial \log p_c / \partial x_j = [c = j] - p_j$,
+        $$\frac{\partial \ell}{\partial x_j} = p_j \sum_c a_c - a_j ,$$
+        which is $p - y$ when $a = y$. Each row is then scaled by the upstream gradient $g$
+        (one per row for ``'none'``) and, for ``'mean'``, divided by the forward's denominator
+        ($\sum_n w_{t_n}$ for class indices, the row count for probabilities). If that was 0,
+        the rows that counted get ``nan`` and ignored rows 0, as in PyTorch.
+
+        Args:
+            grad: the upstream gradient: a scalar for ``'mean'``/``'sum'`` (default 1.0), an
+                array of the loss's shape for ``'none'``.
+        """
+        (cache,) = self._saved()
+        p, a = np.exp(cache.log_p), cache.coefficients
+        loss_shape = () if len(cache.input_shape) == 1 else cache.input_shape[:1] + cache.input_shape[2:]
+        g = self._upstream(grad, loss_shape, p.dtype)
+        if self.reduction == "mean" and cache.denominator == 0:
+            return _class_back(self._zero_denominator_gradient(cache), cache.input_shape)
+        delta = p * a.sum(axis=1, keepdims=True) - a  # p - y in the plain case
+        if self.reduction == "none":
+            delta *= g.reshape(-1, 1)
+        elif self.reduction == "mean":
+            delta *= g / cache.denominator
+        else:
+            delta *= g
+        return _class_back(delta, cache.input_shape)
+
+    @staticmethod
+    def _zero_denominator_gradient(cache) -> np.ndarray:
+        """PyTorch's 0/0 for a 'mean' over nothing: nan where a row counted, 0 where it was ignored."""
+        delta = np.zeros_like(cache.log_p)
+        delta[slice(None) if cache.counted is None else cache.counted] = np.nan
+        return delta
+
+    def _check(self, input, target):
+        """The input as a float array of logits and the target as class indices or
+        probabilities, or an error that says what was expected."""
         x = as_float_array(input, "CrossEntropyLoss", "input")
         target = np.asarray(target)
-        if self.weight is None and x.ndim == 2 and x.shape[1] and target.shape == x.shape[:1] and target.dtype.kind in "iu":
-            # (N, C) logits and N class indices: the usual case, with nothing to reshape or
-            # check but the indices themselves (in _index_target)
-            losses, denominator, cache = self._index_target(x, target, None)
-            self._save_for_backward(x.shape, denominator, *cache)
-            return self._reduce(losses, denominator)
         n_classes = 0 if x.ndim == 0 else x.shape[0] if x.ndim == 1 else x.shape[1]
         if n_classes == 0:
             raise ValueError(
                 f"CrossEntropyLoss expected input of shape (C,), (N, C) or (N, C, d1, ...) with C >= 1, "
                 f"got shape {x.shape}"
             )
-        w = None
-        if self.weight is not None:
-            if self.weight.shape != (n_classes,):
-                raise ValueError(
-                    f"CrossEntropyLoss weight must have one entry per class, shape ({n_classes},), "
-                    f"got {self.weight.shape}"
-                )
-            w = self.weight.astype(x.dtype, copy=False)
+        if self.weight is not None and self.weight.shape != (n_classes,):
+            raise ValueError(
+                f"CrossEntropyLoss weight must have one entry per class, shape ({n_classes},), "
+                f"got {self.weight.shape}"
+            )
         loss_shape = () if x.ndim == 1 else x.shape[:1] + x.shape[2:]
         if target.shape == x.shape:
             if target.dtype.kind != "f":
@@ -264,175 +340,30 @@ class CrossEntropyLoss(_Loss):
                     f"CrossEntropyLoss target has the input's shape {x.shape}, so it holds class probabilities "
                     f"and must be a float array, got dtype {target.dtype} (class indices have shape {loss_shape})"
                 )
-            losses, denominator, cache = self._probability_target(_class_last(x), target, w)
-        elif target.shape != loss_shape:
+            if self.ignore_index >= 0:
+                raise ValueError(
+                    f"CrossEntropyLoss ignore_index is not supported with probability targets (as in PyTorch, "
+                    f"only a negative ignore_index, which has no effect, is allowed), got ignore_index={self.ignore_index}"
+                )
+            return x, target.astype(x.dtype)  # a copy of our own: the cache must not alias the caller's array
+        if target.shape != loss_shape:
             raise ValueError(
                 f"CrossEntropyLoss expected target of shape {loss_shape} (class indices) or {x.shape} "
                 f"(class probabilities) for input of shape {x.shape}, got target of shape {target.shape}"
             )
-        elif target.dtype.kind not in "iu":
+        if target.dtype.kind not in "iu":
             raise TypeError(
                 f"CrossEntropyLoss target of shape {target.shape} holds class indices and must be an integer "
                 f"array, got dtype {target.dtype} (for probabilities pass a float target of shape {x.shape})"
             )
-        else:
-            losses, denominator, cache = self._index_target(_class_last(x), target, w)
-        self._save_for_backward(x.shape, denominator, *cache)
-        return self._reduce(losses.reshape(loss_shape) if self.reduction == "none" else losses, denominator)
-
-    def _kept(self, t: np.ndarray, n_classes: int):
-        """Check the class indices; return ``None`` when none is ``ignore_index`` (nothing to
-        mask), else the boolean mask of the entries that count."""
-        if t.size == 0:
-            return None
-        ignore = self.ignore_index
-        # Viewed as unsigned, a negative index wraps round to a huge one, so a single maximum
-        # checks both ends of [0, C).
-        in_range = np.maximum.reduce(t.view(np.uintp)) < n_classes
-        if in_range and not 0 <= ignore < n_classes:
-            return None  # the common case: one reduction and done
-        kept = t != ignore
-        if not in_range:
-            bad = t[kept & ((t < 0) | (t >= n_classes))]
-            if bad.size:
-                raise ValueError(
-                    f"CrossEntropyLoss target contains class {bad[0]}, but input has {n_classes} classes "
-                    f"(class indices must be in [0, {n_classes}) or equal ignore_index={ignore})"
-                )
-        return None if kept.all() else kept
-
-    def _row_starts(self, m: int, n_classes: int) -> np.ndarray:
-        """``[0, C, 2C, ...]``, where each of ``m`` rows starts in a flat ``(m, C)`` array; kept
-        between calls, as the batch shape rarely changes. Never hand it out: it is shared."""
-        key, starts = self.__dict__.get("_starts", (None, None))
-        if key != (m, n_classes):
-            starts = np.arange(0, m * n_classes, n_classes)
-            self.__dict__["_starts"] = ((m, n_classes), starts)
-        return starts
-
-    def _index_target(self, z: np.ndarray, target: np.ndarray, w):
-        """Class-index target: per-row losses, the 'mean' denominator and the cache."""
-        m, n_classes = z.shape
-        t = target.reshape(-1)
-        if t.dtype != np.intp:
-            t = t.astype(np.intp)
-        kept = self._kept(t, n_classes)
-        if kept is not None:
-            t = t * kept  # ignored rows point at class 0, a safe index; their weight is zeroed below
-        # log p = shifted - log_total, row by row (see F.softmax_terms); log p itself is
-        # never formed, only the entries a loss needs.
-        shifted, e, total = F.softmax_terms(z, axis=1)
-        log_total = np.log(total).reshape(-1)
-        # Flat position of each row's target in the (m, C) array (row n starts at n*C): one
-        # `take` on the flat array instead of shifted[np.arange(m), t], and no one-hot matrix.
-        idx = self._row_starts(m, n_classes) + t
-        losses = log_total - shifted.take(idx)  # -log p_{n, t_n}
-        if w is not None:
-            w_t = w.take(t)  # w_{t_n}: the weight of each row's target class
-            if kept is not None:
-                w_t *= kept
-        elif kept is not None:
-            w_t = kept.astype(z.dtype)
-        else:
-            w_t = None  # all ones: nothing to multiply
-        if w_t is not None:
-            losses *= w_t
-        eps = self.label_smoothing
-        if eps:
-            # sum_c -w_c log p_c = (sum_c w_c) log_total - sum_c w_c shifted_c
-            if w is not None:
-                smooth = log_total * np.add.reduce(w) - shifted @ w
-            else:
-                smooth = log_total * n_classes - np.add.reduce(shifted, axis=1)
-            if kept is not None:
-                smooth *= kept
-            losses = (1 - eps) * losses + (eps / n_classes) * smooth
-        denominator = m if w_t is None else np.add.reduce(w_t)
-        # backward needs p = e / total, where each row's target sits, and the row weights
-        return losses, denominator, ("index", e, total, idx, w_t, kept, w)
-
-    def _probability_target(self, z: np.ndarray, target: np.ndarray, w):
-        """Probability target: per-row losses, the 'mean' denominator (the row count) and the cache."""
-        if self.ignore_index >= 0:
+        # compared in the target's own dtype, so that a huge unsigned index is not wrapped negative
+        bad = target[(target != self.ignore_index) & ((target < 0) | (target >= n_classes))]
+        if bad.size:
             raise ValueError(
-                f"CrossEntropyLoss ignore_index is not supported with probability targets (as in PyTorch, "
-                f"only a negative ignore_index, which has no effect, is allowed), got ignore_index={self.ignore_index}"
+                f"CrossEntropyLoss target contains class {bad.flat[0]}, but input has {n_classes} classes "
+                f"(class indices must be in [0, {n_classes}) or equal ignore_index={self.ignore_index})"
             )
-        m, n_classes = z.shape
-        q = _class_last(target.astype(z.dtype))  # our own copy: the cache must not alias the caller's array
-        eps = self.label_smoothing
-        if eps:
-            q = (1 - eps) * q + eps / n_classes
-        wq = q * w if w is not None else q  # w_c q_{n,c}
-        shifted, e, total = F.softmax_terms(z, axis=1)
-        # -sum_c w_c q_c log p_c with log p = shifted - log_total
-        losses = np.log(total).reshape(-1) * np.add.reduce(wq, axis=1) - np.add.reduce(shifted * wq, axis=1)
-        return losses, m, ("probability", e, total, wq)
-
-    def backward(self, grad=1.0):
-        r"""$\partial(g\,C)/\partial x$, shaped like the input: BP1 for softmax + cross-entropy.
-
-        With $\partial \log p_c / \partial x_j = [c = j] - p_j$, a row's loss
-        $\ell = -\sum_c a_c \log p_c$ (any coefficients $a_c$) has
-
-        $$\frac{\partial \ell}{\partial x_j} = p_j \sum_c a_c - a_j .$$
-
-        For a class index with no weight or smoothing, $a = y$ (the one-hot target), so
-        $\delta = p - y$: under ``'mean'`` the gradient is $(\operatorname{softmax}(x) - y)/N$.
-        In general:
-
-        - class index: $a = (1-\varepsilon)\,w_{t}\,y + \tfrac{\varepsilon}{C}\,w$, so
-          $\delta = \big((1-\varepsilon) w_t + \tfrac{\varepsilon}{C}\textstyle\sum_c w_c\big)\,p
-          - (1-\varepsilon) w_t\,y - \tfrac{\varepsilon}{C} w$, and 0 for ignored rows;
-        - probability: $a = w \odot q$, so $\delta = p \sum_c w_c q_c - w \odot q$.
-
-        Each row is then scaled by the upstream gradient $g$ (one per row for ``'none'``),
-        divided for ``'mean'`` by $\sum w_{t_n}$ (class indices) or the row count
-        (probabilities). The one-hot $y$ is never built: $(1-\varepsilon) w_t$ is subtracted
-        at each row's target position. If the 'mean' denominator was 0, the rows that counted
-        get ``nan`` (and ignored rows 0), as in PyTorch.
-
-        Args:
-            grad: the upstream gradient: a scalar for ``'mean'``/``'sum'`` (default 1.0), an
-                array of the loss's shape for ``'none'``.
-
-        Returns:
-            $\partial(g\,C)/\partial x$, same shape and dtype as the forward input.
-        """
-        shape, denominator, kind, e, total, *rest = self._saved()
-        g = self._upstream(grad, () if len(shape) == 1 else shape[:1] + shape[2:], e.dtype)
-        if self.reduction == "mean" and denominator:
-            r = g / denominator
-        elif self.reduction == "none":
-            r = g.reshape(-1)  # one upstream value per row
-        elif self.reduction == "sum":
-            r = g
-        elif denominator == 0:
-            # PyTorch's 0/0: nan where a row counted, 0 where it was ignored (no numpy warning).
-            delta = np.zeros_like(e)
-            kept = rest[2] if kind == "index" else None
-            delta[slice(None) if kept is None else kept] = np.nan
-            return _class_back(delta, shape)
-        if kind == "probability":
-            (wq,) = rest
-            delta = _softmax_times(e, total, np.add.reduce(wq, axis=1, keepdims=True))
-            delta -= wq
-            delta *= _col(r)
-            return _class_back(delta, shape)
-        idx, w_t, kept, w = rest
-        n_classes = e.shape[1]
-        c_target = r if w_t is None else r * w_t  # per-row coefficient of the (p - y) term
-        eps = self.label_smoothing
-        if eps:
-            c_target = (1 - eps) * c_target
-            c_smooth = (eps / n_classes) * (r if kept is None else r * kept)  # of the smoothing term
-            w_total = n_classes if w is None else np.add.reduce(w)
-            delta = _softmax_times(e, total, _col(c_target + c_smooth * w_total))
-            delta -= _col(c_smooth) if w is None else _col(c_smooth) * w
-        else:
-            delta = _softmax_times(e, total, _col(c_target))
-        delta.reshape(-1)[idx] -= c_target  # the "- y" of p - y, at each row's target only
-        return _class_back(delta, shape)
+        return x, target
 
     def extra_repr(self) -> str:
         parts = [super().extra_repr()] if self.reduction != "mean" else []
@@ -441,6 +372,14 @@ class CrossEntropyLoss(_Loss):
         if self.label_smoothing:
             parts.append(f"label_smoothing={self.label_smoothing}")
         return ", ".join(parts)
+
+
+class _CrossEntropyCache(NamedTuple):
+    input_shape: tuple
+    log_p: np.ndarray  # (M, C): log softmax of each row of logits
+    coefficients: np.ndarray  # (M, C): a, each row's loss being -sum_c a_c log p_c
+    denominator: float  # what 'mean' divides by
+    counted: np.ndarray | None  # (M,) rows not ignored (class-index targets only)
 
 
 class BCELoss(_Loss):
@@ -469,7 +408,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight = _as_weight(weight, "BCELoss", "weight")  # a plain array, not learned
+        self.register_buffer("weight", _as_weight(weight, "BCELoss", "weight"))  # state, not learned
 
     def forward(self, input, target):
         x = as_float_array(input, "BCELoss", "input")
@@ -531,8 +470,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
-        self.weight = _as_weight(weight, "BCEWithLogitsLoss", "weight")
-        self.pos_weight = _as_weight(pos_weight, "BCEWithLogitsLoss", "pos_weight")
+        self.register_buffer("weight", _as_weight(weight, "BCEWithLogitsLoss", "weight"))
+        self.register_buffer("pos_weight", _as_weight(pos_weight, "BCEWithLogitsLoss", "pos_weight"))
 
     def forward(self, input, target):
         x = as_float_array(input, "BCEWithLogitsLoss", "input")

@@ -4,47 +4,57 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
-import sys
+import warnings
 from collections import OrderedDict
 from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
+
+from ..grad_mode import CacheWarning, is_grad_enabled
 
 
 class Parameter:
     """A trainable array and the gradient that backward accumulates into it.
 
     Args:
-        data: the initial values (an array-like, kept as given: no copy if it is already
-            an ndarray).
+        data: the initial values (an array-like of floats, kept as given: no copy if it is
+            already an ndarray).
+        requires_grad: ``False`` freezes the parameter: backward computes no gradient for
+            it and every optimiser leaves it unchanged.
 
     Attributes:
         data: the values, an ``ndarray``.
-        grad: an ``ndarray`` of the same shape and dtype, zeros until a backward adds into
-            it. ``backward`` ACCUMULATES (``+=``), as in PyTorch; ``zero_grad`` resets it.
+        grad: ``None`` until a backward writes it, as in PyTorch. The first backward after
+            a reset stores its gradient; later ones add to it (``+=``). ``zero_grad()``
+            resets it to ``None``.
+        requires_grad: whether backward computes a gradient for it.
     """
 
-    def __init__(self, data):
+    def __init__(self, data, requires_grad: bool = True):
         self.data = np.asarray(data)
         if self.data.dtype.kind != "f":
             raise TypeError(f"Parameter data must be a float array, got dtype {self.data.dtype}")
-        self._grad = np.zeros_like(self.data)
-        # True after zero_grad: the gradient is zero but the array still holds old values.
-        # The fill is deferred so that the next backward can write its result straight into
-        # the array (see add_to_grad); reading .grad fills it first, so no one sees old values.
-        self._grad_stale = False
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"Parameter requires_grad must be a bool, got {requires_grad!r}")
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
 
     @property
     def grad(self):
-        if self._grad_stale:
-            self.fill_deferred_zeros()
         return self._grad
 
     @grad.setter
     def grad(self, value):
+        # Checked here, where the mistake is made, rather than a step or a backward later.
+        if value is not None and not (isinstance(value, np.ndarray) and value.dtype.kind == "f"
+                                      and value.shape == self.data.shape):
+            got = (f"an array of shape {value.shape} and dtype {value.dtype}" if isinstance(value, np.ndarray)
+                   else f"a {type(value).__name__}")
+            raise TypeError(
+                f"Parameter.grad must be None or a float ndarray of shape {self.data.shape} "
+                f"(the parameter's), got {got}"
+            )
         self._grad = value
-        self._grad_stale = False
 
     @property
     def shape(self) -> tuple:
@@ -55,42 +65,43 @@ class Parameter:
         return self.data.dtype
 
     @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
     def size(self) -> int:
         return self.data.size
 
-    def zero_grad(self) -> None:
-        """Reset ``.grad`` to zeros. ``.grad`` stays the same array, but, as after PyTorch's
-        ``zero_grad()``, an array taken from ``.grad`` before keeps its old values until
-        the next backward writes into it: read ``.grad`` again rather than keep it."""
-        if self._grad is None:
-            self._grad = np.zeros_like(self.data)
-        else:
-            self._grad_stale = True  # zeroed lazily: by the next backward or the next read
+    def numel(self) -> int:
+        return self.data.size
 
-    def fill_deferred_zeros(self) -> None:
-        """Write the zeros that ``zero_grad`` deferred, if it did. Reading ``.grad`` does this;
-        code that reads the gradient's memory another way (an optimiser's flat view) calls it."""
-        if self._grad_stale:
-            self._grad[...] = 0
-            self._grad_stale = False
+    def requires_grad_(self, requires_grad: bool = True) -> Parameter:
+        """Set ``requires_grad`` in place; returns ``self``."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad must be a bool, got {requires_grad!r}")
+        self.requires_grad = bool(requires_grad)
+        return self
 
-    def add_to_grad(self, op, *operands) -> None:
-        """``.grad += op(*operands)``, for a NumPy function ``op`` that takes ``out=``.
-
-        Right after ``zero_grad`` the sum is just the new term, so ``op`` writes it straight
-        into ``.grad``: no temporary array, no pass to zero it and none to add. For a large
-        weight that is the difference between one pass over its memory and four.
-        """
-        if self._grad_stale:
-            op(*operands, out=self._grad)
-            self._grad_stale = False
-        elif self._grad is None:
-            self._grad = op(*operands)
-        else:
-            self._grad += op(*operands)
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """``.grad = None`` (the default, as PyTorch), or zeros written in place."""
+        if set_to_none:
+            self.grad = None
+        elif self.grad is not None:
+            self.grad[...] = 0
 
     def __repr__(self) -> str:
-        return f"Parameter containing:\n{self.data!r}"
+        frozen = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter containing:\n{self.data!r}{frozen}"
+
+
+def accumulate_grad(param: Parameter, grad: np.ndarray) -> None:
+    """Add ``grad`` into ``param.grad``: the sum over the batch and over every use of the
+    parameter that backprop calls for. After a reset (``.grad is None``) the first gradient
+    is stored as it is, with no zeros to fill and no temporary, so pass a new array."""
+    if param.grad is None:
+        param.grad = grad
+    else:
+        param.grad += grad
 
 
 class RemovableHandle:
@@ -126,57 +137,27 @@ def register_module_forward_hook(hook: Callable) -> RemovableHandle:
 
 
 def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
-    """Register ``hook(module, grad_input, grad_output)`` to run after every module's backward."""
+    """Register ``hook(module, grad_input, grad_output)`` to run after the backward of every
+    module whose forward runs while it is registered."""
     handle = RemovableHandle(_global_backward_hooks)
     _global_backward_hooks[handle.id] = hook
     return handle
 
 
-def _run_backward_hooks(module, backward, args, kwargs):
-    """Call ``backward`` and then the hooks. Hooks see tuples, as in PyTorch:
-    ``hook(module, grad_input, grad_output)``; one that returns a value replaces grad_input."""
-    grad_output = args[0] if args else next(iter(kwargs.values()), 1.0)  # losses default to 1.0
-    module.__dict__["_in_backward"] = True  # a subclass's super().backward() must not fire hooks twice
-    try:
-        grad_input = backward(module, *args, **kwargs)
-    finally:
-        module.__dict__["_in_backward"] = False
-    hooks = itertools.chain(_global_backward_hooks.values(), module._backward_hooks.values())
-    for hook in list(hooks):
+def _backward_with_hooks(module: Module, *args, **kwargs):
+    """The class's ``backward``, then the backward hooks. A module that has hooks gets this
+    as an instance attribute named ``backward`` (see ``Module._route_backward_through_hooks``),
+    which every caller finds before the class's method."""
+    grad_input = type(module).backward(module, *args, **kwargs)
+    hooks = [*_global_backward_hooks.values(), *module._backward_hooks.values()]
+    if not hooks:  # the last hook was removed: back to the plain method
+        module.__dict__.pop("backward", None)
+    grad_output = args[0] if args else next(iter(kwargs.values()), 1.0)  # a loss's default is 1.0
+    for hook in hooks:  # as in PyTorch: tuples in; a returned value replaces grad_input
         result = hook(module, (grad_input,), (grad_output,))
         if result is not None:
             grad_input = result[0] if isinstance(result, tuple) else result
     return grad_input
-
-
-def _with_backward_hooks(backward):
-    @functools.wraps(backward)
-    def wrapper(self, *args, **kwargs):
-        if (self._backward_hooks or _global_backward_hooks) and not self.__dict__.get("_in_backward"):
-            return _run_backward_hooks(self, backward, args, kwargs)
-        return backward(self, *args, **kwargs)  # no hooks: one check and the plain call
-
-    return wrapper
-
-
-# Module._new_array recycles arrays of at least this size; smaller ones are cheap to allocate
-# (glibc serves them from its heap; 128 KiB is its default threshold for mapping fresh pages).
-_RECYCLE_MIN_BYTES = 1 << 17
-
-
-def _unshared_refcount() -> int | None:
-    """What ``sys.getrefcount(pool[i])`` gives for an array that only the list ``pool``
-    refers to (2 on CPython 3.11: the list's reference and getrefcount's argument): measured
-    with the same expression that Module._new_array uses, not assumed, since interpreters
-    differ. ``None`` (recycle nothing) where there is no getrefcount."""
-    if not hasattr(sys, "getrefcount"):
-        return None
-    pool = [np.empty(0)]
-    i = 0
-    return sys.getrefcount(pool[i])
-
-
-_UNSHARED = _unshared_refcount()
 
 
 class IncompatibleKeys(NamedTuple):
@@ -184,30 +165,43 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
+def _check_name(name, what: str) -> None:
+    """PyTorch's rules for the name of a parameter, buffer or sub-module."""
+    if not isinstance(name, str):
+        raise TypeError(f"{what} name must be a str, got {type(name).__name__}")
+    if name == "" or "." in name:
+        raise KeyError(f'{what} name must be a non-empty str without ".", got "{name}"')
+
+
 class Module:
     """Base class of every layer, loss and container.
 
     A subclass implements ``forward(...)``, which returns the output and keeps what
-    ``backward`` needs, and ``backward(grad_output)``, which returns the gradient with
-    respect to the forward input and adds its parameters' gradients into their ``.grad``.
-    Parameters and sub-modules assigned as attributes are registered automatically, so
-    ``parameters()``, ``state_dict()`` and ``train()``/``eval()`` see them.
+    ``backward`` needs (``self._save_for_backward(...)``), and ``backward(grad_output)``,
+    which reads it back (``self._saved()``), returns the gradient with respect to the
+    forward input and adds its parameters' gradients into their ``.grad``.
+    Parameters, buffers and sub-modules assigned as attributes are registered
+    automatically, so ``parameters()``, ``state_dict()`` and ``train()``/``eval()`` see them.
+
+    The forward cache has a life cycle, and no misuse of it is silent:
+
+    - a forward keeps its cache whenever gradients are enabled, in train and eval mode
+      alike; under ``chainrule.no_grad()`` it keeps nothing and leaves the cache alone;
+    - ``backward`` uses the cache and releases it: a second ``backward`` raises;
+    - a forward that replaces a cache no backward has used warns (``CacheWarning``), once.
     """
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
-        object.__setattr__(self, "_cache", None)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        # Every backward a subclass writes runs its hooks, however it is called
-        # (by Sequential, by a custom module, or by the user).
-        if "backward" in cls.__dict__:
-            cls.backward = _with_backward_hooks(cls.__dict__["backward"])
+        object.__setattr__(self, "_cache", None)
+        object.__setattr__(self, "_cache_released", False)  # by a backward: says why _cache is None
+        object.__setattr__(self, "_cache_warned", False)
 
     # -- registration ---------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -216,43 +210,128 @@ class Module:
                 f"{type(self).__name__}.__init__ must call super().__init__() "
                 f"before assigning attribute {name!r}"
             )
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        if name in self._parameters and value is not None and not isinstance(value, Parameter):
+            raise TypeError(
+                f"cannot assign a {type(value).__name__} to parameter {name!r} of {type(self).__name__} "
+                f"(a chainrule.nn.Parameter or None is required)"
+            )
+        if name in self._buffers:  # assigning to a buffer replaces its array, as in PyTorch
+            if value is not None and not isinstance(value, np.ndarray):
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to buffer {name!r} of {type(self).__name__} "
+                    f"(an ndarray or None is required)"
+                )
+            self._buffers[name] = value
+        # (assigning to an existing key keeps its place, so state_dict's order stays PyTorch's)
         if isinstance(value, Parameter):
+            self._modules.pop(name, None)
             self._parameters[name] = value
         elif isinstance(value, Module):
+            self._parameters.pop(name, None)
             self._modules[name] = value
+        else:
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
         self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name`` (``None`` records that the layer has none,
         as ``Linear(bias=False)`` does for ``bias``)."""
+        _check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"register_parameter({name!r}) expected a chainrule.nn.Parameter or None, got a "
+                f"{type(param).__name__} (wrap an array as nn.Parameter(array))"
+            )
         if param is None:
             self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, param)
 
-    def add_module(self, name: str, module: Module) -> None:
-        if not isinstance(module, Module):
-            raise TypeError(f"add_module expected a Module for {name!r}, got {type(module).__name__}")
+    def register_buffer(self, name: str, array, persistent: bool = True) -> None:
+        """Register ``array`` (an ndarray, or ``None``) as state that is not a parameter:
+        BatchNorm's running statistics, a loss's class weights. A persistent buffer is in
+        ``state_dict`` under its dotted name, as in PyTorch; optimisers never see it."""
+        _check_name(name, "buffer")
+        if array is not None and not isinstance(array, np.ndarray):
+            raise TypeError(f"register_buffer({name!r}) expected an ndarray or None, got a {type(array).__name__}")
+        if name in self.__dict__ and name not in self._buffers:
+            raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
+        if not isinstance(persistent, bool):
+            raise TypeError(f"register_buffer persistent must be a bool, got {persistent!r}")
+        self._buffers[name] = array
+        (self._non_persistent_buffers.discard if persistent else self._non_persistent_buffers.add)(name)
+        object.__setattr__(self, name, array)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as a child named ``name``."""
+        _check_name(name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module({name!r}) expected a chainrule.nn.Module, got a {type(module).__name__}")
         setattr(self, name, module)
 
     # -- running --------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if _global_backward_hooks and "backward" not in self.__dict__:
+            self._route_backward_through_hooks()
         output = self.forward(*args, **kwargs)
-        if self._forward_hooks or _global_forward_hooks:
-            for hook in list(itertools.chain(_global_forward_hooks.values(), self._forward_hooks.values())):
-                result = hook(self, args, output)
-                if result is not None:
-                    output = result
+        for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
         return output
 
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    def backward(self, grad_output):
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+
+    def _save_for_backward(self, *values) -> None:
+        """Keep what backward needs, unless gradients are off (``chainrule.no_grad()``)."""
+        if not is_grad_enabled():
+            return  # nothing will backpropagate through this forward; an earlier cache stays
+        if self._cache is not None and not self._cache_warned:
+            object.__setattr__(self, "_cache_warned", True)
+            warnings.warn(
+                f"{type(self).__name__}.forward() replaced a cache that no backward() has used, so a "
+                f"backward now gives the gradients of this forward, not of the earlier one. Run "
+                f"forwards you do not backpropagate (evaluation, logging) under `with chainrule.no_grad():`, "
+                f"and use a separate {type(self).__name__} instance at each place in a model. "
+                f"(Shown once per module.)",
+                CacheWarning, stacklevel=4,  # the line that called the module
+            )
+        object.__setattr__(self, "_cache", values)
+        object.__setattr__(self, "_cache_released", False)
+
+    def _saved(self):
+        """What forward kept, released: backward runs once per forward. A RuntimeError that
+        says why when there is nothing."""
+        cache = self._cache
+        if cache is None:
+            name = type(self).__name__
+            if self._cache_released:
+                raise RuntimeError(
+                    f"{name}.backward() called a second time after one forward(): backward uses the "
+                    f"forward's cache and releases it (as PyTorch refuses to backward through a graph "
+                    f"twice). Run forward again first."
+                )
+            raise RuntimeError(
+                f"{name}.backward() called before forward() (a forward under chainrule.no_grad() "
+                f"keeps nothing for backward)"
+            )
+        object.__setattr__(self, "_cache", None)
+        object.__setattr__(self, "_cache_released", True)
+        return cache
+
+    # -- hooks ----------------------------------------------------------------------
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """Register ``hook(module, args, output)``, called after every ``forward`` of this
         module; a hook that returns a value replaces the output. As in PyTorch."""
@@ -267,83 +346,43 @@ class Module:
         that returns a value replaces ``grad_input``. As in PyTorch."""
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
+        self._route_backward_through_hooks()
         return handle
 
     register_backward_hook = register_full_backward_hook
 
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
-
-    def backward(self, grad_output):
-        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
-
-    def _save_for_backward(self, *values) -> None:
-        """Keep what backward needs, in training mode only: in eval mode nothing will call
-        backward, so holding activations would only cost memory."""
-        self.__dict__["_cache"] = values if self.training else None  # skips __setattr__: hot path
-
-    def _saved(self):
-        """What forward kept, or a RuntimeError that says why there is nothing."""
-        if self._cache is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward() called before forward() "
-                f"(forward in eval mode keeps nothing for backward: call model.train() first)"
-            )
-        return self._cache
-
-    def _new_array(self, key: str, shape: tuple, dtype: np.dtype) -> np.ndarray | None:
-        """An uninitialised array of ``shape`` and ``dtype`` (an ``np.dtype``) for a result
-        this module is about to return (or use itself), to pass as a NumPy function's
-        ``out=``; or ``None`` (NumPy then allocates, as usual) for an array under 128 KiB
-        (but for a 0-d one).
-
-        An array handed out before under the same ``key`` is reused once nothing but this
-        module refers to it any more, the way PyTorch's caching allocator reuses the memory of
-        a tensor that has been freed: nothing anyone can still see is ever overwritten.
-        Without it a training step frees and allocates its large arrays anew every time, and
-        glibc's malloc may hand that memory back to the system and fault it in again page by
-        page, which made batch-1024 steps up to twice as slow.
-        """
-        if math.prod(shape) * dtype.itemsize < _RECYCLE_MIN_BYTES or _UNSHARED is None:
-            # NumPy allocates; but given no out=, it would turn a 0-d result into a scalar
-            return np.empty((), dtype) if shape == () else None
-        pools = self.__dict__.get("_recycled")
-        if pools is None:
-            pools = self.__dict__["_recycled"] = {}
-        pool = pools.get(key)
-        if pool is None:
-            pool = pools[key] = []
-        for i in range(len(pool)):  # (no loop variable for the array: it would add a reference)
-            if sys.getrefcount(pool[i]) == _UNSHARED and pool[i].shape == shape and pool[i].dtype == dtype:
-                return pool[i]
-        array = np.empty(shape, dtype)
-        pool.append(array)
-        del pool[:-2]  # two per key: the array still in use from the last step, and a free one
-        return array
-
-    def _constant(self, name: str, value: float, shape: tuple, dtype: np.dtype) -> np.ndarray:
-        """An array of ``shape`` filled with ``value``, kept under ``name`` between calls (for
-        an operand that never changes, such as a vector of ones). Never hand it out: it is shared."""
-        array = self.__dict__.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self.__dict__[name] = np.full(shape, value, dtype)
-        return array
+    def _route_backward_through_hooks(self) -> None:
+        # An instance attribute is found before the class's method, so every caller of
+        # module.backward (Sequential, a custom module, the user) runs the hooks too, while a
+        # subclass's super().backward() reaches the plain method: the hooks run once.
+        self.__dict__["backward"] = functools.partial(_backward_with_hooks, self)
 
     # -- traversal ------------------------------------------------------------------
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Yield ``(dotted_name, Parameter)``, each parameter once, named as PyTorch would."""
-        seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
-        for module_prefix, module in modules:
-            for name, param in module._parameters.items():
-                if id(param) in seen:
-                    continue
-                seen.add(id(param))
-                yield (f"{module_prefix}.{name}" if module_prefix else name), param
+        yield from self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(dotted_name, array)`` for every buffer that is not ``None``."""
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
+        for _, array in self.named_buffers(recurse=recurse):
+            yield array
+
+    def _named_members(self, kind: str, prefix: str, recurse: bool):
+        seen = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, kind).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         yield from self._modules.items()
@@ -360,8 +399,8 @@ class Module:
         seen.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
-            child_prefix = f"{prefix}.{name}" if prefix else name
-            yield from child.named_modules(child_prefix, seen)
+            if child is not None:
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
@@ -369,56 +408,106 @@ class Module:
 
     # -- modes and gradients ----------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Set training mode here and in every descendant; returns ``self``."""
+        """Set training mode here and in every descendant; returns ``self``. Only Dropout and
+        BatchNorm behave differently in eval mode; caches are kept in both (see ``no_grad``)."""
         if not isinstance(mode, bool):
             raise TypeError(f"train mode must be a bool, got {type(mode).__name__}")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
-            if not mode:
-                module._cache = None
         return self
 
     def eval(self) -> Module:
-        """Evaluation mode: Dropout is the identity and forward keeps no cache."""
+        """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` of every parameter (``False`` freezes the module); returns ``self``."""
         for param in self.parameters():
-            param.zero_grad()
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's ``.grad``: to ``None`` (default, as PyTorch) or to zeros."""
+        for param in self.parameters():
+            param.zero_grad(set_to_none)
 
     # -- state ----------------------------------------------------------------------
+    def _state_arrays(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """Every array ``state_dict`` holds, in PyTorch's order and with its keys: each
+        module's parameters, then its persistent buffers, then its children's. A parameter
+        shared by two modules appears under both names, as in PyTorch."""
+        for name, param in self._parameters.items():
+            yield prefix + name, param.data
+        for name, array in self._buffers.items():
+            if array is not None and name not in self._non_persistent_buffers:
+                yield prefix + name, array
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_arrays(f"{prefix}{name}.")
+
     def state_dict(self) -> OrderedDict:
-        """A copy of every parameter, keyed by its dotted name (PyTorch's keys)."""
-        return OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
+        """A copy of every parameter and persistent buffer, keyed by its dotted name (PyTorch's keys)."""
+        return OrderedDict((key, array.copy()) for key, array in self._state_arrays())
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values from ``state_dict`` into the parameters, in place.
+        """Copy values from ``state_dict`` into the parameters and buffers, in place.
+
+        Everything is checked first: nothing changes unless the whole dict fits.
 
         Raises:
-            RuntimeError: as PyTorch does: with ``strict=True`` naming missing or unexpected
-                keys, and always naming a key whose shape differs.
+            TypeError: if ``state_dict`` is not a mapping (a path: load it with
+                ``chainrule.load`` first) or ``strict`` is not a bool.
+            RuntimeError: listing every missing and unexpected key (with ``strict=True``)
+                and every key whose shape differs or whose value is not numeric.
         """
-        own = dict(self.named_parameters())
+        where = f"{type(self).__name__}.load_state_dict"
+        if isinstance(state_dict, (str, bytes)) or hasattr(state_dict, "__fspath__"):
+            raise TypeError(
+                f"{where} expected a dict of arrays, got the path {state_dict!r}: read the file first, "
+                f"model.load_state_dict(chainrule.load(path))"
+            )
+        if not (hasattr(state_dict, "keys") and hasattr(state_dict, "__getitem__")):
+            raise TypeError(f"{where} expected a dict of names to arrays, got a {type(state_dict).__name__}")
+        if not isinstance(strict, bool):
+            raise TypeError(f"{where} strict must be a bool, got {strict!r}")
+        own = dict(self._state_arrays())
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
-        if strict and (missing or unexpected):
-            raise RuntimeError(
-                f"Error loading state_dict into {type(self).__name__}: "
-                f"missing keys {missing}, unexpected keys {unexpected}"
-            )
-        for key, param in own.items():
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        values = {}
+        for key, target in own.items():
             if key not in state_dict:
                 continue
             value = np.asarray(state_dict[key])
-            if value.shape != param.shape:
-                raise RuntimeError(
-                    f"Error loading state_dict: {key!r} has shape {value.shape} in the "
-                    f"state_dict, but the model's parameter has shape {param.shape}"
-                )
             if value.dtype.kind not in "biuf":
-                raise TypeError(f"Error loading state_dict: {key!r} has non-numeric dtype {value.dtype}")
-            np.copyto(param.data, value, casting="unsafe")
+                problems.append(f"{key!r} has non-numeric dtype {value.dtype}")
+            elif value.shape != target.shape:
+                problems.append(f"{key!r} has shape {value.shape} in the state_dict, but the model's has shape {target.shape}")
+            else:
+                values[key] = value
+        if problems:
+            raise RuntimeError(f"Error(s) loading state_dict into {type(self).__name__} (nothing was changed): "
+                               + "; ".join(problems))
+        for key, value in values.items():
+            np.copyto(own[key], value, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)
+
+    def __getstate__(self):
+        # copy.deepcopy and pickle take the model, not its last batch: no forward cache,
+        # and no hook wrapper bound to this instance (__setstate__ makes a new one).
+        state = self.__dict__.copy()
+        state.pop("backward", None)
+        state.update(_cache=None, _cache_released=False, _cache_warned=False)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._backward_hooks:
+            self._route_backward_through_hooks()
 
     # -- repr -----------------------------------------------------------------------
     def extra_repr(self) -> str:

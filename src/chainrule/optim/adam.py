@@ -2,6 +2,7 @@ r"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight deca
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -98,70 +99,38 @@ class Adam(Optimizer):
             weight_decay = float(group["weight_decay"])
             amsgrad = bool(group["amsgrad"])
             maximize = bool(group["maximize"])
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                self._update(param, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize)
+            for param, grad in self._params_with_grad(group):
+                state = self.state[param]
+                if not state:
+                    state.update(step=0, exp_avg=np.zeros_like(param.data), exp_avg_sq=np.zeros_like(param.data))
+                if amsgrad and "max_exp_avg_sq" not in state:
+                    state["max_exp_avg_sq"] = np.zeros_like(param.data)
+                state["step"] += 1
+                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+
+                g = -grad if maximize else grad
+                if weight_decay != 0 and self._decoupled_weight_decay:
+                    param.data *= 1 - lr * weight_decay  # AdamW: theta <- theta (1 - lr lambda)
+                elif weight_decay != 0:
+                    g = g + weight_decay * param.data  # Adam: an L2 penalty in the gradient
+                _lerp(m, g, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
+                v *= beta2
+                v += (1 - beta2) * g * g  # v <- beta2 v + (1 - beta2) g^2
+                if amsgrad:
+                    v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+                step_size = lr / (1 - beta1 ** t)
+                denominator = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
+                param.data += -step_size * m / denominator
         return loss
 
-    def _update(self, param, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize) -> None:
-        p, grad = param.data, param.grad
-        state = self.state[param]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p)
-            state["exp_avg_sq"] = np.zeros_like(p)
-            if amsgrad:
-                state["max_exp_avg_sq"] = np.zeros_like(p)
-        elif amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on mid-run
-            state["max_exp_avg_sq"] = np.zeros_like(p)
-        state["step"] += 1
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        work, work2 = self._work_array(param, 0), self._work_array(param, 1)
 
-        # g <- ±grad (+ λθ for Adam's L2); param.grad itself is never written.
-        g = grad
-        if weight_decay != 0:
-            if self._decoupled_weight_decay:
-                p *= 1.0 - lr * weight_decay                  # AdamW: θ <- θ(1 - γλ)
-                if maximize:
-                    g = np.negative(grad, out=work)
-            else:
-                np.multiply(p, weight_decay, out=work)       # Adam: g <- g + λθ
-                g = (np.subtract if maximize else np.add)(work, grad, out=work)
-        elif maximize:
-            g = np.negative(grad, out=work)
-
-        # m <- m + (1-β1)(g - m), i.e. β1 m + (1-β1) g, in the form torch's lerp uses.
-        weight = 1.0 - beta1
-        np.subtract(g, m, out=work2)
-        if weight < 0.5:
-            work2 *= weight
-            m += work2
-        else:
-            work2 *= 1.0 - weight
-            np.subtract(g, work2, out=m)
-        # v <- β2 v + ((1-β2) g) g
-        v *= beta2
-        np.multiply(g, 1.0 - beta2, out=work2)
-        work2 *= g
-        v += work2
-        if amsgrad:
-            v_hat = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        else:
-            v_hat = v
-
-        bias_correction1 = 1.0 - beta1 ** t
-        bias_correction2 = 1.0 - beta2 ** t
-        step_size = lr / bias_correction1
-        # denominator sqrt(v̂)/sqrt(1-β2^t) + ε; then θ <- θ + (-step_size · m) / denominator
-        denom = np.sqrt(v_hat, out=work2)
-        denom /= bias_correction2 ** 0.5
-        denom += eps
-        update = np.multiply(m, -step_size, out=work)
-        update /= denom
-        p += update
+def _lerp(m: np.ndarray, g: np.ndarray, weight: float) -> None:
+    """``m <- m + weight (g - m)`` in place, rounded as PyTorch's ``lerp_`` rounds it (from
+    the nearer end), so that trajectories agree to the last bit."""
+    if weight < 0.5:
+        m += weight * (g - m)
+    else:
+        m[...] = g - (g - m) * (1 - weight)
 
 
 class AdamW(Adam):

@@ -56,10 +56,6 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
-        # Work arrays shared by all parameters of one (shape, dtype): the update of one
-        # parameter finishes before the next starts, so they never hold anything between calls.
-        self._scratch: dict = {}
-        self._flat: dict = {}  # id(param group) -> its _FlatGroup (see _flat_chunks)
 
         if isinstance(params, (Parameter, np.ndarray)):
             raise TypeError(
@@ -168,11 +164,11 @@ class Optimizer:
         self.param_groups.append(group)
 
     # -- the loop ---------------------------------------------------------------------------
-    def zero_grad(self) -> None:
-        """Reset every parameter's ``.grad`` to zeros (see :meth:`Parameter.zero_grad`)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's ``.grad``: to ``None`` (default, as PyTorch) or to zeros."""
         for group in self.param_groups:
             for param in group["params"]:
-                param.zero_grad()
+                param.zero_grad(set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter from its ``.grad``. Subclasses implement the rule.
@@ -186,42 +182,19 @@ class Optimizer:
         """
         raise NotImplementedError(f"{self._name} does not implement step()")
 
-    def _work_array(self, param: Parameter, slot: int = 0) -> np.ndarray:
-        """A scratch array shaped and typed like ``param.data`` (``slot`` picks one of several)."""
-        key = (param.data.shape, param.data.dtype, slot)
-        work = self._scratch.get(key)
-        if work is None:
-            work = self._scratch[key] = np.empty_like(param.data, order="C")
-        return work
-
-    def _flat_chunks(self, group: dict, state_keys: tuple = ()) -> list:
-        """``group``'s parameters as :class:`_FlatChunk` objects, one per dtype: their
-        gradients (and the state arrays named by ``state_keys``) back to back in flat arrays.
-        Built at the first call, and built again whenever something replaced one of those
-        arrays since (``.grad`` assigned, ``load_state_dict``, the group's params edited)."""
-        flat = self._flat.get(id(group))
-        if flat is None or not flat.matches(group, self.state, state_keys):
-            self._check_grad_shapes(group)
-            flat = self._flat[id(group)] = _FlatGroup(group, self.state, state_keys)
-        for param in group["params"]:
-            if param._grad_stale:  # no backward reached it since zero_grad
-                param.fill_deferred_zeros()
-        return flat.chunks
-
-    def _check_grad_shapes(self, group: dict) -> None:
-        """Raise, naming the parameter, if a ``.grad`` (set by hand) is not shaped like its data."""
+    def _params_with_grad(self, group: dict):
+        """Yield ``(param, grad)`` for each parameter of ``group`` that a step updates: one
+        that has a gradient and is not frozen (``requires_grad=False``), as in PyTorch."""
         g = next(i for i, other in enumerate(self.param_groups) if other is group)
         for i, param in enumerate(group["params"]):
-            grad = param.grad
-            if grad is not None and np.shape(grad) != param.shape:
+            if param.grad is None or not param.requires_grad:
+                continue
+            if param.grad.shape != param.shape:  # possible if .data was replaced after the backward
                 raise ValueError(
                     f"{self._name}.step: param_groups[{g}]['params'][{i}] has a .grad of shape "
-                    f"{np.shape(grad)}, expected {param.shape} (the shape of its data)"
+                    f"{param.grad.shape}, expected {param.shape} (the shape of its data)"
                 )
-
-    def _flat_stored(self, group: dict) -> None:
-        """Tell ``group``'s flat layout that the update just stored new state views."""
-        self._flat[id(group)].remember(self.state)
+            yield param, param.grad
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -289,6 +262,12 @@ class Optimizer:
                 )
             for index, param in zip(saved["params"], group["params"]):
                 by_index[int(index)] = param
+            absent = [key for key in self.defaults if key not in saved]
+            if absent:
+                raise ValueError(
+                    f"{where}: param_groups[{g}] has no {absent} (it has {sorted(saved)}): is this the "
+                    f"state of another kind of optimiser?"
+                )
             new_group = {key: copy.deepcopy(value) for key, value in saved.items() if key != "params"}
             new_group["params"] = group["params"]
             if "param_names" in group and "param_names" not in new_group:
@@ -339,92 +318,3 @@ class Optimizer:
             text += f"\nParameter Group {i}\n"
             text += "".join(f"    {key}: {group[key]}\n" for key in sorted(group) if key != "params")
         return text + ")"
-
-
-class _FlatChunk:
-    """The parameters of one group that share a dtype and have a gradient, with their
-    gradients back to back in one flat array (each ``.grad`` a view into it), and likewise
-    one flat array per named state entry (``'momentum_buffer'``, ...).
-
-    An update rule then treats the chunk as one vector: a few ufunc calls per step in all
-    instead of a few per tensor, which is most of an optimiser's cost when tensors are
-    small. Only a parameter's data is not flat; the last step writes into it one view at a
-    time. A state entry that a parameter does not have yet (before its first step) stays
-    absent from ``Optimizer.state``, as in PyTorch, until :meth:`store` puts its view there.
-    """
-
-    def __init__(self, params: list, state, state_keys: tuple):
-        self.params = params
-        dtype = params[0].data.dtype
-        ends = np.cumsum([p.size for p in params]).tolist()
-        self.slices = [slice(end - p.size, end) for p, end in zip(params, ends)]
-        self.grad = np.empty(ends[-1], dtype)
-        for p, view in zip(params, self.views(self.grad)):
-            view[...] = p.grad  # reading .grad first fills in zeros it owes (Parameter.zero_grad)
-            p.grad = view
-        self.state = {}
-        for key in state_keys:
-            self.state[key] = np.zeros_like(self.grad)
-            for p, view in zip(params, self.views(self.state[key])):
-                value = state[p].get(key) if p in state else None
-                if value is not None:
-                    view[...] = value
-                    state[p][key] = view
-        self.work = np.empty_like(self.grad)
-        self.work_views = self.views(self.work)
-        self._work2 = None
-        # Per state key, the indices of the parameters without that entry yet (see store).
-        self.new = {key: [i for i, p in enumerate(params) if p not in state or key not in state[p]]
-                    for key in state_keys}
-
-    @property
-    def work2(self) -> np.ndarray:
-        """A second flat work array, for an update that needs two (made at first use)."""
-        if self._work2 is None:
-            self._work2 = np.empty_like(self.grad)
-        return self._work2
-
-    def views(self, flat: np.ndarray) -> list:
-        """``flat`` cut into one array per parameter, each shaped like its parameter."""
-        return [flat[s].reshape(p.shape) for p, s in zip(self.params, self.slices)]
-
-    def store(self, state, key: str) -> None:
-        """Put the views of ``key``'s flat array into ``state`` for the parameters in
-        ``self.new[key]``, whose entries the update has just written for the first time."""
-        for i in self.new[key]:
-            state[self.params[i]][key] = self.state[key][self.slices[i]].reshape(self.params[i].shape)
-        self.new[key] = []
-
-
-class _FlatGroup:
-    """A param group's :class:`_FlatChunk` objects, and what they expect to find: each
-    parameter's ``.grad`` and state entries being the views they put there."""
-
-    def __init__(self, group: dict, state, state_keys: tuple):
-        self.group = group
-        self.state_keys = state_keys
-        by_dtype: dict = {}
-        for p in group["params"]:
-            if p.grad is not None:  # no gradient: the update skips it, as PyTorch does
-                by_dtype.setdefault(p.data.dtype, []).append(p)
-        self.chunks = [_FlatChunk(params, state, state_keys) for params in by_dtype.values()]
-        self.remember(state)
-
-    def remember(self, state) -> None:
-        keys = self.state_keys
-        self.expected = [(p, p._grad, tuple(state[p].get(k) if p in state else None for k in keys))
-                         for p in self.group["params"]]
-
-    def matches(self, group: dict, state, state_keys: tuple) -> bool:
-        params = group["params"]
-        if group is not self.group or state_keys != self.state_keys or len(params) != len(self.expected):
-            return False
-        for p, (q, grad, stored) in zip(params, self.expected):
-            if p is not q or p._grad is not grad:
-                return False
-            if stored:
-                entries = state.get(p)  # .get: `state` is a defaultdict, and looking must not add
-                for key, value in zip(state_keys, stored):
-                    if (entries.get(key) if entries else None) is not value:
-                        return False
-        return True

@@ -85,6 +85,7 @@ class SGD(Optimizer):
 
     def step(self, closure=None):
         """Apply one update to every parameter from its ``.grad`` (see the class docstring).
+        A parameter with no ``.grad``, or frozen (``requires_grad=False``), is left as it is.
 
         Args:
             closure: optional; re-evaluates the model and returns the loss, called first.
@@ -95,58 +96,21 @@ class SGD(Optimizer):
         loss = None if closure is None else closure()
         for group in self.param_groups:
             # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
-            lr = float(group["lr"])
-            momentum = float(group["momentum"])
-            damp_keep = 1.0 - float(group["dampening"])
+            lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
             weight_decay = float(group["weight_decay"])
-            nesterov = bool(group["nesterov"])
-            maximize = bool(group["maximize"])
-            keys = ("momentum_buffer",) if momentum != 0 else ()
-            # The whole group's gradients as one flat vector per dtype (see _FlatChunk): the
-            # rule below is the docstring's, applied to all parameters at once.
-            stored = False
-            for chunk in self._flat_chunks(group, keys):
-                stored |= self._update(chunk, lr, momentum, damp_keep, weight_decay, nesterov, maximize)
-            if stored:
-                self._flat_stored(group)
+            for param, grad in self._params_with_grad(group):
+                g = -grad if group["maximize"] else grad
+                if weight_decay != 0:
+                    g = g + weight_decay * param.data
+                if momentum != 0:
+                    state = self.state[param]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = np.array(g)  # b_1 = g_1, a copy
+                    else:
+                        buf = state["momentum_buffer"]
+                        buf *= momentum
+                        buf += (1 - dampening) * g
+                    buf = state["momentum_buffer"]
+                    g = g + momentum * buf if group["nesterov"] else buf
+                param.data -= lr * g
         return loss
-
-    def _update(self, chunk, lr, momentum, damp_keep, weight_decay, nesterov, maximize) -> bool:
-        """One step on one flat chunk; returns whether it stored new momentum buffers."""
-        grad, work = chunk.grad, chunk.work  # flat; param.grad is never written
-
-        # g <- ±grad + λθ
-        if weight_decay != 0:
-            for param, view in zip(chunk.params, chunk.work_views):  # θ is not flat: per parameter
-                np.multiply(param.data, weight_decay, out=view)
-            g = (np.subtract if maximize else np.add)(work, grad, out=work)
-        elif maximize:
-            g = np.negative(grad, out=work)
-        else:
-            g = grad
-
-        new = []
-        if momentum != 0:
-            buf = chunk.state["momentum_buffer"]
-            new = chunk.new["momentum_buffer"]  # parameters at their first step: b_1 = g_1
-            if len(new) == len(chunk.params):
-                buf[...] = g
-            else:
-                g_new = [g[chunk.slices[i]].copy() for i in new] if new else ()  # kept: g may be overwritten next
-                buf *= momentum  # b <- μ b + (1 - τ) g
-                # (with dampening, nesterov is off, so g is not needed after this)
-                buf += g if damp_keep == 1.0 else np.multiply(g, damp_keep, out=work)
-                for i, g_i in zip(new, g_new):
-                    buf[chunk.slices[i]] = g_i
-            if new:
-                chunk.store(self.state, "momentum_buffer")
-            if nesterov:  # g <- g + μ b
-                step = np.multiply(buf, momentum, out=chunk.work2 if g is work else work)
-                g = np.add(g, step, out=work)
-            else:
-                g = buf
-
-        np.multiply(g, lr, out=work)
-        for param, view in zip(chunk.params, chunk.work_views):
-            param.data -= view  # θ <- θ - γ g
-        return bool(new)
