@@ -193,7 +193,7 @@ def _optimiser_case(cls, kwargs):
     if "betas" in group:
         assert all(0 <= b < 1 for b in group["betas"])
     for p in params:
-        p.grad[...] = 1.0
+        p.grad = np.ones_like(p.data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # lr=1e308 may overflow: a choice, not a crash
         opt.step()

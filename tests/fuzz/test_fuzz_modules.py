@@ -58,9 +58,9 @@ ELEMENTWISE = {
     "Sigmoid": (nn.Sigmoid, _ref_sigmoid, lambda x, y, g: g * y * (1 - y)),
     "Tanh": (nn.Tanh, np.tanh, lambda x, y, g: g * (1 - y * y)),
     "ReLU": (nn.ReLU, lambda x: np.where(np.isnan(x) | (x > 0), x, 0.0),  # relu(nan) = nan, as torch
-             # g * [x > 0], not where(x > 0, g, 0): a non-finite g stays visible at a dead unit
-             # (a documented difference from PyTorch, for a 13x faster backward; see ReLU.backward)
-             lambda x, y, g: g * (x > 0)),
+             # g * [not x <= 0]: the gradient passes where x is NaN, as in PyTorch; a non-finite g
+             # stays visible at a dead unit (a documented difference, see ReLU.backward)
+             lambda x, y, g: g * ~(x <= 0)),
     "LeakyReLU": (lambda: nn.LeakyReLU(0.1), lambda x: np.where(x > 0, x, 0.1 * x),
                   lambda x, y, g: np.where(x > 0, g, 0.1 * g)),
     "Identity": (nn.Identity, lambda x: x, lambda x, y, g: g),

@@ -198,3 +198,10 @@ def test_zero_dim_input_gives_arrays(cls):
     y = module(np.array(0.5))
     assert isinstance(y, np.ndarray) and y.shape == ()
     assert isinstance(module.backward(np.array(1.0)), np.ndarray)
+
+
+def test_relu_passes_the_gradient_where_the_input_is_nan_as_pytorch():
+    relu = nn.ReLU()
+    a = relu(np.array([np.nan, -1.0, 2.0, 0.0]))
+    assert np.isnan(a[0])
+    np.testing.assert_array_equal(relu.backward(np.full(4, 3.0)), [3.0, 0.0, 3.0, 0.0])

@@ -431,3 +431,10 @@ def test_bce_with_logits_rejects_target_of_another_shape():
 def test_binary_losses_reject_unknown_reduction(cls):
     with pytest.raises(ValueError, match=rf"{cls.__name__} reduction must be one of 'mean', 'sum', 'none', got 'max'"):
         cls(reduction="max")
+
+
+def test_a_huge_unsigned_class_index_is_named_as_it_is():
+    x = np.zeros((2, 3))
+    target = np.array([2**63, 1], dtype=np.uint64)
+    with pytest.raises(ValueError, match="target contains class 9223372036854775808, but input has 3 classes"):
+        nn.CrossEntropyLoss()(x, target)

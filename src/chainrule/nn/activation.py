@@ -70,7 +70,12 @@ class ReLU(Module):
         return a
 
     def backward(self, grad_output):
-        r"""$\delta = \dfrac{\partial C}{\partial a} \odot [z > 0]$."""
+        r"""$\delta = \dfrac{\partial C}{\partial a} \odot [z > 0]$.
+
+        A product with the mask rather than ``np.where(mask, g, 0)``, which is about 6x slower:
+        so, unlike PyTorch, an infinite incoming gradient at a switched-off unit gives NaN, not 0
+        (such a gradient is already broken, and ``chainrule.detect_anomaly`` names where).
+        """
         (a,) = self._saved()
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
         # "not a <= 0" rather than "a > 0": where the input was NaN the gradient passes on,
