@@ -17,8 +17,13 @@ def set_default_dtype(dtype) -> None:
 
     Args:
         dtype: ``np.float32`` (the default, as in PyTorch) or ``np.float64``.
+
+    Raises:
+        TypeError: for anything else (``"typo"``, ``None``, ``np.float16``).
     """
     global _default_dtype
+    if dtype is None:  # check_float_dtype reads None as "the default": here it is no dtype
+        raise TypeError("set_default_dtype dtype must be float32 or float64, got None")
     _default_dtype = check_float_dtype(dtype, "set_default_dtype", "dtype")
 
 
@@ -71,10 +76,13 @@ def check_float_dtype(dtype, owner: str, name: str = "dtype") -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise naming ``owner``."""
     if dtype is None:
         return _default_dtype
+    message = f"{owner} {name} must be float32 or float64, got {dtype!r}"
     try:
         resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
+    except (TypeError, ValueError):  # "banana": not a dtype at all
+        raise TypeError(message) from None
+    # Only now a membership test: NumPy compares None (and so a failed parse kept as
+    # None) equal to float64, which once let every unparseable dtype through as float64.
     if resolved not in _ALLOWED_DTYPES:
-        raise TypeError(f"{owner} {name} must be float32 or float64, got {dtype!r}")
+        raise TypeError(message)
     return resolved
