@@ -3,6 +3,9 @@ r"""Gradient clipping, as ``torch.nn.utils``: call between ``backward`` and ``op
     model.backward(loss_fn.backward())
     total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     optimizer.step()
+
+A parameter whose ``.grad`` is ``None`` (no backward has written it: a frozen parameter, or
+one the forward did not use) is skipped, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from .module import Parameter
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
-def _params(parameters, owner: str) -> list[Parameter]:
+def _grads(parameters, owner: str) -> list[np.ndarray]:
+    """The ``.grad`` arrays of ``parameters`` that have one; a ``None`` grad is skipped."""
     params = [parameters] if isinstance(parameters, Parameter) else list(parameters)
     for p in params:
         if not isinstance(p, Parameter):
             raise TypeError(f"{owner} expects Parameters (e.g. model.parameters()), got {type(p).__name__}")
-    return params
+    grads = [p.grad for p in params]  # read once: each read is the array itself, not a copy
+    return [g for g in grads if g is not None]
 
 
 def _norm_type(norm_type, owner: str) -> float:
@@ -63,20 +68,20 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
 
     Returns:
         The total norm of the gradients before clipping, a Python float (PyTorch returns a
-        0-d tensor).
+        0-d tensor); ``0.0`` when no parameter has a gradient.
 
     Raises:
         ValueError: if ``max_norm < 0`` or ``norm_type`` is not a positive number or inf.
         RuntimeError: if ``error_if_nonfinite`` and the total norm is not finite.
     """
     owner = "clip_grad_norm_"
-    params = _params(parameters, owner)
+    grads = _grads(parameters, owner)
     if isinstance(max_norm, (bool, np.bool_)) or not isinstance(max_norm, numbers.Real) or not max_norm >= 0:
         raise ValueError(f"{owner} max_norm must be a number >= 0, got {max_norm!r}")
     p = _norm_type(norm_type, owner)
-    if not params:
+    if not grads:
         return 0.0
-    norms = [_vector_norm(param.grad, p) for param in params]
+    norms = [_vector_norm(g, p) for g in grads]
     if p == math.inf:
         total = max(norms)
     else:
@@ -88,13 +93,15 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         )
     coef = min(float(max_norm) / (total + 1e-6), 1.0)
     with np.errstate(invalid="ignore"):  # inf * 0 -> nan, silently, as PyTorch
-        for param in params:
-            param.grad *= param.grad.dtype.type(coef)  # in place: optimiser views stay valid
+        for g in grads:
+            g *= g.dtype.type(coef)  # in place: optimiser views stay valid
     return total
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
     r"""Clamp every gradient element to $[-\text{clip\_value}, \text{clip\_value}]$, in place.
+
+    Parameters whose ``.grad`` is ``None`` are skipped.
 
     Args:
         parameters: a Parameter or an iterable of Parameters.
@@ -104,8 +111,8 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         ValueError: if ``clip_value`` is negative or not a number.
     """
     owner = "clip_grad_value_"
-    params = _params(parameters, owner)
+    grads = _grads(parameters, owner)
     if isinstance(clip_value, (bool, np.bool_)) or not isinstance(clip_value, numbers.Real) or not clip_value >= 0:
         raise ValueError(f"{owner} clip_value must be a number >= 0, got {clip_value!r}")
-    for param in params:
-        np.clip(param.grad, -clip_value, clip_value, out=param.grad)
+    for g in grads:
+        np.clip(g, -clip_value, clip_value, out=g)
