@@ -75,7 +75,7 @@ def test_scheduler_drives_the_optimiser_step():
     opt = optim.SGD([p], lr=1.0)
     sched = StepLR(opt, step_size=1, gamma=0.5)
     for _ in range(3):  # steps of 1, 0.5, 0.25 with a gradient of -1
-        p.grad[...] = -1.0
+        p.grad = np.array([-1.0])
         opt.step()
         sched.step()
     np.testing.assert_array_equal(p.data, [1.75])
@@ -164,3 +164,56 @@ def test_load_state_dict_rejects_unknown_keys():
     sched = StepLR(make_opt(), step_size=2)
     with pytest.raises(ValueError, match=r"StepLR.load_state_dict got unexpected keys \['T_max'\]"):
         sched.load_state_dict({**sched.state_dict(), "T_max": 3})
+
+
+@pytest.mark.parametrize("key, value, error, match", [
+    # a string last_epoch used to be accepted here and to fail only at the next step()
+    ("last_epoch", "3", TypeError, r"StepLR.load_state_dict 'last_epoch' must be an int >= -1, got '3'"),
+    ("last_epoch", 2.0, TypeError, r"'last_epoch' must be an int >= -1, got 2.0"),
+    ("last_epoch", True, TypeError, r"'last_epoch' must be an int >= -1, got True"),
+    ("last_epoch", -2, ValueError, r"StepLR.load_state_dict 'last_epoch' must be an int >= -1, got -2"),
+    ("_step_count", None, TypeError, r"StepLR.load_state_dict '_step_count' must be an int >= 0, got None"),
+    ("base_lrs", 0.1, TypeError,
+     r"StepLR.load_state_dict 'base_lrs' must be a list of 2 learning rates >= 0 \(one per param group\), got 0.1"),
+    ("base_lrs", [0.1], ValueError, r"'base_lrs' must be a list of 2 learning rates >= 0 .*, got \[0.1\]"),
+    ("base_lrs", [0.1, "0.05"], TypeError,
+     r"'base_lrs' must be a list of 2 learning rates >= 0 .*, got \[0.1, '0.05'\]"),
+    ("_last_lr", [0.1, -0.05], ValueError,
+     r"'_last_lr' must be a list of 2 learning rates >= 0 .*, got \[0.1, -0.05\]"),
+    ("step_size", 0, ValueError, r"StepLR.load_state_dict 'step_size' must be a positive int, got 0"),
+    ("gamma", "0.5", TypeError, r"StepLR.load_state_dict 'gamma' must be a real number, got '0.5'"),
+    ("gamma", -0.5, ValueError, r"StepLR.load_state_dict 'gamma' must be >= 0, got -0.5"),
+])
+def test_load_state_dict_checks_every_value_and_changes_nothing_on_error(key, value, error, match):
+    sched = StepLR(make_opt(0.1, 0.05), step_size=2, gamma=0.5)
+    schedule(sched, 3)
+    before = sched.state_dict()
+    good = StepLR(make_opt(0.1, 0.05), step_size=3, gamma=0.1).state_dict()  # all other values differ
+    with pytest.raises(error, match=match):
+        sched.load_state_dict({**good, key: value})
+    assert sched.state_dict() == before  # not even the valid keys were loaded
+
+
+@pytest.mark.parametrize("make, key, value, error, match", [
+    (lambda o: ExponentialLR(o, gamma=0.5), "gamma", None, TypeError,
+     r"ExponentialLR.load_state_dict 'gamma' must be a real number, got None"),
+    (lambda o: CosineAnnealingLR(o, T_max=4), "T_max", 2.5, ValueError,
+     r"CosineAnnealingLR.load_state_dict 'T_max' must be a positive int, got 2.5"),
+    (lambda o: CosineAnnealingLR(o, T_max=4), "eta_min", "0", TypeError,
+     r"CosineAnnealingLR.load_state_dict 'eta_min' must be a real number, got '0'"),
+    (lambda o: CosineAnnealingLR(o, T_max=4), "last_epoch", "1", TypeError,
+     r"CosineAnnealingLR.load_state_dict 'last_epoch' must be an int >= -1, got '1'"),
+])
+def test_load_state_dict_checks_each_schedulers_own_settings(make, key, value, error, match):
+    sched = make(make_opt(0.1))
+    with pytest.raises(error, match=match):
+        sched.load_state_dict({**sched.state_dict(), key: value})
+
+
+def test_load_state_dict_accepts_numpy_scalars_and_a_partial_dict_as_pytorch():
+    sched = StepLR(make_opt(0.1, 0.05), step_size=2, gamma=0.5)
+    sched.load_state_dict({"last_epoch": np.int64(3), "base_lrs": np.array([0.2, 0.1]), "gamma": np.float64(0.25)})
+    assert sched.last_epoch == 3 and type(sched.last_epoch) is int
+    assert sched.base_lrs == [0.2, 0.1] and sched.gamma == 0.25 and sched.step_size == 2
+    sched.step()  # epoch 4: a multiple of step_size, so the lr decays by the loaded gamma
+    assert sched.get_last_lr() == [0.025, 0.0125]

@@ -109,9 +109,15 @@ class LRScheduler:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore what :meth:`state_dict` returned.
 
+        Every value is checked before anything changes (a ``last_epoch`` of ``"3"`` would
+        otherwise fail only at the next :meth:`step`); a dict holding only some of the keys
+        restores those, as in PyTorch.
+
         Raises:
-            TypeError: if ``state_dict`` is not a dict.
-            ValueError: if it has keys this scheduler does not know.
+            TypeError: if ``state_dict`` is not a dict, or a value has the wrong type (the
+                error names the key, what it must be and what it is).
+            ValueError: if it has keys this scheduler does not know, or a value is out of
+                range (``last_epoch < -1``, a learning-rate list of the wrong length, ...).
         """
         name = type(self).__name__
         if not isinstance(state_dict, dict):
@@ -119,8 +125,25 @@ class LRScheduler:
         unknown = sorted(set(state_dict) - set(self.state_dict()))
         if unknown:
             raise ValueError(f"{name}.load_state_dict got unexpected keys {unknown}")
-        for key, value in state_dict.items():
-            self.__dict__[key] = list(value) if isinstance(value, (list, tuple)) else copy.deepcopy(value)
+        checks = self._state_checks()
+        checked = {key: checks[key](f"{name}.load_state_dict {key!r}", value) if key in checks
+                   else copy.deepcopy(value) for key, value in state_dict.items()}
+        self.__dict__.update(checked)  # only once every value has passed
+
+    def _state_checks(self) -> dict:
+        """``{key: check(subject, value) -> value}`` for :meth:`load_state_dict`; subclasses add
+        their own settings."""
+        n_groups = len(self.optimizer.param_groups)
+
+        def lrs(subject, value):
+            return _check_lr_list(subject, value, n_groups)
+
+        return {
+            "last_epoch": lambda subject, value: _check_int(subject, value, minimum=-1),
+            "_step_count": lambda subject, value: _check_int(subject, value, minimum=0),
+            "base_lrs": lrs,
+            "_last_lr": lrs,
+        }
 
     def _current_lrs(self) -> list:
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -129,18 +152,51 @@ class LRScheduler:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
 
 
-def _check_gamma(owner: str, gamma) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
-        raise TypeError(f"{owner} gamma must be a real number, got {gamma!r}")
+# Each check takes the subject of its error message ("StepLR gamma", or
+# "StepLR.load_state_dict 'gamma'") and the value; it returns the value or raises.
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_int(subject: str, value, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{subject} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{subject} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_lr_list(subject: str, value, n_groups: int) -> list:
+    """A list of ``n_groups`` learning rates (real numbers >= 0), one per param group."""
+    expected = f"a list of {n_groups} learning rate{'s' if n_groups != 1 else ''} >= 0 (one per param group)"
+    if not isinstance(value, (list, tuple, np.ndarray)) or np.ndim(value) != 1:
+        raise TypeError(f"{subject} must be {expected}, got {value!r}")
+    values = list(value.tolist() if isinstance(value, np.ndarray) else value)
+    if not all(_is_real(lr) for lr in values):
+        raise TypeError(f"{subject} must be {expected}, got {value!r}")
+    if len(values) != n_groups or not all(lr >= 0 for lr in values):
+        raise ValueError(f"{subject} must be {expected}, got {value!r}")
+    return values
+
+
+def _check_gamma(subject: str, gamma) -> float:
+    if not _is_real(gamma):
+        raise TypeError(f"{subject} must be a real number, got {gamma!r}")
     if not gamma >= 0:
-        raise ValueError(f"{owner} gamma must be >= 0, got {gamma!r}")
+        raise ValueError(f"{subject} must be >= 0, got {gamma!r}")
     return gamma
 
 
-def _check_positive_int(owner: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{owner} {name} must be a positive int, got {value!r}")
+def _check_positive_int(subject: str, value) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{subject} must be a positive int, got {value!r}")
     return int(value)
+
+
+def _check_eta_min(subject: str, eta_min):
+    if not _is_real(eta_min):
+        raise TypeError(f"{subject} must be a real number, got {eta_min!r}")
+    return eta_min
 
 
 class StepLR(LRScheduler):
@@ -162,9 +218,14 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        self.step_size = _check_positive_int("StepLR", "step_size", step_size)
-        self.gamma = _check_gamma("StepLR", gamma)
+        self.step_size = _check_positive_int("StepLR step_size", step_size)
+        self.gamma = _check_gamma("StepLR gamma", gamma)
         super().__init__(optimizer, last_epoch)
+
+    def _state_checks(self) -> dict:
+        return {**super()._state_checks(),
+                "step_size": _check_positive_int,
+                "gamma": _check_gamma}
 
     def get_lr(self) -> list:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -185,8 +246,11 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = _check_gamma("ExponentialLR", gamma)
+        self.gamma = _check_gamma("ExponentialLR gamma", gamma)
         super().__init__(optimizer, last_epoch)
+
+    def _state_checks(self) -> dict:
+        return {**super()._state_checks(), "gamma": _check_gamma}
 
     def get_lr(self) -> list:
         if self._is_initial:
@@ -225,11 +289,14 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        self.T_max = _check_positive_int("CosineAnnealingLR", "T_max", T_max)
-        if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
-            raise TypeError(f"CosineAnnealingLR eta_min must be a real number, got {eta_min!r}")
-        self.eta_min = eta_min
+        self.T_max = _check_positive_int("CosineAnnealingLR T_max", T_max)
+        self.eta_min = _check_eta_min("CosineAnnealingLR eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
+
+    def _state_checks(self) -> dict:
+        return {**super()._state_checks(),
+                "T_max": _check_positive_int,
+                "eta_min": _check_eta_min}
 
     def get_lr(self) -> list:
         t, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
