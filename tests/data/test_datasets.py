@@ -273,6 +273,16 @@ def test_blobs_default_balance():
         ({"cluster_std": -1.0}, r"make_blobs cluster_std must be finite and >= 0, got -1.0"),
         ({"center_box": (1.0, -1.0)}, r"make_blobs center_box must have low <= high, got \(1.0, -1.0\)"),
         ({"center_box": 3.0}, r"make_blobs center_box must be a pair \(low, high\), got 3.0"),
+        # ragged centres: NumPy's "inhomogeneous shape" error used to come through as it was
+        ({"centers": [[0.0, 0.0], [1.0]]}, r"make_blobs centers must be an int or an array of shape \(K, F\), every "
+                                           r"centre with the same number F of features; got rows of lengths \[2, 1\]"),
+        ({"centers": [[0.0, 0.0, 0.0], [1.0, 1.0], [2.0]]}, r"got rows of lengths \[3, 2, 1\]"),
+        ({"centers": [[0.0, 0.0], [1.0, "x"]]},
+         r"make_blobs centers must be an int or an array of shape \(K, F\) of numbers, "
+         r"got \[\[0.0, 0.0\], \[1.0, 'x'\]\]"),
+        ({"centers": [[0.0, np.nan]]}, r"make_blobs centers must be .* of finite numbers, got \[\[0.0, nan\]\]"),
+        ({"centers": None}, r"make_blobs centers must be an int or an array of shape \(K, F\), got None"),
+        ({"centers": 2.5}, r"make_blobs centers must be an int or an array of shape \(K, F\), got 2.5"),
     ],
 )
 def test_blobs_validation(kwargs, match):

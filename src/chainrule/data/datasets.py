@@ -13,6 +13,7 @@ is downloaded.
 from __future__ import annotations
 
 import numbers
+import reprlib
 from importlib import resources
 
 import numpy as np
@@ -210,7 +211,8 @@ def make_blobs(n_samples: int = 100, n_features: int = 2, centers=3, cluster_std
 
     Raises:
         ValueError: for a non-positive ``n_samples``/``n_features``/``centers``, centres
-            that are not 2-D, a ``cluster_std`` of the wrong length or negative, or
+            that are not a 2-D array of finite numbers (ragged rows, text), a
+            ``cluster_std`` of the wrong length or negative, or
             ``center_box`` with ``low > high``.
     """
     n_samples = _check_n_samples(n_samples, "make_blobs")
@@ -228,12 +230,7 @@ def make_blobs(n_samples: int = 100, n_features: int = 2, centers=3, cluster_std
             raise ValueError(f"make_blobs center_box must have low <= high, got {center_box!r}")
         centres = generator.uniform(low, high, size=(n_centers, n_features))
     else:
-        centres = np.asarray(centers, dtype=np.float64)
-        if centres.ndim != 2 or centres.shape[0] < 1 or centres.shape[1] < 1:
-            raise ValueError(
-                f"make_blobs centers must be an int or an array of shape (K, F), "
-                f"got shape {centres.shape}"
-            )
+        centres = _centres_array(centers)
         n_centers = centres.shape[0]
     stds = np.asarray(cluster_std, dtype=np.float64)
     if stds.ndim == 0:
@@ -274,6 +271,37 @@ def load_digits():
         target = archive["target"]
     X = images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(16.0)
     return X, target.astype(np.int64)
+
+
+def _centres_array(centers) -> np.ndarray:
+    """``make_blobs``'s fixed ``centers`` as a float64 ``(K, F)`` array, or a ValueError that
+    says what is wrong with them."""
+    expected = "make_blobs centers must be an int or an array of shape (K, F)"
+    try:
+        centres = np.asarray(centers, dtype=np.float64)
+    except (TypeError, ValueError):
+        lengths = _row_lengths(centers)
+        if lengths is not None and len(set(lengths)) > 1:
+            raise ValueError(
+                f"{expected}, every centre with the same number F of features; "
+                f"got rows of lengths {lengths}"
+            ) from None
+        raise ValueError(f"{expected} of numbers, got {reprlib.repr(centers)}") from None
+    if centres.ndim == 0:
+        raise ValueError(f"{expected}, got {centers!r}")
+    if centres.ndim != 2 or centres.shape[0] < 1 or centres.shape[1] < 1:
+        raise ValueError(f"{expected}, got shape {centres.shape}")
+    if not np.all(np.isfinite(centres)):
+        raise ValueError(f"{expected} of finite numbers, got {reprlib.repr(centers)}")
+    return centres
+
+
+def _row_lengths(rows) -> list[int] | None:
+    """The length of each row of a nested sequence, or None if it is not one."""
+    try:
+        return [len(row) for row in rows]
+    except TypeError:
+        return None
 
 
 def _shuffled(X: np.ndarray, y: np.ndarray, generator: np.random.Generator):
