@@ -49,13 +49,15 @@ def main(argv=None):
             optimizer.step()
             total += loss * len(xb)
         scheduler.step()
-        model.eval()  # Dropout off, no caches kept
-        test_accuracy = float((model(X_test).argmax(axis=1) == y_test).mean())
+        model.eval()  # Dropout off; eval mode alone would still keep caches for a backward
+        with cr.no_grad():  # no backward follows: keep no cache
+            test_accuracy = float((model(X_test).argmax(axis=1) == y_test).mean())
         history["loss"].append(total / len(train_set))
         history["test_accuracy"].append(test_accuracy)
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", test_acc=f"{test_accuracy:.3f}")
 
-    predictions = model(X_test).argmax(axis=1)
+    with cr.no_grad():  # the model is still in eval mode
+        predictions = model(X_test).argmax(axis=1)
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (y_test, predictions), 1)
     print(f"digits: final training loss {history['loss'][-1]:.4f}, "

@@ -55,8 +55,9 @@ def main(argv=None):
 
     # The model now holds the weights of the epoch with the lowest validation loss.
     test = evaluate(model, data.DataLoader(test_set, batch_size=512), loss_fn, ("accuracy", "top3_accuracy"))
-    model.eval()
-    confusion = metrics.confusion_matrix(model(X_test), y_test, num_classes=10)
+    model.eval()  # Dropout off
+    with cr.no_grad():  # evaluation only: keep no cache for a backward
+        confusion = metrics.confusion_matrix(model(X_test), y_test, num_classes=10)
     best = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
     best.load_state_dict(cr.load(args.checkpoint))  # the checkpoint: best validation accuracy
     checkpoint_accuracy = evaluate(best, data.DataLoader(test_set, batch_size=512))["accuracy"]

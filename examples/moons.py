@@ -47,8 +47,9 @@ def main(argv=None):
             model.backward(grad)
             optimizer.step()
             total += loss * len(xb)
-        model.eval()
-        test_accuracy = float((model(X_test).argmax(axis=1) == y_test).mean())
+        model.eval()  # Dropout and BatchNorm would change (this model has neither)
+        with cr.no_grad():  # no backward follows: keep no cache
+            test_accuracy = float((model(X_test).argmax(axis=1) == y_test).mean())
         history["loss"].append(total / len(X_train))
         history["test_accuracy"].append(test_accuracy)
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", test_acc=f"{test_accuracy:.3f}")

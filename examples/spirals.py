@@ -49,8 +49,9 @@ def main(argv=None):
             optimizer.step()
             total += loss * len(xb)
         scheduler.step()
-        model.eval()
-        test_accuracy = float((model(X_test).argmax(axis=1) == y_test).mean())
+        model.eval()  # Dropout and BatchNorm would change (this model has neither)
+        with cr.no_grad():  # no backward follows: keep no cache
+            test_accuracy = float((model(X_test).argmax(axis=1) == y_test).mean())
         history["loss"].append(total / len(train_set))
         history["test_accuracy"].append(test_accuracy)
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", test_acc=f"{test_accuracy:.3f}")

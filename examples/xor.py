@@ -50,8 +50,9 @@ def main(argv=None):
             bar.set_postfix(loss=f"{loss:.5f}")
 
     model.eval()
-    prediction = model(X)
-    final_loss = loss_fn(prediction, y)
+    with cr.no_grad():  # evaluation: no backward follows, so the model and the loss keep no cache
+        prediction = model(X)
+        final_loss = loss_fn(prediction, y)
     accuracy = float(((prediction > 0.5) == (y > 0.5)).mean())
     print(f"xor: final loss {final_loss:.6f}, accuracy {accuracy:.0%}")
     print("predictions:", [round(float(p), 3) for p in prediction.ravel()])

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import data, nn, optim
 from chainrule.train import GradientFlow, fit
 from chainrule.train.metrics import confusion_matrix
@@ -73,6 +74,42 @@ def test_plot_decision_boundary_restores_modes(trained, tmp_path):
         plot.plot_decision_boundary(model, np.zeros((5, 3)), np.zeros(5))
 
 
+def test_plot_decision_boundary_leaves_a_pending_training_cache_alone(tmp_path):
+    """A plot between a training forward and its backward changes nothing: its forward runs
+    under no_grad (the hook sees gradients off), so the backward gives the same gradients."""
+    pytest.importorskip("matplotlib")
+    from chainrule import plot
+
+    X, y = data.datasets.make_moons(64, noise=0.1, seed=0)
+
+    def build():
+        rng = np.random.default_rng(0)
+        return nn.Sequential(nn.Linear(2, 8, rng=rng), nn.Tanh(), nn.Dropout(0.3, rng=np.random.default_rng(1)),
+                             nn.Linear(8, 2, rng=rng))
+
+    def step(model, between=lambda: None):
+        loss_fn = nn.CrossEntropyLoss()
+        loss_fn(model(X), y)
+        between()
+        model.backward(loss_fn.backward())
+        return {name: p.grad.copy() for name, p in model.named_parameters()}
+
+    expected = step(build())
+    model, seen = build(), []
+    for module in model.modules():
+        module.register_forward_hook(lambda m, args, out: seen.append(cr.is_grad_enabled()))
+
+    def draw():
+        seen.clear()
+        plot.plot_decision_boundary(model, X[:10] + 5.0, y[:10], path=tmp_path / "b.png", resolution=20)
+        assert seen == [False] * 5  # Sequential and its 4 modules, once each, gradients off
+
+    got = step(model, between=draw)
+    assert model.training
+    for name, grad in expected.items():
+        np.testing.assert_array_equal(got[name], grad, err_msg=name)
+
+
 def test_plot_decision_boundary_single_output(tmp_path):
     pytest.importorskip("matplotlib")
     from chainrule import plot
@@ -88,7 +125,8 @@ def test_plot_confusion_matrix(trained, tmp_path):
 
     model, X, y, _ = trained
     model.eval()
-    cm = confusion_matrix(model(X), y)
+    with cr.no_grad():
+        cm = confusion_matrix(model(X), y)
     for normalize in (False, True):
         path = tmp_path / f"cm-{normalize}.png"
         check_png(plot.plot_confusion_matrix(cm, ["upper", "lower"], path=path, normalize=normalize), path)

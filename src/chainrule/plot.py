@@ -18,6 +18,8 @@ import os
 
 import numpy as np
 
+from .grad_mode import no_grad
+
 __all__ = ["plot_history", "plot_decision_boundary", "plot_confusion_matrix", "plot_gradient_norms"]
 
 
@@ -103,9 +105,10 @@ def plot_decision_boundary(model, X, y, path=None, *, resolution: int = 200, pad
                            threshold: float = 0.5, title: str | None = None, ax=None):
     r"""The classes a 2-D classifier assigns over the plane, with the data on top.
 
-    The model is evaluated in eval mode on a ``resolution x resolution`` grid covering the
-    data (plus ``padding`` of its range on each side); each module's mode is restored
-    afterwards. A multi-class output is read with argmax, a single output with
+    The model is evaluated on a ``resolution x resolution`` grid covering the data (plus
+    ``padding`` of its range on each side), in eval mode and under
+    :class:`chainrule.no_grad` (no cache kept, and a training forward's cache left as it
+    was); each module's mode is restored afterwards. A multi-class output is read with argmax, a single output with
     ``> threshold`` (0.5 for a sigmoid output; use 0.0 for logits).
 
     Args:
@@ -132,9 +135,10 @@ def plot_decision_boundary(model, X, y, path=None, *, resolution: int = 200, pad
     gx, gy = np.meshgrid(xs, ys)
     grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(X.dtype if X.dtype.kind == "f" else np.float32)
     modes = [(module, module.training) for module in model.modules()]
-    model.eval()
+    model.eval()  # Dropout off, BatchNorm on running statistics
     try:
-        scores = np.asarray(model(grid))
+        with no_grad():  # a plot never backpropagates
+            scores = np.asarray(model(grid))
     finally:
         for module, mode in modes:
             object.__setattr__(module, "training", mode)

@@ -120,3 +120,49 @@ def test_history_pads_late_keys_and_exports_plain_numbers():
     assert history["loss"] == [1.5, 1.0, None]
     with pytest.raises(KeyError, match="History has no key 'acc'"):
         history["acc"]
+
+
+def test_model_checkpoint_template_fields_are_checked_before_training(tmp_path):
+    model, opt, loader = setup()
+    before = model.state_dict()["0.weight"].copy()
+    checkpoint = ModelCheckpoint(tmp_path / "ck-{epoch:02d}-{val_acc:.3f}.npz", monitor="loss")
+    with pytest.raises(ValueError, match=r"ModelCheckpoint path '.*ck-\{epoch:02d\}-\{val_acc:.3f\}.npz' uses "
+                                         r"\{val_acc\}, which the epoch's logs will not hold; the fields available "
+                                         r"are epoch, loss, accuracy, val_loss, val_accuracy, lr, time$"):
+        fit(model, nn.CrossEntropyLoss(), opt, loader, 2, val_loader=loader, callbacks=[checkpoint], progress=False)
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], before)  # not one step taken
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match=r"uses \{val_loss\}, which .* available are epoch, loss, lr, time$"):
+        fit(model, nn.CrossEntropyLoss(), opt, loader, 1, metrics=(),
+            callbacks=[ModelCheckpoint(tmp_path / "{val_loss}.npz", monitor="loss")], progress=False)
+
+
+class Declares(Scripted):
+    """A callback that adds a key to the logs and says so in on_fit_begin."""
+
+    def on_fit_begin(self, state):
+        state.log_keys.append("score")
+
+
+def test_model_checkpoint_template_may_use_the_monitor_and_declared_keys(tmp_path):
+    model, opt, loader = setup()
+    by_monitor = ModelCheckpoint(tmp_path / "m-{score:.1f}.npz", monitor="score", mode="max")
+    fit(model, nn.CrossEntropyLoss(), opt, loader, 2, callbacks=[Scripted([0.5, 0.7]), by_monitor], progress=False)
+    declared = ModelCheckpoint(tmp_path / "d-{epoch}-{score:.1f}.npz", monitor="loss", save_best_only=False)
+    fit(model, nn.CrossEntropyLoss(), opt, loader, 2, callbacks=[Declares([0.5, 0.7]), declared], progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d-0-0.5.npz", "d-1-0.7.npz", "m-0.5.npz", "m-0.7.npz"]
+    # Declared, but added only after the checkpoint has run: said so, not a bare KeyError.
+    with pytest.raises(ValueError, match=r"uses \{score\}, which is not in the epoch's logs \['accuracy', 'loss', "
+                                         r"'lr', 'time'\]: the callback that adds it must come before ModelCheckpoint"):
+        fit(model, nn.CrossEntropyLoss(), opt, loader, 1, callbacks=[declared, Declares([0.5])], progress=False)
+
+
+@pytest.mark.parametrize("path, match", [
+    ("ck-{}.npz", r"ModelCheckpoint path 'ck-\{\}.npz' has a positional field \{\}: name the value, e.g. \{epoch\}"),
+    ("ck-{0:03d}.npz", r"ModelCheckpoint path 'ck-\{0:03d\}.npz' has a positional field \{0\}"),
+    ("ck-{epoch.npz", r"ModelCheckpoint path 'ck-\{epoch.npz' is not a valid template: expected '\}' before end "
+                      r"of string \(write a literal brace as '\{\{' or '\}\}'\)"),
+])
+def test_model_checkpoint_rejects_a_malformed_template_when_built(path, match):
+    with pytest.raises(ValueError, match=match):
+        ModelCheckpoint(path)

@@ -96,3 +96,39 @@ def test_arguments_are_validated():
         GradientFlow(every=0)
     with pytest.raises(ValueError, match=r"GradientFlow saturation must be in \(0, 1\), got 1.5"):
         GradientFlow(saturation=1.5)
+
+
+def test_a_frozen_layer_has_no_gradient_to_record():
+    """A frozen parameter's .grad stays None (PyTorch semantics): GradientFlow records no
+    grad_norm for it instead of failing, and its update ratio is 0 (the optimiser skips it)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), rng.integers(0, 2, size=20)
+    model = build(nn.Tanh)
+    model[0].requires_grad_(False)
+    history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                  data.DataLoader(data.TensorDataset(X, y), batch_size=10), 2, metrics=(),
+                  callbacks=[GradientFlow()], progress=False)
+    assert "grad_norm/0.weight" not in history and "grad_norm/0.bias" not in history
+    assert all(v > 0 for v in history["grad_norm/2.weight"])
+    assert history["update_ratio/0.weight"] == [0.0, 0.0]
+    assert all(v > 0 for v in history["update_ratio/2.weight"])
+
+
+def test_forwards_under_no_grad_are_not_recorded():
+    import chainrule as cr
+
+    class Probe(GradientFlow):
+        def on_after_backward(self, state):
+            with cr.no_grad():  # a logging forward inside training: not a training forward
+                state.model(np.full((5, 3), 100.0))
+            super().on_after_backward(state)
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 3)), rng.integers(0, 2, size=10)
+    model, flow = build(nn.Tanh), Probe()
+    history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0),
+                  data.DataLoader(data.TensorDataset(X, y), batch_size=10), 1, metrics=(),
+                  callbacks=[flow], progress=False)
+    with cr.no_grad():
+        a = model[1](model[0](X))
+    assert history["act_mean/1"] == [pytest.approx(a.mean(), rel=1e-12)]  # the probe's saturated outputs left out

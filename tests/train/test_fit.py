@@ -49,10 +49,12 @@ def test_fit_history_is_bit_identical_to_the_explicit_loop():
             correct += (logits.argmax(1) == yb).mean() * len(xb)
             seen += len(xb)
         model.eval()
-        logits = model(Xv)
+        with cr.no_grad():  # validation: no backward follows
+            logits = model(Xv)
+            val_loss = loss_fn(logits, yv)
         expected["loss"].append(total / seen)
         expected["accuracy"].append(correct / seen)
-        expected["val_loss"].append(loss_fn(logits, yv) * len(yv) / len(yv))  # evaluate's sample mean
+        expected["val_loss"].append(val_loss * len(yv) / len(yv))  # evaluate's sample mean
         expected["val_accuracy"].append(float((logits.argmax(1) == yv).mean()))
         expected["lr"].append(opt.param_groups[0]["lr"])
         sched.step()
@@ -179,10 +181,12 @@ def test_evaluate_is_exact_in_eval_mode_and_restores_each_modules_mode():
     assert first == second  # Dropout is off
     X, y = val_set.arrays
     model.eval()
-    logits = model(X)
+    with cr.no_grad():
+        logits = model(X)
+        loss = loss_fn(logits, y)
     assert first["accuracy"] == float((logits.argmax(1) == y).mean())
     assert first["top2_accuracy"] == 1.0
-    assert first["loss"] == pytest.approx(loss_fn(logits, y), rel=1e-6)
+    assert first["loss"] == pytest.approx(loss, rel=1e-6)
     model.train()
     object.__setattr__(model[0], "training", False)
     evaluate(model, loader, loss_fn)
@@ -261,3 +265,161 @@ def test_progress_bar_on_a_terminal(monkeypatch):
     text = screen.getvalue()
     assert "epoch 1/2" in text and "epoch 2/2" in text and "8/8" in text  # 8 batches an epoch
     assert "samples/s" in text and "loss=" in text
+
+
+def _training_step_grads(model, loss_fn, X, y, between=lambda: None):
+    """Parameter gradients of one forward/backward on (X, y), with ``between()`` run after
+    the forward and the loss and before the backward."""
+    model.train()
+    loss_fn(model(X), y)
+    between()
+    model.zero_grad()
+    model.backward(loss_fn.backward())
+    return {name: p.grad.copy() for name, p in model.named_parameters()}
+
+
+def dropout_model(seed=0):
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(nn.Linear(2, 16, rng=rng), nn.Tanh(), nn.Dropout(0.3, rng=np.random.default_rng(seed)),
+                         nn.Linear(16, 2, rng=rng))
+
+
+def test_evaluate_leaves_a_pending_training_cache_alone():
+    """evaluate between a training forward and its backward: the backward still gives the
+    gradients of the training forward (model and loss caches untouched), because every
+    forward evaluate runs is under no_grad."""
+    train_set, val_set = problem()
+    X, y = train_set.arrays
+    expected = _training_step_grads(dropout_model(), nn.CrossEntropyLoss(), X[:32], y[:32])
+
+    model, loss_fn = dropout_model(), nn.CrossEntropyLoss()  # the same weights and Dropout masks
+    seen = []
+    record = lambda module, args, output: seen.append((type(module).__name__, cr.is_grad_enabled()))  # noqa: E731
+    for module in (*model.modules(), loss_fn):
+        module.register_forward_hook(record)
+
+    def run_evaluate():
+        seen.clear()
+        result = evaluate(model, data.DataLoader(val_set, batch_size=16), loss_fn)  # other data, same loss
+        assert result["loss"] > 0
+        assert seen and all(not enabled for _, enabled in seen), seen  # a cache-keeping forward would show True
+        assert {name for name, _ in seen} == {"Sequential", "Linear", "Tanh", "Dropout", "CrossEntropyLoss"}
+
+    got = _training_step_grads(model, loss_fn, X[:32], y[:32], between=run_evaluate)
+    assert model.training and cr.is_grad_enabled()
+    for name, grad in expected.items():
+        np.testing.assert_array_equal(got[name], grad, err_msg=name)
+
+
+def test_fit_validates_under_no_grad():
+    train_set, val_set = problem()
+    model, opt = build()
+    seen = []
+    model.register_forward_hook(lambda module, args, output: seen.append((module.training, cr.is_grad_enabled())))
+    fit(model, nn.CrossEntropyLoss(), opt, data.DataLoader(train_set, batch_size=80), 2,
+        val_loader=data.DataLoader(val_set, batch_size=60), progress=False)
+    # per epoch: 3 training forwards (train mode, caches kept), then 1 validation forward
+    assert seen == [(True, True)] * 3 + [(False, False)] + [(True, True)] * 3 + [(False, False)]
+
+
+class NotACallback:
+    def on_epoch_end(self, state):
+        pass
+
+
+class Make:
+    """A bad argument built from the training arrays (X, y) inside the test."""
+
+    def __init__(self, build):
+        self.build = build
+
+
+THREE_FIELDS = Make(lambda X, y: data.DataLoader(data.TensorDataset(X, y, y), batch_size=32))
+THREE_TUPLES = Make(lambda X, y: [(X[:32], y[:32], y[:32])])
+
+
+@pytest.mark.parametrize("change, error, match", [
+    ({"model": None}, TypeError, r"fit model must be a chainrule.nn.Module, got None"),
+    ({"model": lambda x: x}, TypeError, r"fit model must be a chainrule.nn.Module, got a function"),
+    ({"loss_fn": None}, TypeError, r"fit loss_fn must be a loss module with backward\(\).*, got None"),
+    ({"optimizer": None}, TypeError, r"fit optimizer must be a chainrule.optim.Optimizer .*, got None"),
+    ({"train_loader": None}, TypeError,
+     r"fit train_loader must be an iterable of \(input, target\) batches, .*got None"),
+    ({"train_loader": 3}, TypeError, r"fit train_loader must be an iterable of \(input, target\) batches, .*got 3"),
+    ({"train_loader": "batches"}, TypeError, r"fit train_loader must be an iterable .*got 'batches'"),
+    ({"train_loader": THREE_FIELDS}, ValueError,
+     r"fit train_loader must yield \(input, target\) pairs, but the samples of its dataset have 3 fields"),
+    ({"train_loader": THREE_TUPLES}, ValueError,
+     r"fit train_loader must yield \(input, target\) pairs, got a tuple of 3 in batch 0"),
+    ({"train_loader": Make(lambda X, y: (batch for batch in [(X, y)]))}, ValueError,
+     r"fit train_loader is a one-shot iterator \(generator\) that would be empty after the first of 2 epochs"),
+    ({"val_loader": 3}, TypeError, r"fit val_loader must be an iterable of \(input, target\) batches, .*got 3"),
+    ({"val_loader": THREE_FIELDS}, ValueError,
+     r"fit val_loader must yield \(input, target\) pairs, but the samples of its dataset have 3 fields"),
+    ({"val_loader": THREE_TUPLES}, ValueError,
+     r"fit val_loader must yield \(input, target\) pairs, got a tuple of 3 in batch 0"),
+    ({"callbacks": [3]}, TypeError, r"fit callbacks\[0\] must be a chainrule.train.Callback .*, got 3"),
+    ({"callbacks": [Callback(), NotACallback()]}, TypeError,
+     r"fit callbacks\[1\] must be a chainrule.train.Callback \(with methods on_fit_begin, .*\), got a NotACallback"),
+    ({"callbacks": Callback()}, TypeError, r"fit callbacks must be a list of Callback objects, got a Callback"),
+    ({"scheduler": "x"}, TypeError, r"fit scheduler must be a learning-rate scheduler with step\(\).*, got 'x'"),
+    ({"scheduler": Make(lambda X, y: optim.lr_scheduler.StepLR(build()[1], step_size=1))}, ValueError,
+     r"fit scheduler sets the learning rate of another optimizer than the one given to fit"),
+])
+def test_fit_checks_every_argument_before_training(change, error, match):
+    """Each bad argument is refused before the first step: the weights never change and no
+    callback sees a batch (several of these used to fail only after the first epoch)."""
+    train_set, val_set = problem()
+    X, y = train_set.arrays
+    model, opt = build()
+    before = model.state_dict()
+    args = {"model": model, "loss_fn": nn.CrossEntropyLoss(), "optimizer": opt,
+            "train_loader": data.DataLoader(train_set, batch_size=32), "epochs": 2,
+            "val_loader": data.DataLoader(val_set, batch_size=32), "callbacks": [], "scheduler": None}
+    args.update({k: v.build(X, y) if isinstance(v, Make) else v for k, v in change.items()})
+    with pytest.raises(error, match=match):
+        fit(args.pop("model"), args.pop("loss_fn"), args.pop("optimizer"), args.pop("train_loader"),
+            args.pop("epochs"), progress=False, **args)
+    after = model.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_a_loader_of_3_tuples_fails_at_its_first_batch_before_any_step():
+    """A loader whose batches cannot be seen in advance (a generator) is checked at each batch."""
+    train_set, val_set = problem()
+    X, y = train_set.arrays
+    model, opt = build()
+    before = model.state_dict()["0.weight"].copy()
+    with pytest.raises(ValueError, match=r"fit train_loader must yield \(input, target\) pairs, got a tuple of 3 "
+                                         r"in batch 0"):
+        fit(model, nn.CrossEntropyLoss(), opt, ((X, y, y) for _ in range(1)), 1, progress=False)
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], before)
+    with pytest.raises(ValueError, match=r"fit val_loader must yield \(input, target\) pairs, got an array of "
+                                         r"shape \(240, 2\) in batch 0"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(X, y)], 1, val_loader=(x for x in [X]), progress=False)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda m, l: evaluate(None, l), TypeError, r"evaluate model must be a chainrule.nn.Module, got None"),
+    (lambda m, l: evaluate(m, None), TypeError,
+     r"evaluate loader must be an iterable of \(input, target\) batches, .*got None"),
+    (lambda m, l: evaluate(m, 3), TypeError, r"evaluate loader must be an iterable .*got 3"),
+    (lambda m, l: evaluate(m, l, loss_fn="mse"), TypeError,
+     r"evaluate loss_fn must be a loss module or None, got 'mse'"),
+    (lambda m, l: evaluate(m, [(np.zeros((2, 2)),)]), ValueError,
+     r"evaluate loader must yield \(input, target\) pairs, got a tuple of 1 in batch 0"),
+])
+def test_evaluate_rejects_bad_arguments(call, error, match):
+    train_set, _ = problem()
+    model, _ = build()
+    with pytest.raises(error, match=match):
+        call(model, data.DataLoader(train_set, batch_size=32))
+
+
+def test_a_list_of_batches_and_callbacks_none_are_accepted():
+    train_set, val_set = problem()
+    X, y = train_set.arrays
+    model, opt = build()
+    history = fit(model, nn.CrossEntropyLoss(), opt, [(X[:120], y[:120]), [X[120:], y[120:]]], 2,
+                  val_loader=[val_set.arrays], callbacks=None, progress=False)
+    assert len(history) == 2 and "val_accuracy" in history

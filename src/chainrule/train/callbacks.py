@@ -16,10 +16,15 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["History", "FitState", "Callback", "EarlyStopping", "ModelCheckpoint"]
+
+# The methods fit calls on every callback, in the order of a run.
+CALLBACK_METHODS = ("on_fit_begin", "on_epoch_begin", "on_batch_begin", "on_after_backward",
+                    "on_batch_end", "on_epoch_end", "on_fit_end")
 
 
 class History:
@@ -84,7 +89,13 @@ def _plain(value):
 
 @dataclass
 class FitState:
-    """What a callback sees: the objects being trained and where the loop is."""
+    """What a callback sees: the objects being trained and where the loop is.
+
+    ``log_keys`` lists the keys every epoch's ``logs`` will hold (``fit`` fills it from its
+    metrics and ``val_loader``); a callback that adds keys of its own may append them in
+    ``on_fit_begin``, so that checks made before training (``ModelCheckpoint``'s path
+    template) know them.
+    """
 
     model: Any
     loss_fn: Any
@@ -97,6 +108,7 @@ class FitState:
     output: Any = None                 # the last batch's model output
     logs: dict = field(default_factory=dict)  # the epoch's numbers, at on_epoch_end
     stop_training: bool = False
+    log_keys: list | None = None       # the keys logs will hold; None: not known
 
 
 class Callback:
@@ -198,7 +210,11 @@ class ModelCheckpoint(_Monitor):
 
     Args:
         path: the file to write (a ``.npz``). It may hold ``{epoch}`` and history keys,
-            e.g. ``"ckpt-{epoch:03d}-{val_loss:.3f}.npz"``, to keep one file per save.
+            e.g. ``"ckpt-{epoch:03d}-{val_loss:.3f}.npz"``, to keep one file per save. The
+            template is checked when it is given (its syntax, no positional ``{}``) and
+            when training starts (each field must be ``epoch``, ``monitor`` or a key the
+            epoch's logs will hold, see :class:`FitState` ``log_keys``), not first at the
+            end of an epoch.
         monitor: the history key to watch. Default ``"val_loss"``.
         mode: ``"min"`` or ``"max"``.
         save_best_only: if False, save after every epoch (the best is still tracked).
@@ -211,12 +227,37 @@ class ModelCheckpoint(_Monitor):
     def __init__(self, path, monitor: str = "val_loss", mode: str = "min", save_best_only: bool = True):
         super().__init__(monitor, mode)
         self.path = os.fspath(path)
+        self._template = "{" in self.path  # a path without "{" is used as it is
+        self._fields = _template_fields(self.path) if self._template else []
         self.save_best_only = bool(save_best_only)
         self.last_path = None
 
     def on_fit_begin(self, state):
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = None
+
+    def on_epoch_begin(self, state):
+        # Checked here, at the start of the first epoch, rather than in on_fit_begin: by now
+        # every callback's on_fit_begin has run and added its keys to state.log_keys.
+        if state.epoch != 0 or state.log_keys is None:
+            return
+        available = ["epoch", *dict.fromkeys([*state.log_keys, self.monitor])]
+        unknown = [name for name in self._fields if name not in available]
+        if unknown:
+            raise ValueError(
+                f"ModelCheckpoint path {self.path!r} uses {{{unknown[0]}}}, which the epoch's logs will "
+                f"not hold; the fields available are {', '.join(available)}"
+            )
+
+    def _format(self, state) -> str:
+        try:
+            return self.path.format(epoch=state.epoch, **state.logs)
+        except KeyError as error:  # a declared key that no callback before this one added
+            raise ValueError(
+                f"ModelCheckpoint path {self.path!r} uses {{{error.args[0]}}}, which is not in the epoch's "
+                f"logs {sorted(state.logs)}: the callback that adds it must come before ModelCheckpoint "
+                f"in callbacks"
+            ) from None
 
     def on_epoch_end(self, state):
         from ..serialization import save
@@ -226,6 +267,30 @@ class ModelCheckpoint(_Monitor):
         if improved:
             self.best, self.best_epoch = value, state.epoch
         if improved or not self.save_best_only:
-            path = self.path.format(epoch=state.epoch, **state.logs) if "{" in self.path else self.path
+            path = self._format(state) if self._template else self.path
             save(state.model.state_dict(), path)
             self.last_path = path
+
+
+def _template_fields(path: str) -> list[str]:
+    """The names of the ``{fields}`` of a ``str.format`` template, or a ValueError for a
+    malformed template or a positional field."""
+    try:
+        parsed = list(string.Formatter().parse(path))
+    except ValueError as error:
+        raise ValueError(
+            f"ModelCheckpoint path {path!r} is not a valid template: {error} "
+            f"(write a literal brace as '{{{{' or '}}}}')"
+        ) from None
+    fields = []
+    for _, field_name, _, _ in parsed:
+        if field_name is None:
+            continue
+        name = field_name.split(".", 1)[0].split("[", 1)[0]
+        if name == "" or name.isdigit():
+            raise ValueError(
+                f"ModelCheckpoint path {path!r} has a positional field {{{field_name}}}: name the "
+                f"value, e.g. {{epoch}} or {{val_loss:.3f}}"
+            )
+        fields.append(name)
+    return fields

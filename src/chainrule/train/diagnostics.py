@@ -6,7 +6,8 @@ weights around each optimiser step; it never changes the model, and it removes i
 when ``fit`` ends. Each epoch it adds to the ``History`` (means over the recorded batches):
 
 - ``grad_norm/<param>``: $\|\partial C/\partial \theta\|_2$ of each parameter
-  (``grad_norm/0.weight``), the gradient the optimiser step used;
+  (``grad_norm/0.weight``), the gradient the optimiser step used (a parameter whose
+  ``.grad`` is ``None`` after the backward, a frozen one, records nothing that batch);
 - ``delta_norm/<layer>``: $\|\delta^l\|_2 = \|\partial C/\partial z^l\|_2$, the gradient
   arriving at each parameterised layer's output (the BP2 signal flowing backwards);
 - ``update_ratio/<param>``: $\|\Delta\theta\|_2 / \|\theta\|_2$ of the step; about
@@ -29,6 +30,7 @@ import numbers
 
 import numpy as np
 
+from ..grad_mode import is_grad_enabled
 from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .callbacks import Callback
 
@@ -72,7 +74,8 @@ class GradientFlow(Callback):
     # -- hooks ------------------------------------------------------------------------
     def _forward_hook(self, name: str):
         def hook(module, args, output):
-            if not (self._active and module.training):  # validation forwards are not training
+            # Only training forwards: not validation or plots (eval mode, under no_grad).
+            if not (self._active and module.training and is_grad_enabled()):
                 return None
             a = np.asarray(output)
             self._add(f"act_mean/{name}", float(a.mean()))
@@ -123,7 +126,9 @@ class GradientFlow(Callback):
         if not self._active:
             return
         for name, param in self._params:
-            self._add(f"grad_norm/{name}", _l2(param.grad))
+            grad = param.grad
+            if grad is not None:  # None: no backward wrote it (frozen, or unused by the forward)
+                self._add(f"grad_norm/{name}", _l2(grad))
         if self.updates:
             self._before = [param.data.copy() for _, param in self._params]
 

@@ -13,6 +13,7 @@ The body of :func:`fit` is the loop you would write yourself::
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import math
 import numbers
@@ -23,7 +24,9 @@ import time
 
 import numpy as np
 
-from .callbacks import FitState, History
+from ..grad_mode import no_grad
+from ..nn.module import Module
+from .callbacks import CALLBACK_METHODS, FitState, History
 from .metrics import resolve_metrics
 
 __all__ = ["fit", "evaluate"]
@@ -33,9 +36,10 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
         scheduler=None, callbacks=(), progress: bool = True, detect_anomaly: bool = False) -> History:
     r"""Train ``model`` for ``epochs`` epochs and return the per-epoch :class:`History`.
 
-    Each epoch runs the explicit loop over ``train_loader`` (forward, loss, zero_grad,
-    backward, step), then evaluates on ``val_loader`` (in eval mode), then steps the
-    ``scheduler`` once. The history records, per epoch: ``loss`` (the mean training loss
+    Every argument is checked before the first batch. Each epoch runs the explicit loop
+    over ``train_loader`` (forward, loss, zero_grad, backward, step), then evaluates on
+    ``val_loader`` (as :func:`evaluate`: in eval mode, under ``chainrule.no_grad``), then
+    steps the ``scheduler`` once. The history records, per epoch: ``loss`` (the mean training loss
     over the epoch's samples, as the batches saw it), each metric on the training batches
     (averaged the same way), ``val_loss`` and ``val_<metric>`` (with ``val_loader``),
     ``lr`` (the first param group's, during the epoch) and ``time`` (seconds, training plus
@@ -67,19 +71,46 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
         The :class:`History`.
 
     Raises:
-        ValueError: for ``epochs < 0``, an unknown metric, or a loss with ``reduction='none'``.
+        TypeError: for an argument of the wrong kind (``None`` for the model, the loss, the
+            optimiser or a loader; ``scheduler="x"``; ``callbacks=[3]``), before training
+            starts; each error names the argument, what it must be and what it got.
+        ValueError: for ``epochs < 0``, an unknown metric, a loss with ``reduction='none'``,
+            a scheduler of another optimiser, a one-shot iterator as a loader for more than
+            one epoch, or a loader whose batches are not ``(input, target)`` pairs (known
+            before training from a DataLoader's dataset or a list of batches, else at the
+            batch).
     """
+    _check_model(model, "fit")
+    if not (callable(loss_fn) and callable(getattr(loss_fn, "backward", None))):
+        raise TypeError(f"fit loss_fn must be a loss module with backward(), such as nn.CrossEntropyLoss(), "
+                        f"got {_given(loss_fn)}")
+    if not all(callable(getattr(optimizer, m, None)) for m in ("zero_grad", "step")) or not (
+            getattr(optimizer, "param_groups", None)):
+        raise TypeError(f"fit optimizer must be a chainrule.optim.Optimizer (zero_grad(), step(), "
+                        f"param_groups), got {_given(optimizer)}")
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"fit epochs must be an int >= 0, got {epochs!r}")
+    _check_loader(train_loader, "fit train_loader", epochs)
+    if val_loader is not None:
+        _check_loader(val_loader, "fit val_loader", epochs)
     reduction = getattr(loss_fn, "reduction", "mean")
     if reduction not in ("mean", "sum"):
         raise ValueError(f"fit needs a loss with reduction 'mean' or 'sum', "
                          f"got {type(loss_fn).__name__}(reduction={reduction!r})")
     metric_fns = resolve_metrics(metrics)
+    if scheduler is not None:
+        if not callable(getattr(scheduler, "step", None)):
+            raise TypeError(f"fit scheduler must be a learning-rate scheduler with step(), such as "
+                            f"optim.lr_scheduler.StepLR(optimizer, 10), or None, got {_given(scheduler)}")
+        if getattr(scheduler, "optimizer", optimizer) is not optimizer:
+            raise ValueError("fit scheduler sets the learning rate of another optimizer than the one "
+                             "given to fit: build it with that optimizer")
+    callbacks = _check_callbacks(callbacks)
     history = History()
     state = FitState(model, loss_fn, optimizer, history, int(epochs))
+    validated = ["val_loss", *(f"val_{name}" for name in metric_fns)] if val_loader is not None else []
+    state.log_keys = ["loss", *metric_fns, *validated, "lr", "time"]  # as each epoch's logs hold them
     report = _Progress(progress, int(epochs))
-    callbacks = list(callbacks)
 
     def call(method):
         for callback in callbacks:
@@ -93,7 +124,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
                 start, total, seen, sums = time.perf_counter(), 0.0, 0, dict.fromkeys(metric_fns, 0.0)
                 call("on_epoch_begin")
                 bar = report.start_epoch(state.epoch, _len(train_loader))
-                for state.batch, (xb, yb) in enumerate(train_loader):
+                for state.batch, batch in enumerate(train_loader):
+                    xb, yb = _pair(batch, "fit train_loader", state.batch)
                     call("on_batch_begin")
                     output = model(xb)                       # forward: each module keeps what backward needs
                     loss = loss_fn(output, yb)
@@ -117,7 +149,8 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
                 logs = {"loss": total / seen if seen else math.nan}
                 logs.update({name: s / seen if seen else math.nan for name, s in sums.items()})
                 if val_loader is not None:
-                    logs.update({f"val_{k}": v for k, v in evaluate(model, val_loader, loss_fn, metric_fns).items()})
+                    val = _evaluate(model, val_loader, loss_fn, metric_fns, "fit val_loader")
+                    logs.update({f"val_{k}": v for k, v in val.items()})
                 logs["lr"] = optimizer.param_groups[0]["lr"]
                 if scheduler is not None:
                     scheduler.step()
@@ -142,10 +175,13 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
 def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
     r"""The loss and metrics of ``model`` over every batch of ``loader``, in eval mode.
 
-    The model is put in eval mode (Dropout off, no caches kept for backward) and every
-    module's previous mode is restored afterwards. Metrics are computed once on all
-    outputs concatenated, so they are exact (not an average of batch values); the loss is
-    the mean over samples of a ``'mean'`` loss (the sum over batches of a ``'sum'`` one).
+    The forwards run under :class:`chainrule.no_grad`: they keep no cache for backward and
+    leave the caches of earlier forwards as they were, so ``evaluate`` may run between a
+    training forward and its backward. The model is put in eval mode (Dropout off,
+    BatchNorm on its running statistics) and every module's previous mode is restored
+    afterwards. Metrics are computed once on all outputs concatenated, so they are exact
+    (not an average of batch values); the loss is the mean over samples of a ``'mean'``
+    loss (the sum over batches of a ``'sum'`` one).
 
     Args:
         model: the :class:`~chainrule.nn.Module`.
@@ -155,24 +191,42 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
 
     Returns:
         ``{"loss": ..., "<metric>": ...}`` as Python floats (``"loss"`` only with a ``loss_fn``).
+
+    Raises:
+        TypeError: if ``model`` is not a Module, ``loader`` is not an iterable of batches or
+            ``loss_fn`` is neither None nor callable.
+        ValueError: for a loss with ``reduction='none'``, an unknown metric, or batches that
+            are not ``(input, target)`` pairs.
     """
+    _check_model(model, "evaluate")
+    _check_loader(loader, "evaluate loader", epochs=1)
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"evaluate loss_fn must be a loss module or None, got {_given(loss_fn)}")
     metric_fns = resolve_metrics(metrics)
     reduction = getattr(loss_fn, "reduction", "mean")
     if loss_fn is not None and reduction not in ("mean", "sum"):
         raise ValueError(f"evaluate needs a loss with reduction 'mean' or 'sum', got reduction={reduction!r}")
+    return _evaluate(model, loader, loss_fn, metric_fns, "evaluate loader")
+
+
+def _evaluate(model, loader, loss_fn, metric_fns: dict, name: str) -> dict:
+    """``evaluate`` once its arguments are checked (``fit`` calls it for ``val_loader``)."""
+    reduction = getattr(loss_fn, "reduction", "mean")
     modes = [(module, module.training) for module in model.modules()]
-    model.eval()
+    model.eval()  # Dropout off, BatchNorm on running statistics: what eval mode changes
     try:
         outputs, targets, total, seen = [], [], 0.0, 0
-        for xb, yb in loader:
-            output = model(xb)
-            if loss_fn is not None:
-                loss = loss_fn(output, yb)
-                total += loss * len(xb) if reduction == "mean" else loss
-            seen += len(xb)
-            if metric_fns:
-                outputs.append(output)
-                targets.append(np.asarray(yb))
+        with no_grad():  # no backward follows: keep no cache, leave a training cache alone
+            for index, batch in enumerate(loader):
+                xb, yb = _pair(batch, name, index)
+                output = model(xb)
+                if loss_fn is not None:
+                    loss = loss_fn(output, yb)
+                    total += loss * len(xb) if reduction == "mean" else loss
+                seen += len(xb)
+                if metric_fns:
+                    outputs.append(output)
+                    targets.append(np.asarray(yb))
     finally:
         for module, mode in modes:  # each module's own mode, as it was
             object.__setattr__(module, "training", mode)
@@ -186,6 +240,77 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
             output, target = np.empty((0, 1)), np.empty(0)
         results.update({name: float(fn(output, target)) for name, fn in metric_fns.items()})
     return results
+
+
+def _given(value) -> str:
+    """How an error message shows a wrong argument: short values as themselves, others by type."""
+    if value is None or isinstance(value, (bool, numbers.Number, str)):
+        return repr(value)
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _check_model(model, owner: str) -> None:
+    if not isinstance(model, Module):
+        raise TypeError(f"{owner} model must be a chainrule.nn.Module, got {_given(model)}")
+
+
+_EXPECTED_LOADER = "an iterable of (input, target) batches, such as a DataLoader or a list of pairs"
+
+
+def _check_loader(loader, name: str, epochs: int) -> None:
+    """Check ``loader`` without drawing a batch from it (that would shuffle a DataLoader).
+
+    What can be known in advance is checked: that it is iterable and not text, that it is
+    not a one-shot iterator when it is read more than once, and the structure of its
+    batches when a DataLoader's dataset or a list of batches shows it.
+    """
+    if isinstance(loader, (str, bytes)) or not isinstance(loader, collections.abc.Iterable):
+        raise TypeError(f"{name} must be {_EXPECTED_LOADER}, got {_given(loader)}")
+    if isinstance(loader, collections.abc.Iterator) and epochs > 1:
+        raise ValueError(
+            f"{name} is a one-shot iterator ({type(loader).__name__}) that would be empty after the "
+            f"first of {epochs} epochs: pass a DataLoader or a list of batches"
+        )
+    dataset = getattr(loader, "dataset", None)
+    if isinstance(loader, (list, tuple)):
+        if loader:
+            _pair(loader[0], name, 0)
+    elif dataset is not None and hasattr(dataset, "__getitem__") and _len(dataset):
+        sample = dataset[0]  # a DataLoader stacks each field of the samples into a batch field
+        if not isinstance(sample, (tuple, list)) or len(sample) != 2:
+            got = (f"have {len(sample)} field{'s' if len(sample) != 1 else ''}" if isinstance(sample, (tuple, list))
+                   else f"are single {type(sample).__name__}s")
+            raise ValueError(f"{name} must yield (input, target) pairs, but the samples of its "
+                             f"dataset {got} (TensorDataset(X, y) gives pairs)")
+
+
+def _pair(batch, name: str, index: int):
+    """``(input, target)`` from one batch, or an error naming the loader and the batch."""
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        got = f"a {type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list)) else _given(batch)
+        raise ValueError(f"{name} must yield (input, target) pairs, got {got} in batch {index}")
+    return batch
+
+
+def _check_callbacks(callbacks) -> list:
+    """The callbacks as a list, each one checked to have every method fit calls."""
+    if callbacks is None:
+        return []
+    if (not isinstance(callbacks, collections.abc.Iterable) or isinstance(callbacks, (str, bytes))
+            or hasattr(callbacks, "on_fit_begin")):
+        raise TypeError(f"fit callbacks must be a list of Callback objects, got {_given(callbacks)}")
+    callbacks = list(callbacks)
+    for i, callback in enumerate(callbacks):
+        missing = [m for m in CALLBACK_METHODS if not callable(getattr(callback, m, None))]
+        if missing:
+            raise TypeError(
+                f"fit callbacks[{i}] must be a chainrule.train.Callback (with methods {', '.join(CALLBACK_METHODS)}), "
+                f"got {_given(callback)}"
+            )
+    return callbacks
 
 
 def _len(loader):
