@@ -14,6 +14,7 @@ Usage:
     python benchmarks/bench_training_step.py --memory   # peak RSS of 20 W3 steps, one process per contender
     python benchmarks/bench_training_step.py --phases   # chainrule vs reference, phase by phase
     python benchmarks/bench_training_step.py --no-torch # without importing torch (see below)
+    python benchmarks/bench_training_step.py --baseline REV  # also time chainrule as of git revision REV
 
 The BLAS matters more than anything here: the script prints the kernel it runs
 (threadpoolctl) and the thread count. On processors where ``OPENBLAS_CORETYPE`` is set in the
@@ -51,13 +52,16 @@ WORKLOADS = [
     ("W3", (1024, 4096, 4096, 10), "relu", 512, (np.float32,)),
 ]
 
-# (workload, contender) -> the largest ratio chainrule / contender allowed (issue 6).
+# (workload, contender) -> the largest ratio chainrule / contender allowed. A --baseline
+# contender (chainrule at an earlier revision) gets the target "baseline".
 TARGETS = {
-    ("W1 b32", "reference"): 1.20, ("W1 b1024", "reference"): 1.10,
-    ("W2", "reference"): 1.10, ("W3", "reference"): 1.10,
-    ("W1 b32", "torch"): 0.5, ("W2", "torch"): 0.9, ("W3", "torch"): 0.9,
-    ("W2", "gemm floor"): 1.25, ("W3", "gemm floor"): 1.15,
+    ("W1 b32", "torch"): 0.5, ("W2", "torch"): 1.0, ("W3", "torch"): 1.0,
+    ("W3", "reference"): 1.10,
+    ("W1 b32", "baseline"): 1.05, ("W1 b1024", "baseline"): 1.05, ("W2", "baseline"): 1.05,
+    ("W3", "baseline"): 1.05,
 }
+
+BASELINE = None  # (label, package): chainrule as of an earlier revision, see import_baseline
 
 # Importing torch changes how glibc's malloc serves the other contenders' large arrays (its
 # allocations raise malloc's thresholds), so --no-torch measures the NumPy contenders in a
@@ -91,25 +95,43 @@ def make_batch(sizes, batch, dtype, seed=1):
     return x, y
 
 
-class ChainruleStep:
-    """The training loop of chainrule's README, one step per call."""
+def import_baseline(rev):
+    """chainrule's package as of git revision ``rev``, imported under a name of its own
+    (its modules import each other relatively), so that it runs in this process beside the
+    working tree's: the before/after ratio is then measured round by round like the others."""
+    import importlib
+    import io
+    import re
+    import tarfile
+    import tempfile
 
-    def __init__(self, weights, activation, input_grad=False):
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = subprocess.run(["git", "archive", rev, "src/chainrule"], cwd=repo, check=True,
+                             capture_output=True).stdout
+    folder = tempfile.mkdtemp(prefix="chainrule-baseline-")
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(folder, filter="data")
+    name = "chainrule_at_" + re.sub(r"\W", "_", rev)
+    os.rename(os.path.join(folder, "src", "chainrule"), os.path.join(folder, name))
+    sys.path.insert(0, folder)
+    return importlib.import_module(name)
+
+
+class ChainruleStep:
+    """The training loop of chainrule's README, one step per call (``lib``: the chainrule
+    package to use, this one or a --baseline)."""
+
+    def __init__(self, weights, activation, lib=cr):
         layers = []
         for i, (W, b) in enumerate(weights):
-            linear = nn.Linear(W.shape[1], W.shape[0], dtype=W.dtype)
-            if i == 0:
-                # The input is data: skip dC/dx (one GEMM), as PyTorch does for an input that
-                # does not require grad. "chainrule+dx" keeps the default and computes it.
-                linear.needs_input_grad = input_grad
+            linear = lib.nn.Linear(W.shape[1], W.shape[0], dtype=W.dtype)
             linear.weight.data[...] = W
             linear.bias.data[...] = b
             layers.append(linear)
             if i < len(weights) - 1:
-                layers.append(nn.Tanh() if activation == "tanh" else nn.ReLU())
-        self.model = nn.Sequential(*layers)
-        self.loss_fn = nn.CrossEntropyLoss()
-        self.opt = optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+                layers.append(lib.nn.Tanh() if activation == "tanh" else lib.nn.ReLU())
+        self.model = lib.nn.Sequential(*layers)
+        self.loss_fn = lib.nn.CrossEntropyLoss()
+        self.opt = lib.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
 
     def forward_backward(self, x, y):
         loss = self.loss_fn(self.model(x), y)
@@ -209,11 +231,10 @@ class ReferenceStep:
 
 def build(sizes, activation, batch, dtype):
     weights = initial_weights(sizes, dtype)
-    contenders = {
-        "chainrule": ChainruleStep(weights, activation),
-        "chainrule+dx": ChainruleStep(weights, activation, input_grad=True),
-        "reference": ReferenceStep(weights, activation, batch),
-    }
+    contenders = {"chainrule": ChainruleStep(weights, activation)}
+    if BASELINE is not None:
+        contenders[BASELINE[0]] = ChainruleStep(weights, activation, lib=BASELINE[1])
+    contenders["reference"] = ReferenceStep(weights, activation, batch)
     if torch is not None:
         contenders["torch"] = TorchStep(weights, activation)
     contenders["gemm floor"] = GemmFloor(weights, batch)
@@ -230,7 +251,6 @@ def check_gradients(name, sizes, activation, batch, dtype):
     c = build(sizes, activation, batch, dtype)
     rtol, atol = (2e-4, 1e-6) if dtype == np.float32 else (1e-10, 1e-13)
     others = [k for k in ("reference", "torch") if k in c]
-    del c["chainrule+dx"]
     for step in range(3):
         losses = {k: c[k].forward_backward(x, y) for k in ["chainrule"] + others}
         for k in others:
@@ -454,8 +474,13 @@ def main(argv=None):
     parser.add_argument("--phases", action="store_true",
                         help="only split a step into phases, chainrule against the reference")
     parser.add_argument("--no-torch", action="store_true", help="do not import torch (see the comment at its import)")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="also time chainrule as of git revision REV (e.g. a commit before a change)")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global BASELINE
+    if args.baseline:
+        BASELINE = (f"cr@{args.baseline[:7]}", import_baseline(args.baseline))
     if torch is not None:
         torch.set_num_threads(2)
     if args.memory_child:
@@ -506,13 +531,11 @@ def main(argv=None):
                     continue
                 ratio = med_cr / med
                 same_round = statistics.median(a / b for a, b in zip(cr_times, ts))
-                target = TARGETS.get((name, k)) if dtype == np.float32 else None
+                target_key = "baseline" if BASELINE is not None and k == BASELINE[0] else k
+                target = TARGETS.get((name, target_key)) if dtype == np.float32 else None
                 mark = "" if target is None else (f"<={target:.2f}" + (" ok" if ratio <= target else " MISS"))
                 print(f"{'':<9} {'':<8} {k:<12} {fmt_time(med):>10} {ratio:>8.3f} {same_round:>10.3f} {mark:>7}")
                 results.append((name, np.dtype(dtype).name, k, med, ratio, same_round, target))
-            dx, ref = times["chainrule+dx"], times["reference"]
-            print(f"{'':<9} {'':<8} {'(chainrule+dx / reference)':<32} {statistics.median(dx) / statistics.median(ref):>7.3f} "
-                  f"{statistics.median(a / b for a, b in zip(dx, ref)):>10.3f}")
 
     if args.only or args.dtype:  # a partial run: the timing table only
         print(f"\ndone in {time.perf_counter() - t_start:.1f} s")

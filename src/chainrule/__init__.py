@@ -3,7 +3,7 @@
 from . import data, nn, optim, train
 from ._config import get_default_dtype, manual_seed, set_default_dtype
 from .anomaly import detect_anomaly
-from .grad_mode import CacheWarning, is_grad_enabled, no_grad
+from .grad_mode import CacheWarning, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 
@@ -13,5 +13,5 @@ __all__ = [
     "nn", "optim", "data", "train",
     "gradcheck", "GradcheckError", "save", "load", "detect_anomaly",
     "manual_seed", "set_default_dtype", "get_default_dtype",
-    "no_grad", "is_grad_enabled", "CacheWarning",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "CacheWarning",
 ]

@@ -1,4 +1,5 @@
-"""Whether forwards keep what backward needs: ``no_grad`` and ``is_grad_enabled``, as in PyTorch.
+"""Whether forwards keep what backward needs: ``no_grad``, ``enable_grad`` and
+``is_grad_enabled``, as in PyTorch.
 
 A forward run for evaluation, logging or plotting will never be followed by a backward, so
 it need not keep a cache (the memory of every activation), and it must not replace a cache
@@ -17,19 +18,19 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class no_grad:
-    """Context manager (and decorator) under which forwards keep no cache for backward and
-    leave the caches of earlier forwards as they were.
+class set_grad_enabled:
+    """Context manager (and decorator) that turns gradients on or off inside it and restores
+    the previous setting on the way out, even after an exception."""
 
-    Example:
-        >>> with cr.no_grad():
-        ...     accuracy = (model(X_test).argmax(1) == y_test).mean()
-    """
+    def __init__(self, mode: bool):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled mode must be a bool, got {mode!r}")
+        self.mode = mode
 
     def __enter__(self):
         global _grad_enabled
         self._previous = _grad_enabled
-        _grad_enabled = False
+        _grad_enabled = self.mode
         return self
 
     def __exit__(self, *exc):
@@ -39,10 +40,30 @@ class no_grad:
     def __call__(self, function):
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with set_grad_enabled(self.mode):
                 return function(*args, **kwargs)
 
         return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """Forwards inside keep no cache for backward and leave the caches of earlier forwards as
+    they were. A context manager and a decorator.
+
+    Example:
+        >>> with cr.no_grad():
+        ...     accuracy = (model(X_test).argmax(1) == y_test).mean()
+    """
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Gradients on again inside a ``no_grad`` block (as ``gradcheck`` needs for its forward)."""
+
+    def __init__(self):
+        super().__init__(True)
 
 
 class CacheWarning(UserWarning):

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 from .nn.module import Module
 
 
@@ -71,7 +71,8 @@ def gradcheck(fn_or_module, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol
         for _, p in params:
             p.data = p.data.astype(np.float64)
             p.grad = None  # so the backward below stores exactly its own gradient
-        output = fn_or_module(*inputs)  # keeps the cache the backward below uses
+        with enable_grad():  # even inside a no_grad block
+            output = fn_or_module(*inputs)  # keeps the cache the backward below uses
         rng = np.random.default_rng(seed)
         upstream = 1.0 if np.ndim(output) == 0 else rng.standard_normal(np.shape(output))
         analytic = fn_or_module.backward(upstream)

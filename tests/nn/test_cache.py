@@ -296,3 +296,13 @@ def test_registration_names_and_types_are_checked():
     layer = nn.Linear(2, 2)
     with pytest.raises(TypeError, match="cannot assign a ndarray to parameter 'weight' of Linear"):
         layer.weight = np.zeros((2, 2))
+
+
+def test_enable_grad_inside_no_grad_and_gradcheck_inside_no_grad():
+    with cr.no_grad():
+        with cr.enable_grad():
+            assert cr.is_grad_enabled()
+        assert not cr.is_grad_enabled()
+        assert cr.gradcheck(net(), data()[0])
+    with pytest.raises(TypeError, match="set_grad_enabled mode must be a bool, got 1"):
+        cr.set_grad_enabled(1)

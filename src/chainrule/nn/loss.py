@@ -245,10 +245,10 @@ class CrossEntropyLoss(_Loss):
         m, n_classes = log_p.shape
         rows = np.arange(m)
         counted = t != self.ignore_index
-        t = np.where(counted, t, 0).astype(np.intp)  # an ignored row points at class 0 with weight 0
+        t = np.where(counted, t, 0)  # an ignored row points at class 0, with weight 0
         w = self._class_weight(log_p.dtype)
-        w_t = counted.astype(log_p.dtype) if w is None else w[t] * counted  # each row's target weight
-        losses = -w_t * log_p[rows, t]
+        w_t = counted if w is None else w[t] * counted  # each row's target weight (True counts as 1)
+        losses = -log_p[rows, t] * w_t
         coefficients = np.zeros_like(log_p)
         coefficients[rows, t] = w_t  # the one-hot target y, weighted
         eps = self.label_smoothing
@@ -257,7 +257,7 @@ class CrossEntropyLoss(_Loss):
             smooth = -(log_p * w_c).sum(axis=1) * counted  # -sum_c w_c log p_c
             losses = (1 - eps) * losses + (eps / n_classes) * smooth
             coefficients = (1 - eps) * coefficients + (eps / n_classes) * np.outer(counted, w_c)
-        return losses, coefficients, w_t.sum(), counted
+        return losses, coefficients, w_t.sum().item(), counted
 
     def _probability_terms(self, log_p: np.ndarray, q: np.ndarray):
         r"""Probability target $q$ (smoothed: $(1-\varepsilon)\,q + \varepsilon/C$): per-row losses
@@ -356,13 +356,14 @@ class CrossEntropyLoss(_Loss):
                 f"CrossEntropyLoss target of shape {target.shape} holds class indices and must be an integer "
                 f"array, got dtype {target.dtype} (for probabilities pass a float target of shape {x.shape})"
             )
-        # compared in the target's own dtype, so that a huge unsigned index is not wrapped negative
-        bad = target[(target != self.ignore_index) & ((target < 0) | (target >= n_classes))]
-        if bad.size:
-            raise ValueError(
-                f"CrossEntropyLoss target contains class {bad.flat[0]}, but input has {n_classes} classes "
-                f"(class indices must be in [0, {n_classes}) or equal ignore_index={self.ignore_index})"
-            )
+        if target.size and (target.min() < 0 or target.max() >= n_classes):  # then look closer
+            # compared in the target's own dtype, so that a huge unsigned index is not wrapped negative
+            bad = target[(target != self.ignore_index) & ((target < 0) | (target >= n_classes))]
+            if bad.size:
+                raise ValueError(
+                    f"CrossEntropyLoss target contains class {bad.flat[0]}, but input has {n_classes} classes "
+                    f"(class indices must be in [0, {n_classes}) or equal ignore_index={self.ignore_index})"
+                )
         return x, target
 
     def extra_repr(self) -> str:

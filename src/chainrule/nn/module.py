@@ -282,10 +282,11 @@ class Module:
         if _global_backward_hooks and "backward" not in self.__dict__:
             self._route_backward_through_hooks()
         output = self.forward(*args, **kwargs)
-        for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
-            result = hook(self, args, output)
-            if result is not None:
-                output = result
+        if _global_forward_hooks or self._forward_hooks:
+            for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
         return output
 
     def forward(self, *args, **kwargs):

@@ -185,11 +185,11 @@ class Optimizer:
     def _params_with_grad(self, group: dict):
         """Yield ``(param, grad)`` for each parameter of ``group`` that a step updates: one
         that has a gradient and is not frozen (``requires_grad=False``), as in PyTorch."""
-        g = next(i for i, other in enumerate(self.param_groups) if other is group)
         for i, param in enumerate(group["params"]):
             if param.grad is None or not param.requires_grad:
                 continue
             if param.grad.shape != param.shape:  # possible if .data was replaced after the backward
+                g = next(k for k, other in enumerate(self.param_groups) if other is group)
                 raise ValueError(
                     f"{self._name}.step: param_groups[{g}]['params'][{i}] has a .grad of shape "
                     f"{param.grad.shape}, expected {param.shape} (the shape of its data)"
