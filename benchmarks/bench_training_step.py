@@ -428,11 +428,20 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def memory_child(contender):
-    """Run in a fresh process: train W3 for 20 steps, print peak RSS in MiB."""
-    sizes, activation, batch = (1024, 4096, 4096, 10), "relu", 512
+def memory_child(what):
+    """Run in a fresh process; print peak RSS in MiB and the peak before building the model.
+    ``what`` is ``"W3 <contender>"`` (20 W3 steps) or ``"W1 <contender>"`` (one W1 step at batch
+    10**6, then for chainrule what the model still holds after a batch-32 step)."""
+    workload, contender = what.split()
+    if workload == "W3":
+        sizes, activation, batch, steps = (1024, 4096, 4096, 10), "relu", 512, 20
+    else:
+        sizes, activation, batch, steps = (2, 500, 2), "tanh", 10**6, 1
     x, y = make_batch(sizes, batch, np.float32)
     weights = initial_weights(sizes, np.float32)
+    if contender == "chainrule":
+        import tracemalloc
+        tracemalloc.start()  # NumPy reports its arrays to tracemalloc
     base = peak_rss_mib()
     if contender == "chainrule":
         c = ChainruleStep(weights, activation)
@@ -445,20 +454,42 @@ def memory_child(contender):
         raise SystemExit(f"unknown contender {contender!r}")
     del weights
     gc.collect()
-    for _ in range(20):
+    for _ in range(steps):
         c.step(x, y)
-    print(f"{peak_rss_mib():.0f} {base:.0f}")
+    peak = peak_rss_mib()
+    held = ""
+    if contender == "chainrule" and workload == "W1":
+        del x, y
+        c.step(*make_batch(sizes, 32, np.float32))
+        gc.collect()
+        held_bytes = tracemalloc.get_traced_memory()[0]
+        state_bytes = 3 * sum(p.data.nbytes for p in c.model.parameters())  # data, grad, momentum
+        held = f" {held_bytes / 1024:.0f} {state_bytes / 1024:.0f}"
+    print(f"{peak:.0f} {base:.0f}{held}")
 
 
 def memory_report():
-    print("\nPeak resident memory, training W3 (1024-4096-4096-10, batch 512, float32) for 20 steps,")
-    print("one fresh process each (VmHWM; 'before' = after imports and data):")
+    print("\nPeak resident memory (VmHWM), one fresh process each; 'extra' = peak minus the peak")
+    print("before the model was built (imports and data):")
     names = ["chainrule", "reference"] + (["torch"] if torch is not None else [])
-    for name in names:
-        no_torch = [] if name == "torch" else ["--no-torch"]  # as a user's process would be
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", name, *no_torch],
-                             check=True, capture_output=True, text=True).stdout.split()
-        print(f"  {name:<10} peak {out[0]:>5} MiB (before building the model: {out[1]} MiB)")
+    for workload, label in (("W3", "20 steps of W3 (1024-4096-4096-10, batch 512, float32)"),
+                            ("W1", "one step of W1 (2-500-2 tanh) at batch 10**6, float32")):
+        print(f"  {label}:")
+        extra = {}
+        for name in names:
+            if workload == "W1" and name == "reference":
+                continue  # its buffers are sized for one batch; the question here is the framework's
+            no_torch = [] if name == "torch" else ["--no-torch"]  # as a user's process would be
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", f"{workload} {name}",
+                                  *no_torch], check=True, capture_output=True, text=True).stdout.split()
+            extra[name] = float(out[0]) - float(out[1])
+            print(f"    {name:<10} peak {out[0]:>6} MiB, extra {extra[name]:>6.0f} MiB")
+            if len(out) == 4:
+                print(f"    {'':<10} after a batch-32 step NumPy holds {out[2]} KiB; the parameters, their "
+                      f"gradients and momentum are {out[3]} KiB")
+        if "torch" in extra:
+            print(f"    chainrule / torch, extra memory: {extra['chainrule'] / extra['torch']:.2f}"
+                  + (" (target <= 1.5)" if workload == "W1" else ""))
 
 
 # -- main ---------------------------------------------------------------------------------

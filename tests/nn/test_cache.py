@@ -306,3 +306,38 @@ def test_enable_grad_inside_no_grad_and_gradcheck_inside_no_grad():
         assert cr.gradcheck(net(), data()[0])
     with pytest.raises(TypeError, match="set_grad_enabled mode must be a bool, got 1"):
         cr.set_grad_enabled(1)
+
+
+def test_after_a_step_the_model_holds_no_batch_sized_array():
+    # What NumPy still holds after a large step and a small one: parameters, gradients and
+    # the optimiser's state (a few kB here), not the large batch's activations (MBs).
+    import gc
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(2, 500, rng=rng), nn.Tanh(), nn.Linear(500, 2, rng=rng))
+    loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    state_bytes = 3 * sum(p.data.nbytes for p in model.parameters())  # data, grad, momentum
+
+    def step(n):
+        x, y = rng.standard_normal((n, 2)).astype(np.float32), rng.integers(0, 2, n)
+        loss_fn(model(x), y)
+        opt.zero_grad()
+        model.backward(loss_fn.backward())
+        opt.step()
+
+    step(32)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        step(20_000)  # activations of 20,000 x 500 float32: 40 MB each
+        gc.collect()
+        held_after_large = tracemalloc.get_traced_memory()[0] - before
+        step(32)
+        gc.collect()
+        held_after_small = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    for held in (held_after_large, held_after_small):
+        assert held < state_bytes + 100_000, f"the model holds {held} bytes more after the steps"
