@@ -124,6 +124,8 @@ class ChainruleStep:
         layers = []
         for i, (W, b) in enumerate(weights):
             linear = lib.nn.Linear(W.shape[1], W.shape[0], dtype=W.dtype)
+            if i == 0:  # the input is data: skip dC/dx, as PyTorch and the reference do
+                linear.needs_input_grad = False
             linear.weight.data[...] = W
             linear.bias.data[...] = b
             layers.append(linear)

@@ -205,3 +205,18 @@ def test_relu_passes_the_gradient_where_the_input_is_nan_as_pytorch():
     a = relu(np.array([np.nan, -1.0, 2.0, 0.0]))
     assert np.isnan(a[0])
     np.testing.assert_array_equal(relu.backward(np.full(4, 3.0)), [3.0, 0.0, 3.0, 0.0])
+
+
+def test_linear_needs_input_grad_false_skips_only_the_input_gradient():
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    full = nn.Linear(3, 2, dtype=np.float64, rng=np.random.default_rng(1))
+    first = nn.Linear(3, 2, dtype=np.float64, rng=np.random.default_rng(1))
+    first.needs_input_grad = False
+    assert nn.Module.needs_input_grad and full.needs_input_grad
+    full(x)
+    first(x)
+    assert full.backward(g).shape == (5, 3)
+    assert first.backward(g) is None
+    np.testing.assert_array_equal(first.weight.grad, full.weight.grad)
+    np.testing.assert_array_equal(first.bias.grad, full.bias.grad)

@@ -89,6 +89,8 @@ class Linear(Module):
             accumulate_grad(self.weight, delta.T @ x.reshape(rows, self.in_features))  # BP4
         if self.bias is not None and self.bias.requires_grad:
             accumulate_grad(self.bias, delta.sum(axis=0))  # BP3
+        if not self.needs_input_grad:
+            return None  # the input is data: nothing upstream needs dC/dx (see Module)
         return grad_output @ self.weight.data  # the (W^{l+1})^T delta^{l+1} half of BP2
 
     def extra_repr(self) -> str:

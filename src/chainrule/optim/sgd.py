@@ -109,7 +109,7 @@ class SGD(Optimizer):
                     else:
                         buf = state["momentum_buffer"]
                         buf *= momentum
-                        buf += (1 - dampening) * g
+                        buf += g if dampening == 0 else (1 - dampening) * g  # (1 - 0) g is g: no copy
                     buf = state["momentum_buffer"]
                     g = g + momentum * buf if group["nesterov"] else buf
                 param.data -= lr * g
