@@ -77,10 +77,12 @@ def loss_curve(history: dict, title: str) -> str:
 
 def _predict(model, points: np.ndarray) -> np.ndarray:
     """Class predictions: argmax of the logits, or a 0.5 / 0 threshold for one output."""
+    import chainrule as cr
     from chainrule import nn
 
     model.eval()
-    out = model(points.astype(np.float32))
+    with cr.no_grad():  # a forward for the picture only: no cache, the training caches untouched
+        out = model(points.astype(np.float32))
     if out.ndim == 1 or out.shape[1] == 1:
         threshold = 0.5 if isinstance(model[len(model) - 1], nn.Sigmoid) else 0.0
         return (out.reshape(-1) > threshold).astype(np.int64)
