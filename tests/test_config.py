@@ -50,3 +50,13 @@ def test_linear_and_set_default_dtype_refuse_an_unparseable_dtype():
         cr.set_default_dtype(None)
     assert cr.get_default_dtype() == np.float32  # unchanged by the refused calls, not float64
     assert nn.Linear(2, 3).weight.dtype == np.float32
+
+
+def test_glibc_thresholds_are_left_alone_when_the_user_set_them(monkeypatch):
+    from chainrule import _malloc
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+    assert _malloc.keep_freed_memory() is False
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.setattr(_malloc.sys, "platform", "darwin")
+    assert _malloc.keep_freed_memory() is False

@@ -1,0 +1,38 @@
+"""Let freed array memory be reused instead of handed back to the system (glibc only).
+
+A training step frees and allocates the same large arrays (activations, gradients) every
+step. glibc's malloc serves an array of 128 KiB or more from fresh pages (mmap) and returns
+them on free, and raises that threshold only to the size of the largest block freed so far;
+an array of exactly that size is then mapped afresh every step, and the kernel zeroes and
+faults in each page again. On 2 -> 500 -> 2 at batch 1024 that made a step 2.2x slower
+(benchmarks/bench_training_step.py, see the performance page). PyTorch's processes end up
+in the same state as this module sets up, through their own large allocations.
+
+This sets the two thresholds to what glibc's own heuristic reaches after one 32 MiB block
+has been freed: arrays below 32 MiB come from the heap and are reused, and up to 64 MiB of
+free heap is kept. It changes nothing where the process is not on glibc, and nothing if the
+user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
+_MMAP_THRESHOLD = 32 << 20  # glibc's largest allowed value on 64-bit systems
+_TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD  # the ratio glibc's heuristic keeps
+
+
+def keep_freed_memory() -> bool:
+    """Set glibc's mmap and trim thresholds as described above; ``True`` if they were set."""
+    if not sys.platform.startswith("linux"):
+        return False
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False  # the user chose
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
