@@ -58,5 +58,8 @@ def test_glibc_thresholds_are_left_alone_when_the_user_set_them(monkeypatch):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
     assert _malloc.keep_freed_memory() is False
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.setenv("CHAINRULE_MALLOC_DEFAULTS", "1")
+    assert _malloc.keep_freed_memory() is False
+    monkeypatch.delenv("CHAINRULE_MALLOC_DEFAULTS")
     monkeypatch.setattr(_malloc.sys, "platform", "darwin")
     assert _malloc.keep_freed_memory() is False

@@ -11,7 +11,8 @@ in the same state as this module sets up, through their own large allocations.
 This sets the two thresholds to what glibc's own heuristic reaches after one 32 MiB block
 has been freed: arrays below 32 MiB come from the heap and are reused, and up to 64 MiB of
 free heap is kept. It changes nothing where the process is not on glibc, and nothing if the
-user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables).
+user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables) or
+``CHAINRULE_MALLOC_DEFAULTS=1`` (leave glibc as it is).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def keep_freed_memory() -> bool:
     """Set glibc's mmap and trim thresholds as described above; ``True`` if they were set."""
     if not sys.platform.startswith("linux"):
         return False
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+    if {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"} & set(os.environ) or os.environ.get("CHAINRULE_MALLOC_DEFAULTS") == "1":
         return False  # the user chose
     try:
         mallopt = ctypes.CDLL(None).mallopt

@@ -42,7 +42,8 @@ class Dropout(Module):
         return np.asarray(x * mask)  # asarray: a 0-d input stays an array
 
     def backward(self, grad_output):
-        r"""$\partial C/\partial x = \partial C/\partial y \odot m / (1-p)$, with the same mask $m$."""
+        r"""$\partial C/\partial x = \partial C/\partial y \odot m / (1-p)$, with the forward's 0/1 mask
+        $m$ (kept already scaled, as ``mask`` $= m/(1-p)$)."""
         (mask,) = self._saved()
         grad_output = np.asarray(grad_output)
         if mask is None:
