@@ -480,3 +480,12 @@ def test_adam_refuses_the_state_of_another_optimiser():
     sgd.step()
     with pytest.raises(ValueError, match=r"Adam.load_state_dict: param_groups\[0\] has no \['betas', 'eps', 'amsgrad'\]"):
         optim.Adam([p]).load_state_dict(sgd.state_dict())
+
+
+def test_a_param_group_without_lr_is_named():
+    p = param([1.0])
+    opt = optim.SGD([p], lr=0.1)
+    set_grad(p, [1.0])
+    del opt.param_groups[0]["lr"]
+    with pytest.raises(ValueError, match=r"SGD.step: param_groups\[0\] has no \['lr'\]; every group needs"):
+        opt.step()

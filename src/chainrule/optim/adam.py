@@ -92,6 +92,7 @@ class Adam(Optimizer):
         """
         loss = None if closure is None else closure()
         for group in self.param_groups:
+            updates = self._params_with_grad(group)  # checked before any hyper-parameter is read
             # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
             lr = float(group["lr"])
             beta1, beta2 = (float(b) for b in group["betas"])
@@ -99,7 +100,7 @@ class Adam(Optimizer):
             weight_decay = float(group["weight_decay"])
             amsgrad = bool(group["amsgrad"])
             maximize = bool(group["maximize"])
-            for param, grad in self._params_with_grad(group):
+            for param, grad in updates:
                 state = self.state[param]
                 if not state:
                     state.update(step=0, exp_avg=np.zeros_like(param.data), exp_avg_sq=np.zeros_like(param.data))

@@ -182,9 +182,15 @@ class Optimizer:
         """
         raise NotImplementedError(f"{self._name} does not implement step()")
 
-    def _params_with_grad(self, group: dict):
-        """Yield ``(param, grad)`` for each parameter of ``group`` that a step updates: one
-        that has a gradient and is not frozen (``requires_grad=False``), as in PyTorch."""
+    def _params_with_grad(self, group: dict) -> list:
+        """``(param, grad)`` for each parameter of ``group`` that a step updates: one that
+        has a gradient and is not frozen (``requires_grad=False``), as in PyTorch."""
+        absent = [key for key in self.defaults if key not in group]
+        if absent:  # a key deleted by hand: say so rather than fail with a bare KeyError
+            g = next(k for k, other in enumerate(self.param_groups) if other is group)
+            raise ValueError(f"{self._name}.step: param_groups[{g}] has no {absent}; every group needs "
+                             f"{list(self.defaults)}")
+        updates = []
         for i, param in enumerate(group["params"]):
             if param.grad is None or not param.requires_grad:
                 continue
@@ -194,7 +200,8 @@ class Optimizer:
                     f"{self._name}.step: param_groups[{g}]['params'][{i}] has a .grad of shape "
                     f"{param.grad.shape}, expected {param.shape} (the shape of its data)"
                 )
-            yield param, param.grad
+            updates.append((param, param.grad))
+        return updates
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict:

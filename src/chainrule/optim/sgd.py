@@ -95,10 +95,11 @@ class SGD(Optimizer):
         """
         loss = None if closure is None else closure()
         for group in self.param_groups:
+            updates = self._params_with_grad(group)  # checked before any hyper-parameter is read
             # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
             lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
             weight_decay = float(group["weight_decay"])
-            for param, grad in self._params_with_grad(group):
+            for param, grad in updates:
                 g = -grad if group["maximize"] else grad
                 if weight_decay != 0:
                     g = g + weight_decay * param.data
