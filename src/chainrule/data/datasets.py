@@ -6,13 +6,15 @@ random order. All randomness comes from one ``numpy.random.Generator``:
 ``np.random.default_rng(seed)`` when ``seed`` is given, the ``rng=`` passed in, or else the
 package default generator (see ``cr.manual_seed``). The same seed gives the same data.
 
-`load_digits` reads the UCI optical-recognition digits shipped inside the package; nothing
-is downloaded.
+`load_digits` reads the UCI optical-recognition digits shipped inside the package;
+`load_mnist1d` generates MNIST-1D locally with the optional ``mnist1d`` package. Nothing is
+downloaded.
 """
 
 from __future__ import annotations
 
 import numbers
+import random
 import reprlib
 from importlib import resources
 
@@ -20,7 +22,8 @@ import numpy as np
 
 from .._config import resolve_rng
 
-__all__ = ["make_xor", "make_spirals", "make_moons", "make_circles", "make_blobs", "load_digits"]
+__all__ = ["make_xor", "make_spirals", "make_moons", "make_circles", "make_blobs", "load_digits",
+           "load_mnist1d"]
 
 # The XOR corners, in an order that alternates labels so that a remainder of samples
 # goes to both classes: (sign of x0, sign of x1) -> label = [x0 > 0] XOR [x1 > 0].
@@ -271,6 +274,69 @@ def load_digits():
         target = archive["target"]
     X = images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(16.0)
     return X, target.astype(np.int64)
+
+
+# MNIST-1D as generated once in this process: (X_train, y_train, X_test, y_test), 0.8 MB.
+_mnist1d_arrays = None
+
+
+def load_mnist1d():
+    r"""MNIST-1D (Greydanus & Kobak, 2020): 5,000 one-dimensional "digits" of 40 points,
+    10 classes, split 4,000 / 1,000 for training and test as in the paper.
+
+    Each sample is one of ten hand-made 12-point templates, padded, translated, sheared,
+    scaled, smoothed and made noisy at random, then resampled to 40 points; the whole set is
+    centred and scaled to standard deviation 1. The data are generated here by the ``mnist1d``
+    package's local generator (``mnist1d.data.make_dataset``) with its default arguments
+    (``get_dataset_args()``: 5,000 samples, 80 % for training, seed 42), the paper's split;
+    nothing is downloaded (the package's ``get_dataset`` would fetch a pickle from the web:
+    it is not called). Generating takes about a second; the arrays are kept for the rest of
+    the process and each call returns fresh copies. The generator seeds NumPy's and
+    Python's global random state; ``load_mnist1d`` puts both back as they were.
+
+    Returns:
+        ``(X_train, y_train, X_test, y_test)``: float32 ``(4000, 40)``, int64 ``(4000,)``,
+        float32 ``(1000, 40)`` and int64 ``(1000,)``, labels in ``0 .. 9``.
+
+    Raises:
+        ImportError: if the ``mnist1d`` package is not installed (it is chainrule's optional
+            ``datasets`` extra: ``pip install -e ".[datasets]"``).
+
+    Examples:
+        >>> X_train, y_train, X_test, y_test = load_mnist1d()
+        >>> X_train.reshape(-1, 1, 40).shape   # (N, channels, length) for nn.Conv1d
+        (4000, 1, 40)
+    """
+    global _mnist1d_arrays
+    if _mnist1d_arrays is None:
+        _mnist1d_arrays = _generate_mnist1d()
+    return tuple(array.copy() for array in _mnist1d_arrays)
+
+
+def _generate_mnist1d():
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as error:
+        raise ImportError(
+            "load_mnist1d needs the mnist1d package, which generates MNIST-1D locally; it is "
+            'chainrule\'s optional "datasets" extra: pip install -e ".[datasets]" '
+            f"(or pip install mnist1d). Importing it failed with: {error}"
+        ) from error
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:  # make_dataset calls np.random.seed(42) and random.seed(42) and draws from them
+        dataset = make_dataset(get_dataset_args())
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+    arrays = (dataset["x"].astype(np.float32), dataset["y"].astype(np.int64),
+              dataset["x_test"].astype(np.float32), dataset["y_test"].astype(np.int64))
+    shapes = tuple(array.shape for array in arrays)
+    if shapes != ((4000, 40), (4000,), (1000, 40), (1000,)):
+        raise RuntimeError(
+            f"load_mnist1d expected the paper's split from mnist1d's default arguments, shapes "
+            f"(4000, 40), (4000,), (1000, 40), (1000,); this mnist1d version gave {shapes}"
+        )
+    return arrays
 
 
 def _centres_array(centers) -> np.ndarray:
