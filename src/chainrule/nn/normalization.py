@@ -1,0 +1,366 @@
+r"""Normalisation layers: BatchNorm1d, BatchNorm2d and LayerNorm.
+
+All three compute the same thing over different axes: subtract the mean, divide by the
+standard deviation, then scale and shift,
+
+$$\hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \odot \hat x + \beta,$$
+
+with $\mu$ and the biased $\sigma^2$ taken over the *reduction axes*: every axis but the
+channel axis for batch norm, the last ``len(normalized_shape)`` axes for layer norm. The
+two helpers below are that shared computation, forward and backward.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .._config import check_float_dtype
+from ._checks import as_float_array
+from .module import Module, Parameter, accumulate_grad
+
+
+def _normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, eps: float):
+    r"""$\hat x = (x - \mu)\, s$ with $s = 1/\sqrt{\sigma^2 + \epsilon}$; returns $(\hat x, s)$."""
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return (x - mean) * inv_std, inv_std
+
+
+def _normalize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, axes: tuple) -> np.ndarray:
+    r"""$\partial C/\partial x$ when $\mu$ and $\sigma^2$ are the statistics of $x$ itself over
+    ``axes`` ($m$ values each): the chain rule through $\hat x$, through $\mu$ and through
+    $\sigma^2$ adds up to the three-term form
+
+    $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\, \hat\delta - \sum \hat\delta
+      - \hat x \sum \hat\delta \odot \hat x\Big), \qquad \hat\delta = \frac{\partial C}{\partial \hat x},$$
+
+    with the sums over ``axes`` (derived step by step on the Normalisation page)."""
+    m = math.prod(xhat.shape[axis] for axis in axes)
+    sum_dxhat = dxhat.sum(axis=axes, keepdims=True)
+    sum_dxhat_xhat = (dxhat * xhat).sum(axis=axes, keepdims=True)
+    return (1.0 / m) * inv_std * (m * dxhat - sum_dxhat - xhat * sum_dxhat_xhat)
+
+
+def _check_flag(value, owner: str, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner} {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _check_eps(eps, owner: str) -> float:
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) or not (math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"{owner} eps must be a finite number >= 0, got {eps!r}")
+    return float(eps)
+
+
+def _check_grad_output(owner: str, grad_output, shape: tuple, dtype) -> np.ndarray:
+    grad_output = as_float_array(grad_output, f"{owner}.backward", "grad_output", dtype=dtype)
+    if grad_output.shape != shape:
+        raise ValueError(f"{owner}.backward expected grad_output of shape {shape} (the forward output's), "
+                         f"got {grad_output.shape}")
+    return grad_output
+
+
+class _BatchNorm(Module):
+    r"""The batch norm shared by ``BatchNorm1d`` and ``BatchNorm2d``: channel axis 1, statistics
+    over every other axis (``(N,)``, ``(N, L)`` or ``(N, H, W)`` positions per channel)."""
+
+    _input_dims: tuple = ()  # the input ranks a subclass accepts
+    _input_shape: str = ""  # and how its docstring and errors write them
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, *, bias: bool = True, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
+            raise ValueError(f"{name} num_features must be a positive int, got {num_features!r}")
+        if momentum is not None and (isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real)
+                                     or not math.isfinite(momentum)):
+            raise ValueError(f"{name} momentum must be a finite number or None, got {momentum!r}")
+        self.num_features = int(num_features)
+        self.eps = _check_eps(eps, name)
+        self.momentum = None if momentum is None else float(momentum)
+        self.affine = _check_flag(affine, name, "affine")
+        self.track_running_stats = _check_flag(track_running_stats, name, "track_running_stats")
+        bias = _check_flag(bias, name, "bias")
+        dtype = check_float_dtype(dtype, name)
+        # Registered in PyTorch's order, so state_dict's keys and order are PyTorch's.
+        self.register_parameter("weight", Parameter(np.empty(self.num_features, dtype=dtype)) if self.affine else None)
+        self.register_parameter("bias", Parameter(np.empty(self.num_features, dtype=dtype))
+                                if self.affine and bias else None)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(self.num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self._dtype = dtype
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        """running_mean to 0, running_var to 1, num_batches_tracked to 0 (in place)."""
+        if self.track_running_stats:
+            self.running_mean[...] = 0.0
+            self.running_var[...] = 1.0
+            self.num_batches_tracked[...] = 0
+
+    def reset_parameters(self) -> None:
+        r"""PyTorch's init: $\gamma = 1$, $\beta = 0$, and fresh running statistics."""
+        self.reset_running_stats()
+        if self.weight is not None:
+            self.weight.data[...] = 1.0
+        if self.bias is not None:
+            self.bias.data[...] = 0.0
+
+    def _check_input(self, x: np.ndarray) -> None:
+        name = type(self).__name__
+        if x.ndim not in self._input_dims:
+            raise ValueError(f"{name} expected input of shape {self._input_shape}, got shape {x.shape} "
+                             f"({x.ndim}-D)")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{name} expected input with {self.num_features} channels (num_features) "
+                             f"in dimension 1, got shape {x.shape}")
+
+    def forward(self, x):
+        name = type(self).__name__
+        # A module computes in the dtype of its state (parameters, else running statistics).
+        x = as_float_array(x, name, dtype=self.weight.dtype if self.weight is not None else self._dtype)
+        self._check_input(x)
+        axes = (0,) + tuple(range(2, x.ndim))  # every axis but the channel axis
+        per_channel = (1, self.num_features) + (1,) * (x.ndim - 2)  # (C,) broadcast along axis 1
+        # Batch statistics in training mode, and in eval mode when no running statistics exist.
+        use_batch_stats = self.training or self.running_mean is None
+        if use_batch_stats:
+            m = x.size // self.num_features
+            if m == 1:
+                raise ValueError(f"{name} expected more than 1 value per channel to compute batch statistics "
+                                 f"(training mode, or track_running_stats=False), got input of shape {x.shape}")
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)  # biased (divides by m), as in the normalisation
+            if self.training and self.track_running_stats:
+                self._update_running_stats(mean.reshape(-1), var.reshape(-1), m)
+        else:
+            mean = self.running_mean.reshape(per_channel)
+            var = self.running_var.reshape(per_channel)
+        xhat, inv_std = _normalize(x, mean, var, self.eps)
+        # Backward needs x-hat and 1/std (x itself only through them), and whether mu and
+        # sigma^2 depended on x (batch statistics) or were constants (running statistics).
+        self._save_for_backward(xhat, inv_std, use_batch_stats)
+        if self.weight is None:
+            return xhat
+        y = xhat * self.weight.data.reshape(per_channel)
+        if self.bias is not None:
+            y += self.bias.data.reshape(per_channel)
+        return y
+
+    def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
+        r"""$r \leftarrow (1 - \text{momentum})\, r + \text{momentum} \cdot \text{stat}$, in place, with the
+        unbiased variance $\sigma^2 m/(m-1)$; ``momentum=None`` averages every batch so far equally
+        (the factor is $1/\text{num\_batches\_tracked}$)."""
+        self.num_batches_tracked += 1
+        factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        unbiased_var = var * (m / (m - 1))
+        self.running_mean[...] = (1.0 - factor) * self.running_mean + factor * mean
+        self.running_var[...] = (1.0 - factor) * self.running_var + factor * unbiased_var
+
+    def backward(self, grad_output):
+        r"""Given $\delta = \partial C/\partial y$, with sums over every axis but the channel axis:
+
+        - $\partial C/\partial \gamma \mathrel{+}= \sum \delta \odot \hat x$,
+          $\partial C/\partial \beta \mathrel{+}= \sum \delta$;
+        - $\hat\delta = \delta \odot \gamma$, and returned, with batch statistics (training mode)
+
+          $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
+            - \hat x \sum \hat\delta \odot \hat x\Big),$$
+
+          with running statistics (eval mode), constants: $\partial C/\partial x = \hat\delta\, s$,
+
+        where $s = 1/\sqrt{\sigma^2 + \epsilon}$ and $m$ is the number of values per channel.
+        """
+        xhat, inv_std, use_batch_stats = self._saved()
+        grad_output = _check_grad_output(type(self).__name__, grad_output, xhat.shape, xhat.dtype)
+        axes = (0,) + tuple(range(2, xhat.ndim))
+        per_channel = (1, self.num_features) + (1,) * (xhat.ndim - 2)
+        if self.weight is not None and self.weight.requires_grad:
+            accumulate_grad(self.weight, (grad_output * xhat).sum(axis=axes))
+        if self.bias is not None and self.bias.requires_grad:
+            accumulate_grad(self.bias, grad_output.sum(axis=axes))
+        dxhat = grad_output if self.weight is None else grad_output * self.weight.data.reshape(per_channel)
+        if use_batch_stats:
+            return _normalize_backward(dxhat, xhat, inv_std, axes)
+        return dxhat * inv_std  # mu and sigma^2 are constants: only the direct path
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    r"""Batch normalisation over a 2-D or 3-D input, as ``torch.nn.BatchNorm1d``.
+
+    $$y = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}\, \gamma + \beta$$
+
+    per channel $c$ (axis 1), with the mean $\mu_B$ and the biased variance $\sigma_B^2$ over the
+    batch (and the length $L$, for 3-D input). In training mode those are the batch's statistics,
+    and the running statistics are updated:
+    $\hat r \leftarrow (1-\text{momentum})\,\hat r + \text{momentum}\cdot r_B$, with the unbiased
+    variance for ``running_var``. In eval mode the running statistics are used instead.
+
+    Args:
+        num_features: $C$, the number of channels.
+        eps: added to the variance, for stability. Default 1e-5.
+        momentum: weight of the new batch in the running averages; ``None`` gives the
+            cumulative moving average (every batch weighted equally). Default 0.1.
+        affine: if ``True``, learn $\gamma$ (``weight``) and $\beta$ (``bias``).
+        track_running_stats: if ``True``, keep the running statistics and use them in eval mode;
+            if ``False``, the buffers are ``None`` and batch statistics are used in both modes.
+        bias: with ``affine``, ``False`` learns $\gamma$ only (PyTorch's keyword, too).
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+
+    Shape:
+        ``(N, C)`` or ``(N, C, L)`` -> the same shape.
+
+    Attributes:
+        weight: $\gamma$, ``(C,)``, initialised to ones (or ``None`` without ``affine``).
+        bias: $\beta$, ``(C,)``, initialised to zeros (or ``None``).
+        running_mean: buffer ``(C,)``, zeros at first.
+        running_var: buffer ``(C,)``, ones at first.
+        num_batches_tracked: 0-d ``int64`` buffer, the number of training batches seen.
+
+    Raises:
+        ValueError: in training mode, when a channel has only one value (``N * L == 1``):
+            its variance is undefined.
+    """
+
+    _input_dims = (2, 3)
+    _input_shape = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    r"""Batch normalisation over a 4-D input ``(N, C, H, W)``, as ``torch.nn.BatchNorm2d``:
+    the computation of :class:`BatchNorm1d`, with statistics per channel over ``(N, H, W)``.
+
+    Args:
+        num_features: $C$, the number of channels.
+        eps: added to the variance, for stability. Default 1e-5.
+        momentum: weight of the new batch in the running averages; ``None`` gives the
+            cumulative moving average. Default 0.1.
+        affine: if ``True``, learn $\gamma$ (``weight``) and $\beta$ (``bias``).
+        track_running_stats: if ``True``, keep running statistics and use them in eval mode.
+        bias: with ``affine``, ``False`` learns $\gamma$ only.
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+
+    Shape:
+        ``(N, C, H, W)`` -> the same shape.
+
+    Attributes:
+        weight: $\gamma$, ``(C,)``, ones. bias: $\beta$, ``(C,)``, zeros.
+        running_mean, running_var, num_batches_tracked: buffers, as in :class:`BatchNorm1d`.
+    """
+
+    _input_dims = (4,)
+    _input_shape = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    r"""Layer normalisation over the last ``len(normalized_shape)`` dimensions, as
+    ``torch.nn.LayerNorm``:
+
+    $$y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot \gamma + \beta,$$
+
+    with the mean $\mu$ and the biased variance $\sigma^2$ of each sample over the normalised
+    dimensions: the batch-norm computation over other axes, with no running statistics, the
+    same in training and eval mode.
+
+    Args:
+        normalized_shape: an int or a tuple of ints, the trailing shape to normalise over.
+        eps: added to the variance, for stability. Default 1e-5.
+        elementwise_affine: if ``True``, learn $\gamma$ (``weight``) and $\beta$ (``bias``),
+            each of shape ``normalized_shape``.
+        bias: with ``elementwise_affine``, ``False`` learns $\gamma$ only.
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+
+    Shape:
+        ``(*, *normalized_shape)`` -> the same shape.
+
+    Attributes:
+        weight: $\gamma$, shape ``normalized_shape``, ones (or ``None``).
+        bias: $\beta$, shape ``normalized_shape``, zeros (or ``None``).
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 *, dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            shape = None
+        if (shape is None or not shape
+                or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in shape)):
+            raise ValueError(f"LayerNorm normalized_shape must be a positive int or a non-empty tuple of "
+                             f"positive ints, got {normalized_shape!r}")
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps = _check_eps(eps, "LayerNorm")
+        self.elementwise_affine = _check_flag(elementwise_affine, "LayerNorm", "elementwise_affine")
+        bias = _check_flag(bias, "LayerNorm", "bias")
+        dtype = check_float_dtype(dtype, "LayerNorm")
+        self.register_parameter("weight", Parameter(np.empty(self.normalized_shape, dtype=dtype))
+                                if self.elementwise_affine else None)
+        self.register_parameter("bias", Parameter(np.empty(self.normalized_shape, dtype=dtype))
+                                if self.elementwise_affine and bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        r"""PyTorch's init: $\gamma = 1$, $\beta = 0$."""
+        if self.weight is not None:
+            self.weight.data[...] = 1.0
+        if self.bias is not None:
+            self.bias.data[...] = 0.0
+
+    def forward(self, x):
+        # With gamma, computed in its dtype; without, in the input's (as an activation).
+        x = as_float_array(x, "LayerNorm", dtype=None if self.weight is None else self.weight.dtype)
+        k = len(self.normalized_shape)
+        if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
+            raise ValueError(f"LayerNorm expected input of shape (*, {', '.join(map(str, self.normalized_shape))}) "
+                             f"(normalized_shape={self.normalized_shape}), got shape {x.shape}")
+        axes = tuple(range(x.ndim - k, x.ndim))  # the normalised (trailing) axes
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)  # biased
+        xhat, inv_std = _normalize(x, mean, var, self.eps)
+        self._save_for_backward(xhat, inv_std)  # all the three-term backward needs
+        if self.weight is None:
+            return xhat
+        y = xhat * self.weight.data
+        if self.bias is not None:
+            y += self.bias.data
+        return y
+
+    def backward(self, grad_output):
+        r"""Given $\delta = \partial C/\partial y$: $\partial C/\partial \gamma \mathrel{+}= \sum \delta \odot
+        \hat x$ and $\partial C/\partial \beta \mathrel{+}= \sum \delta$ over the leading (batch) axes;
+        returned, the three-term form of batch norm with the sums over the normalised axes:
+
+        $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
+          - \hat x \sum \hat\delta \odot \hat x\Big), \qquad \hat\delta = \delta \odot \gamma.$$
+        """
+        xhat, inv_std = self._saved()
+        grad_output = _check_grad_output("LayerNorm", grad_output, xhat.shape, xhat.dtype)
+        k = len(self.normalized_shape)
+        batch_axes = tuple(range(xhat.ndim - k))
+        axes = tuple(range(xhat.ndim - k, xhat.ndim))
+        if self.weight is not None and self.weight.requires_grad:
+            accumulate_grad(self.weight, np.asarray((grad_output * xhat).sum(axis=batch_axes)))
+        if self.bias is not None and self.bias.requires_grad:
+            accumulate_grad(self.bias, np.asarray(grad_output.sum(axis=batch_axes)))
+        dxhat = grad_output if self.weight is None else grad_output * self.weight.data
+        return _normalize_backward(dxhat, xhat, inv_std, axes)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
