@@ -139,8 +139,11 @@ class _BatchNorm(Module):
             if m == 1:
                 raise ValueError(f"{name} expected more than 1 value per channel to compute batch statistics "
                                  f"(training mode, or track_running_stats=False), got input of shape {x.shape}")
-            mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)  # biased (divides by m), as in the normalisation
+            if m == 0:  # an empty batch, as PyTorch: an empty output, the statistics left as they are
+                mean, var = np.zeros(per_channel, x.dtype), np.ones(per_channel, x.dtype)
+            else:
+                mean = x.mean(axis=axes, keepdims=True)
+                var = x.var(axis=axes, keepdims=True)  # biased (divides by m), as in the normalisation
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.reshape(-1), var.reshape(-1), m)
         else:
@@ -162,6 +165,8 @@ class _BatchNorm(Module):
         unbiased variance $\sigma^2 m/(m-1)$; ``momentum=None`` averages every batch so far equally
         (the factor is $1/\text{num\_batches\_tracked}$)."""
         self.num_batches_tracked += 1
+        if m == 0:
+            return  # an empty batch is counted, but has no statistics to average in (as PyTorch)
         factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         unbiased_var = var * (m / (m - 1))
         self.running_mean[...] = (1.0 - factor) * self.running_mean + factor * mean
@@ -190,7 +195,7 @@ class _BatchNorm(Module):
         if self.bias is not None and self.bias.requires_grad:
             accumulate_grad(self.bias, grad_output.sum(axis=axes))
         dxhat = grad_output if self.weight is None else grad_output * self.weight.data.reshape(per_channel)
-        if use_batch_stats:
+        if use_batch_stats and xhat.size > 0:  # (an empty batch has an empty gradient)
             return _normalize_backward(dxhat, xhat, inv_std, axes)
         return dxhat * inv_std  # mu and sigma^2 are constants: only the direct path
 
