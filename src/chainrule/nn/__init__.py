@@ -7,6 +7,9 @@ from .dropout import Dropout
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
+from .activation import ELU, GELU, SiLU, Softplus
+from .container import ModuleDict, ModuleList
+from .flatten import Flatten, Unflatten
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .sparse import Embedding
 
@@ -15,4 +18,5 @@ __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "Dropout",
     "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
+    "GELU", "SiLU", "ELU", "Softplus", "Flatten", "Unflatten", "ModuleList", "ModuleDict",
 ]

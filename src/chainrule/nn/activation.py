@@ -8,7 +8,10 @@ around a result keeps a 0-d input's output an array: NumPy's ufuncs return scala
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy.special import erf
 
 from . import functional as F
 from ._checks import as_float_array
@@ -203,3 +206,164 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+def _check_number(owner: str, name: str, value):
+    """A real number as a Python int or float, kept as given for the repr (as PyTorch's); a
+    NumPy scalar becomes a Python number, since a float64 one would upcast float32 work."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{owner} {name} must be a number, got {value!r}")
+    return value.item() if isinstance(value, np.generic) else value
+
+
+_SQRT_HALF = math.sqrt(0.5)                    # 1/sqrt(2): Phi(z) = (1 + erf(z / sqrt 2)) / 2
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)  # phi(z) = exp(-z^2 / 2) / sqrt(2 pi)
+_TANH_SCALE = math.sqrt(2.0 / math.pi)          # the tanh form's sqrt(2/pi) ...
+_TANH_CUBIC = 0.044715                          # ... and its cubic coefficient (PyTorch's)
+
+
+class GELU(Module):
+    r"""Gaussian error linear unit, element-wise: $a = z\,\Phi(z)$, with $\Phi$ the standard
+    normal CDF, $\Phi(z) = \tfrac12\big(1 + \operatorname{erf}(z/\sqrt2)\big)$.
+
+    With ``approximate='tanh'``, PyTorch's approximation
+    $a = \tfrac12 z\big(1 + \tanh u\big)$, $u = \sqrt{2/\pi}\,(z + 0.044715\,z^3)$.
+
+    Args:
+        approximate: ``'none'`` (default, the exact form) or ``'tanh'``.
+
+    Shape: ``(*) -> (*)``.
+    """
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, z):
+        z = as_float_array(z, "GELU")
+        if self.approximate == "tanh":
+            t = np.tanh(_TANH_SCALE * (z + _TANH_CUBIC * z * z * z))
+            self._save_for_backward(z, t)  # the derivative needs z and tanh(u)
+            return np.asarray(0.5 * z * (1.0 + t))
+        cdf = np.asarray(0.5 * (1.0 + erf(z * _SQRT_HALF)))
+        self._save_for_backward(z, cdf)  # the derivative Phi(z) + z phi(z) needs z and Phi(z)
+        return np.asarray(z * cdf)
+
+    def backward(self, grad_output):
+        r"""Exact form, by the product rule with $\Phi' = \varphi$, the normal density:
+
+        $$\delta = \frac{\partial C}{\partial a} \odot \big(\Phi(z) + z\,\varphi(z)\big),
+        \qquad \varphi(z) = \frac{e^{-z^2/2}}{\sqrt{2\pi}}.$$
+
+        Tanh form, with $t = \tanh u$, $\tanh' = 1 - \tanh^2$ and
+        $u' = \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,z^2)$:
+
+        $$\delta = \frac{\partial C}{\partial a} \odot \Big(\tfrac12(1 + t) + \tfrac12 z\,(1 - t^2)\,u'\Big).$$
+        """
+        z, saved = self._saved()
+        g = _check_grad(self, grad_output, z.shape, z.dtype)
+        if self.approximate == "tanh":
+            t = saved
+            return np.asarray(g * (0.5 * (1.0 + t)
+                                   + 0.5 * z * (1.0 - t * t) * _TANH_SCALE * (1.0 + 3.0 * _TANH_CUBIC * z * z)))
+        cdf = saved
+        return np.asarray(g * (cdf + z * np.exp(-0.5 * z * z) * _INV_SQRT_2PI))
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    r"""Sigmoid linear unit (swish), element-wise: $a = z\,\sigma(z)$. Shape: ``(*) -> (*)``."""
+
+    def forward(self, z):
+        z = as_float_array(z, "SiLU")
+        s = np.asarray(F.sigmoid(z))
+        self._save_for_backward(z, s)  # the derivative s (1 + z (1 - s)) needs z and sigma(z)
+        return np.asarray(z * s)
+
+    def backward(self, grad_output):
+        r"""Product rule with $\sigma' = \sigma(1 - \sigma)$:
+        $\dfrac{d}{dz}\,z\sigma(z) = \sigma + z\,\sigma(1 - \sigma)$, so
+
+        $$\delta = \frac{\partial C}{\partial a} \odot \sigma(z)\big(1 + z\,(1 - \sigma(z))\big).$$
+        """
+        z, s = self._saved()
+        g = _check_grad(self, grad_output, z.shape, z.dtype)
+        return np.asarray(g * s * (1.0 + z * (1.0 - s)))
+
+
+class ELU(Module):
+    r"""Exponential linear unit, element-wise:
+    $a = z$ for $z > 0$, else $\alpha\,(e^{z} - 1)$. Shape: ``(*) -> (*)``.
+
+    Args:
+        alpha: $\alpha$, the value $a$ tends to as $z \to -\infty$ is $-\alpha$. Default 1.0.
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = _check_number("ELU", "alpha", alpha)
+
+    def forward(self, z):
+        z = as_float_array(z, "ELU")
+        # Keep z, not the output: alpha e^z = a + alpha would lose every digit where a is near -alpha.
+        self._save_for_backward(z)
+        # The exponential of min(z, 0) only, so a large positive z cannot overflow it.
+        return np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0.0)))
+
+    def backward(self, grad_output):
+        r"""$\dfrac{d}{dz}\,\alpha(e^z - 1) = \alpha e^z$ for $z \le 0$, and 1 for $z > 0$:
+
+        $$\delta = \frac{\partial C}{\partial a} \odot \begin{cases} 1 & z > 0 \\ \alpha e^{z} & z \le 0. \end{cases}$$
+
+        At $z = 0$ this is $\alpha$, PyTorch's choice.
+        """
+        (z,) = self._saved()
+        g = _check_grad(self, grad_output, z.shape, z.dtype)
+        return np.where(z > 0, g, g * (self.alpha * np.exp(np.minimum(z, 0.0))))
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Softplus(Module):
+    r"""$a = \frac{1}{\beta}\log(1 + e^{\beta z})$, element-wise, and $a = z$ where
+    $\beta z >$ ``threshold`` (as PyTorch: there the two agree to rounding).
+
+    Stable for any $z$: no overflow warning (see :func:`chainrule.nn.functional.softplus`).
+
+    Args:
+        beta: $\beta$, a non-zero number. Default 1.0.
+        threshold: above $\beta z$ = ``threshold`` the function is the identity. Default 20.0.
+
+    Shape: ``(*) -> (*)``.
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta = _check_number("Softplus", "beta", beta)
+        self.threshold = _check_number("Softplus", "threshold", threshold)
+        if self.beta == 0:
+            raise ValueError("Softplus beta must be non-zero (the function divides by it), got 0")
+
+    def forward(self, z):
+        z = as_float_array(z, "Softplus")
+        bz = z * self.beta
+        self._save_for_backward(bz)  # the derivative sigma(beta z) and the switch both read beta z
+        return np.asarray(F.softplus(z, self.beta, self.threshold))
+
+    def backward(self, grad_output):
+        r"""By the chain rule, $\dfrac{d}{dz}\,\frac1\beta\log(1 + e^{\beta z})
+        = \frac1\beta \cdot \frac{e^{\beta z}}{1 + e^{\beta z}} \cdot \beta = \sigma(\beta z)$, so
+
+        $$\delta = \frac{\partial C}{\partial a} \odot \begin{cases} 1 & \beta z > \text{threshold} \\ \sigma(\beta z) & \text{otherwise.} \end{cases}$$
+        """
+        (bz,) = self._saved()
+        g = _check_grad(self, grad_output, bz.shape, bz.dtype)
+        return np.where(bz > self.threshold, g, g * F.sigmoid(bz))
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"

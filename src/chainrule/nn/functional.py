@@ -52,3 +52,16 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     _, e, total = softmax_terms(z, axis)
     e /= total
     return e
+
+
+def softplus(z: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
+    r"""$\frac{1}{\beta}\log(1 + e^{\beta z})$, and $z$ itself where $\beta z >$ ``threshold``
+    (PyTorch's switch to the linear asymptote, where the two agree to rounding).
+
+    ``np.logaddexp(0, βz)`` $= \log(e^0 + e^{\beta z})$ evaluates the exponential of
+    $-|\beta z|$ only, so it neither overflows for large $\beta z$ (nor warns) even when the
+    threshold is large, and keeps full precision for very negative $\beta z$, like
+    ``log1p(exp(βz))``.
+    """
+    bz = z * float(beta)
+    return np.where(bz > threshold, z, np.logaddexp(0.0, bz) / float(beta))
