@@ -12,6 +12,7 @@ from .container import ModuleDict, ModuleList
 from .flatten import Flatten, Unflatten
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .sparse import Embedding
+from .loss import HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Linear",
@@ -19,4 +20,5 @@ __all__ = [
     "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "GELU", "SiLU", "ELU", "Softplus", "Flatten", "Unflatten", "ModuleList", "ModuleDict",
+    "NLLLoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
 ]

@@ -117,6 +117,50 @@ def _weight_for_input(weight, shape: tuple, dtype, owner: str, name: str):
     return weight.astype(dtype, copy=False)
 
 
+def _class_weight_option(weight, owner: str):
+    """The ``weight=`` of a class-index loss: ``None`` or a 1-D array of per-class weights."""
+    weight = _as_weight(weight, owner, "weight")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError(f"{owner} weight must be a 1-D array of per-class weights, got shape {weight.shape}")
+    return weight
+
+
+def _ignore_index_option(ignore_index, owner: str) -> int:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{owner} ignore_index must be an int, got {ignore_index!r}")
+    return int(ignore_index)
+
+
+def _class_count(x: np.ndarray, weight, owner: str) -> int:
+    """The number of classes $C$ of an input ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)``,
+    after checking that there is at least one and that ``weight`` has one entry per class."""
+    n_classes = 0 if x.ndim == 0 else x.shape[0] if x.ndim == 1 else x.shape[1]
+    if n_classes == 0:
+        raise ValueError(
+            f"{owner} expected input of shape (C,), (N, C) or (N, C, d1, ...) with C >= 1, got shape {x.shape}"
+        )
+    if weight is not None and weight.shape != (n_classes,):
+        raise ValueError(f"{owner} weight must have one entry per class, shape ({n_classes},), got {weight.shape}")
+    return n_classes
+
+
+def _index_target_shape(input_shape: tuple) -> tuple:
+    """The shape of a class-index target (and of a 'none' loss): the input's without the class axis."""
+    return () if len(input_shape) == 1 else input_shape[:1] + input_shape[2:]
+
+
+def _check_class_range(target: np.ndarray, n_classes: int, ignore_index: int, owner: str) -> None:
+    """Every class index must lie in ``[0, n_classes)`` or equal ``ignore_index``."""
+    if target.size and (target.min() < 0 or target.max() >= n_classes):  # then look closer
+        # compared in the target's own dtype, so that a huge unsigned index is not wrapped negative
+        bad = target[(target != ignore_index) & ((target < 0) | (target >= n_classes))]
+        if bad.size:
+            raise ValueError(
+                f"{owner} target contains class {bad.flat[0]}, but input has {n_classes} classes "
+                f"(class indices must be in [0, {n_classes}) or equal ignore_index={ignore_index})"
+            )
+
+
 def _check_unit_interval(a: np.ndarray, owner: str, name: str) -> None:
     if a.size == 0:
         return
@@ -208,13 +252,8 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
         super().__init__(reduction)
-        weight = _as_weight(weight, "CrossEntropyLoss", "weight")
-        if weight is not None and weight.ndim != 1:
-            raise ValueError(
-                f"CrossEntropyLoss weight must be a 1-D array of per-class weights, got shape {weight.shape}"
-            )
-        if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
-            raise TypeError(f"CrossEntropyLoss ignore_index must be an int, got {ignore_index!r}")
+        weight = _class_weight_option(weight, "CrossEntropyLoss")
+        ignore_index = _ignore_index_option(ignore_index, "CrossEntropyLoss")
         if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.integer, np.floating)):
             raise TypeError(f"CrossEntropyLoss label_smoothing must be a number, got {label_smoothing!r}")
         if not 0.0 <= label_smoothing <= 1.0:
@@ -322,18 +361,8 @@ class CrossEntropyLoss(_Loss):
         probabilities, or an error that says what was expected."""
         x = as_float_array(input, "CrossEntropyLoss", "input")
         target = np.asarray(target)
-        n_classes = 0 if x.ndim == 0 else x.shape[0] if x.ndim == 1 else x.shape[1]
-        if n_classes == 0:
-            raise ValueError(
-                f"CrossEntropyLoss expected input of shape (C,), (N, C) or (N, C, d1, ...) with C >= 1, "
-                f"got shape {x.shape}"
-            )
-        if self.weight is not None and self.weight.shape != (n_classes,):
-            raise ValueError(
-                f"CrossEntropyLoss weight must have one entry per class, shape ({n_classes},), "
-                f"got {self.weight.shape}"
-            )
-        loss_shape = () if x.ndim == 1 else x.shape[:1] + x.shape[2:]
+        n_classes = _class_count(x, self.weight, "CrossEntropyLoss")
+        loss_shape = _index_target_shape(x.shape)
         if target.shape == x.shape:
             if target.dtype.kind != "f":
                 raise TypeError(
@@ -356,14 +385,7 @@ class CrossEntropyLoss(_Loss):
                 f"CrossEntropyLoss target of shape {target.shape} holds class indices and must be an integer "
                 f"array, got dtype {target.dtype} (for probabilities pass a float target of shape {x.shape})"
             )
-        if target.size and (target.min() < 0 or target.max() >= n_classes):  # then look closer
-            # compared in the target's own dtype, so that a huge unsigned index is not wrapped negative
-            bad = target[(target != self.ignore_index) & ((target < 0) | (target >= n_classes))]
-            if bad.size:
-                raise ValueError(
-                    f"CrossEntropyLoss target contains class {bad.flat[0]}, but input has {n_classes} classes "
-                    f"(class indices must be in [0, {n_classes}) or equal ignore_index={self.ignore_index})"
-                )
+        _check_class_range(target, n_classes, self.ignore_index, "CrossEntropyLoss")
         return x, target
 
     def extra_repr(self) -> str:
@@ -507,3 +529,225 @@ class BCEWithLogitsLoss(_Loss):
             delta *= w
         delta *= scale
         return delta
+
+
+class NLLLoss(_Loss):
+    r"""Negative log-likelihood of log-probabilities $x$ (e.g. the output of ``LogSoftmax``)
+    against class indices $t$:
+
+    $$\ell_n = -w_{t_n}\, x_{n,t_n},$$
+
+    and $\ell_n = 0$ where $t_n$ equals ``ignore_index``. ``'mean'`` divides $\sum_n \ell_n$ by
+    the total weight of the targets that count, $\sum_{n:\,t_n \ne \text{ignore}} w_{t_n}$ (their
+    number without ``weight``), exactly as PyTorch; 0 of it (every target ignored, an empty
+    batch) gives ``nan``. ``LogSoftmax(dim=1)`` followed by this loss is
+    :class:`CrossEntropyLoss` with class-index targets, split in two modules.
+
+    Args:
+        weight: optional per-class weights, shape ``(C,)``; cast to the input's dtype.
+        ignore_index: a target class index that contributes neither loss nor gradient.
+            Default -100.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape:
+        - input: log-probabilities ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)``; the classes
+          are dimension 1 (dimension 0 for ``(C,)``), as in PyTorch.
+        - target: class indices of shape ``()``, ``(N,)`` or ``(N, d1, ..., dk)``, any integer dtype.
+        - output: a Python float for ``'mean'``/``'sum'``; for ``'none'`` an array of the
+          target's shape.
+
+    Differences from PyTorch: class indices may be any integer dtype (PyTorch wants int64 or
+    uint8); an out-of-range class is a ``ValueError`` naming it.
+
+    Raises:
+        ValueError: on a bad option, a class index outside ``[0, C)`` that is not
+            ``ignore_index``, a target or ``weight`` of the wrong shape.
+        TypeError: on a target that is not an integer array.
+    """
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", _class_weight_option(weight, "NLLLoss"))  # state, not learned
+        self.ignore_index = _ignore_index_option(ignore_index, "NLLLoss")
+
+    def forward(self, input, target):
+        x = as_float_array(input, "NLLLoss", "input")
+        target = np.asarray(target)
+        n_classes = _class_count(x, self.weight, "NLLLoss")
+        loss_shape = _index_target_shape(x.shape)
+        if target.shape != loss_shape:
+            raise ValueError(
+                f"NLLLoss expected target of shape {loss_shape} (class indices) for input of shape {x.shape}, "
+                f"got target of shape {target.shape}"
+            )
+        if target.dtype.kind not in "iu":
+            raise TypeError(f"NLLLoss target holds class indices and must be an integer array, got dtype {target.dtype}")
+        _check_class_range(target, n_classes, self.ignore_index, "NLLLoss")
+
+        rows = _class_last(x)  # (M, C): one row of log-probabilities per prediction
+        t = target.reshape(-1)
+        counted = t != self.ignore_index
+        t = np.where(counted, t, 0)  # an ignored row points at class 0, with weight 0
+        w_t = counted.astype(x.dtype) if self.weight is None else self.weight.astype(x.dtype)[t] * counted
+        losses = -rows[np.arange(t.size), t] * w_t
+        # backward needs only where each row's target is and its weight: dl/dx_{n,c} = -w_t [c = t]
+        self._save_for_backward(x.shape, n_classes, t, w_t, counted, w_t.sum().item())
+        if self.reduction == "none":
+            return losses.reshape(loss_shape)
+        return self._reduce(losses, w_t.sum().item())
+
+    def backward(self, grad=1.0):
+        r"""Each row's loss $\ell_n = -w_{t_n} x_{n,t_n}$ depends on one entry of the input:
+
+        $$\frac{\partial \ell_n}{\partial x_{n,c}} = -w_{t_n}\,[c = t_n],$$
+
+        a one-hot row scaled by $-w_{t_n}$ (0 for an ignored row); times the upstream gradient
+        $g$ (one per row for ``'none'``) and, for ``'mean'``, divided by $\sum_n w_{t_n}$. If
+        that is 0, counted rows get ``nan`` at their target and everything else 0, as in PyTorch.
+        """
+        input_shape, n_classes, t, w_t, counted, denominator = self._saved()
+        g = self._upstream(grad, _index_target_shape(input_shape), w_t.dtype)
+        rows = np.arange(t.size)
+        delta = np.zeros((t.size, n_classes), dtype=w_t.dtype)  # one row per prediction, as in forward
+        if self.reduction == "mean" and denominator == 0:
+            delta[rows[counted], t[counted]] = np.nan  # PyTorch's -0/0
+            return _class_back(delta, input_shape)
+        if self.reduction == "none":
+            delta[rows, t] = -w_t * g.reshape(-1)
+        elif self.reduction == "mean":
+            delta[rows, t] = -w_t * (g / denominator)
+        else:
+            delta[rows, t] = -w_t * g
+        return _class_back(delta, input_shape)
+
+
+class L1Loss(_Loss):
+    r"""Mean absolute error: $\ell_i = |x_i - y_i|$, then mean, sum or none.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    def forward(self, input, target):
+        input = as_float_array(input, "L1Loss", "input")
+        target = as_float_array(target, "L1Loss", "target", dtype=input.dtype)
+        self._check_same_shape(input, target)
+        diff = input - target
+        self._save_for_backward(np.sign(diff))  # the derivative of |d| is sign(d): nothing else is needed
+        return self._reduce(np.abs(diff))
+
+    def backward(self, grad=1.0):
+        r"""$\dfrac{\partial \ell_i}{\partial x_i} = \operatorname{sign}(x_i - y_i)$, with PyTorch's
+        choice of 0 at $x_i = y_i$ (where $|d|$ has no derivative); times the upstream gradient,
+        divided by $n$ for ``'mean'``."""
+        (sign,) = self._saved()
+        g = self._upstream(grad, sign.shape, sign.dtype)
+        scale = g / sign.size if self.reduction == "mean" and sign.size else g
+        return sign * scale
+
+
+class SmoothL1Loss(_Loss):
+    r"""Smooth L1 loss: quadratic for small errors, linear beyond ``beta``. With $d_i = x_i - y_i$,
+
+    $$\ell_i = \begin{cases} \tfrac12 d_i^2 / \beta & |d_i| < \beta \\
+        |d_i| - \tfrac12 \beta & \text{otherwise,} \end{cases}$$
+
+    then mean, sum or none. ``beta=0`` is :class:`L1Loss`, as in PyTorch. It is
+    :class:`HuberLoss` divided by $\beta$.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+        beta: $\beta \ge 0$, where the quadratic part ends (default 1.0).
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+
+    Raises:
+        ValueError: if beta is negative or NaN.
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = _non_negative_option(beta, "SmoothL1Loss", "beta", strict=False)
+
+    def forward(self, input, target):
+        input = as_float_array(input, "SmoothL1Loss", "input")
+        target = as_float_array(target, "SmoothL1Loss", "target", dtype=input.dtype)
+        self._check_same_shape(input, target)
+        d = input - target
+        self._save_for_backward(d)  # both branches of the derivative are functions of d
+        if self.beta == 0:
+            return self._reduce(np.abs(d))
+        small = np.abs(d) < self.beta
+        return self._reduce(np.where(small, 0.5 * d * d / self.beta, np.abs(d) - 0.5 * self.beta))
+
+    def backward(self, grad=1.0):
+        r"""$\dfrac{\partial \ell_i}{\partial d_i} = d_i / \beta$ where $|d_i| < \beta$, else
+        $\operatorname{sign}(d_i)$ (continuous at $|d_i| = \beta$, where both are $\pm 1$; for
+        $\beta = 0$ it is L1's sign, 0 at $d_i = 0$). Times the upstream gradient, divided by $n$
+        for ``'mean'``."""
+        (d,) = self._saved()
+        g = self._upstream(grad, d.shape, d.dtype)
+        scale = g / d.size if self.reduction == "mean" and d.size else g
+        if self.beta == 0:
+            return np.sign(d) * scale
+        return np.where(np.abs(d) < self.beta, d / self.beta, np.sign(d)) * scale
+
+    def extra_repr(self) -> str:
+        return ", ".join(filter(None, [super().extra_repr(), f"beta={self.beta}" if self.beta != 1.0 else ""]))
+
+
+class HuberLoss(_Loss):
+    r"""Huber loss: quadratic for small errors, linear (slope $\delta$) beyond ``delta``.
+    With $d_i = x_i - y_i$,
+
+    $$\ell_i = \begin{cases} \tfrac12 d_i^2 & |d_i| < \delta \\
+        \delta\,(|d_i| - \tfrac12 \delta) & \text{otherwise,} \end{cases}$$
+
+    then mean, sum or none. It is $\delta$ times :class:`SmoothL1Loss` with $\beta = \delta$.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+        delta: $\delta > 0$, where the quadratic part ends (default 1.0).
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+
+    Raises:
+        ValueError: if delta is not positive (PyTorch's condition).
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        self.delta = _non_negative_option(delta, "HuberLoss", "delta", strict=True)
+
+    def forward(self, input, target):
+        input = as_float_array(input, "HuberLoss", "input")
+        target = as_float_array(target, "HuberLoss", "target", dtype=input.dtype)
+        self._check_same_shape(input, target)
+        d = input - target
+        self._save_for_backward(d)  # both branches of the derivative are functions of d
+        small = np.abs(d) < self.delta
+        return self._reduce(np.where(small, 0.5 * d * d, self.delta * (np.abs(d) - 0.5 * self.delta)))
+
+    def backward(self, grad=1.0):
+        r"""$\dfrac{\partial \ell_i}{\partial d_i} = d_i$ where $|d_i| < \delta$, else
+        $\delta\,\operatorname{sign}(d_i)$: the error itself, clipped to $[-\delta, \delta]$.
+        Times the upstream gradient, divided by $n$ for ``'mean'``."""
+        (d,) = self._saved()
+        g = self._upstream(grad, d.shape, d.dtype)
+        scale = g / d.size if self.reduction == "mean" and d.size else g
+        return np.clip(d, -self.delta, self.delta) * scale
+
+    def extra_repr(self) -> str:
+        return ", ".join(filter(None, [super().extra_repr(), f"delta={self.delta}" if self.delta != 1.0 else ""]))
+
+
+def _non_negative_option(value, owner: str, name: str, strict: bool) -> float:
+    """A real option that must be >= 0 (``strict``: > 0); returned as a Python float, which
+    never upcasts float32 work."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner} {name} must be a real number, got {value!r}")
+    if not (value > 0 if strict else value >= 0):  # `not` also refuses NaN
+        raise ValueError(f"{owner} {name} must be {'> 0' if strict else '>= 0'}, got {value!r}")
+    return float(value)
