@@ -263,8 +263,11 @@ class BatchNorm2d(_BatchNorm):
         ``(N, C, H, W)`` -> the same shape.
 
     Attributes:
-        weight: $\gamma$, ``(C,)``, ones. bias: $\beta$, ``(C,)``, zeros.
-        running_mean, running_var, num_batches_tracked: buffers, as in :class:`BatchNorm1d`.
+        weight: $\gamma$, ``(C,)``, initialised to ones (or ``None`` without ``affine``).
+        bias: $\beta$, ``(C,)``, initialised to zeros (or ``None``).
+        running_mean: buffer ``(C,)``, zeros at first.
+        running_var: buffer ``(C,)``, ones at first.
+        num_batches_tracked: 0-d ``int64`` buffer, the number of training batches seen.
     """
 
     _input_dims = (4,)
