@@ -4,6 +4,7 @@ import importlib.util
 import random
 import socket
 import sys
+import types
 import urllib.request
 
 import numpy as np
@@ -122,3 +123,13 @@ def test_without_the_package_the_error_names_the_extra(fresh_generation, monkeyp
 
 def test_in_the_public_names():
     assert "load_mnist1d" in datasets.__all__
+
+
+def test_a_file_named_mnist1d_that_hides_the_package_is_named(fresh_generation, monkeypatch):
+    # `python examples/mnist1d.py` puts examples/ first on sys.path: its own name hides the package.
+    shadow = types.ModuleType("mnist1d")
+    shadow.__file__ = "/somewhere/examples/mnist1d.py"
+    monkeypatch.setitem(sys.modules, "mnist1d", shadow)
+    monkeypatch.delitem(sys.modules, "mnist1d.data", raising=False)
+    with pytest.raises(ImportError, match=r"found the file /somewhere/examples/mnist1d\.py, which hides it"):
+        datasets.load_mnist1d()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numbers
 import random
 import reprlib
+import sys
 from importlib import resources
 
 import numpy as np
@@ -317,6 +318,12 @@ def _generate_mnist1d():
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as error:
+        shadow = getattr(sys.modules.get("mnist1d"), "__file__", None)
+        if shadow is not None and not hasattr(sys.modules["mnist1d"], "__path__"):
+            raise ImportError(
+                f"load_mnist1d imports the mnist1d package, but `import mnist1d` found the file {shadow}, "
+                f"which hides it: rename that file, or take its folder off sys.path"
+            ) from error
         raise ImportError(
             "load_mnist1d needs the mnist1d package, which generates MNIST-1D locally; it is "
             'chainrule\'s optional "datasets" extra: pip install -e ".[datasets]" '
