@@ -181,6 +181,8 @@ def test_list_protocol_errors():
         del ml[5]
     with pytest.raises(TypeError, match="ModuleList indices must be int or slice, got str"):
         ml["0"]
+    with pytest.raises(TypeError, match=r"ModuleList item assignment takes an int index, got the slice slice\(0, 1, None\)"):
+        ml[0:1] = [nn.ReLU()]
     with pytest.raises(TypeError, match="ModuleList.append expected a chainrule.nn.Module, got ndarray"):
         ml.append(np.ones(2))
     with pytest.raises(TypeError, match="ModuleList.extend expected an iterable of modules, got Linear"):

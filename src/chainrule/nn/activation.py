@@ -300,7 +300,7 @@ class ELU(Module):
     $a = z$ for $z > 0$, else $\alpha\,(e^{z} - 1)$. Shape: ``(*) -> (*)``.
 
     Args:
-        alpha: $\alpha$, the value $a$ tends to as $z \to -\infty$ is $-\alpha$. Default 1.0.
+        alpha: $\alpha$: $a \to -\alpha$ as $z \to -\infty$. Default 1.0.
     """
 
     def __init__(self, alpha: float = 1.0):

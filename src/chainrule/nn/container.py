@@ -151,6 +151,8 @@ class ModuleList(Module):
         return self._modules[str(self._absolute(index))]
 
     def __setitem__(self, index, module: Module) -> None:
+        if isinstance(index, slice):  # as PyTorch: one module at a time
+            raise TypeError(f"ModuleList item assignment takes an int index, got the slice {index}")
         self.add_module(str(self._absolute(index)), _check_module("ModuleList", module))
 
     def __delitem__(self, index) -> None:
