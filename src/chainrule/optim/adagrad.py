@@ -46,8 +46,10 @@ class Adagrad(Optimizer):
         TypeError: if a hyper-parameter is not a real number / bool.
 
     State:
-        per parameter, created with the optimiser (as PyTorch does) for every parameter,
-        including those of a group added later: ``'step'`` (int) and ``'sum'`` ($s$).
+        per parameter: ``'step'`` (int) and ``'sum'`` ($s$), created with the optimiser for
+        every parameter, as PyTorch does. Also as PyTorch, every ``sum`` starts at the
+        *constructor's* ``initial_accumulator_value``, even in a param group that sets its own
+        (only a group added later with :meth:`add_param_group` starts at its own value).
     """
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
@@ -56,6 +58,16 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, maximize=maximize)
         self._check_hyperparameters(defaults)
         super().__init__(params, defaults)
+        # As PyTorch: every parameter's state exists from the start, its sum filled with the
+        # constructor's initial_accumulator_value (also in a group that sets its own).
+        for group in self.param_groups:
+            for param in group["params"]:
+                self.state[param] = self._fresh_state(param, initial_accumulator_value)
+        self._built = True
+
+    @staticmethod
+    def _fresh_state(param, initial_accumulator_value) -> dict:
+        return dict(step=0, sum=np.full_like(param.data, float(initial_accumulator_value)))
 
     def _check_hyperparameters(self, group: dict) -> None:
         for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
@@ -63,12 +75,14 @@ class Adagrad(Optimizer):
         self._check_bool(group, "maximize")
 
     def add_param_group(self, param_group: dict) -> None:
-        """As :meth:`Optimizer.add_param_group`, then the state of each new parameter:
-        ``step`` 0 and ``sum`` filled with the group's ``initial_accumulator_value``."""
+        """As :meth:`Optimizer.add_param_group`; a group added after construction also gets its
+        state at once, ``sum`` filled with the group's ``initial_accumulator_value`` (PyTorch
+        gives it none, and fails with a ``KeyError`` at the next step)."""
         super().add_param_group(param_group)
-        group = self.param_groups[-1]
-        for param in group["params"]:
-            self.state[param] = dict(step=0, sum=np.full_like(param.data, float(group["initial_accumulator_value"])))
+        if getattr(self, "_built", False):
+            group = self.param_groups[-1]
+            for param in group["params"]:
+                self.state[param] = self._fresh_state(param, group["initial_accumulator_value"])
 
     def step(self, closure=None):
         """Apply one update to every parameter from its ``.grad`` (see the class docstring).
@@ -89,7 +103,7 @@ class Adagrad(Optimizer):
             for param, grad in updates:
                 state = self.state[param]
                 if not state:  # e.g. loaded from a state_dict that had none for it
-                    state.update(step=0, sum=np.full_like(param.data, float(group["initial_accumulator_value"])))
+                    state.update(self._fresh_state(param, group["initial_accumulator_value"]))
                 state["step"] += 1
                 g = -grad if group["maximize"] else grad
                 if weight_decay != 0:
