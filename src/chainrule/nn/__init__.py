@@ -13,6 +13,8 @@ from .flatten import Flatten, Unflatten
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .sparse import Embedding
 from .loss import HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
+from .conv import Conv1d, Conv2d
+from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Linear",
@@ -21,4 +23,5 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "GELU", "SiLU", "ELU", "Softplus", "Flatten", "Unflatten", "ModuleList", "ModuleDict",
     "NLLLoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
 ]

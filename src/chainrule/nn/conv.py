@@ -1,0 +1,314 @@
+r"""Conv1d and Conv2d: one N-d cross-correlation, $y = b + W \star x$, and its three gradients.
+
+The forward reads every kernel-sized window of the (zero-padded) input, laid out as the
+columns of a matrix ("im2col"), and multiplies it by the weight matrix: one GEMM per sample
+and group. Its adjoint, :func:`add_windows`, adds each window back where it was read from
+("col2im"); pooling uses the same pair (see ``pooling.py``). The derivation is on the docs
+page *Convolution and pooling*.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .._config import check_float_dtype, resolve_rng
+from . import init
+from ._checks import as_float_array
+from .module import Module, Parameter, accumulate_grad
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # PyTorch's; only 'zeros' here
+
+
+# -- the shared pieces: argument parsing, padding, windows and their adjoint ---------------------
+
+
+def as_tuple(value, n: int, owner: str, name: str, minimum: int) -> tuple:
+    """``value`` (an int, or a sequence of ``n`` ints) as an ``n``-tuple of ints ``>= minimum``."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if len(items) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+                                  for v in items):
+        raise TypeError(f"{owner} {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in items):
+        raise ValueError(f"{owner} {name} must be >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def batch_input(x, owner: str, n_spatial: int, channels: int | None, dtype=None) -> tuple[np.ndarray, bool]:
+    """``x`` as a float array ``(N, C, *spatial)``, and whether it came with its batch axis.
+
+    As in PyTorch, an unbatched ``(C, *spatial)`` input is one sample."""
+    x = as_float_array(x, owner, dtype=dtype)
+    if x.ndim not in (n_spatial + 1, n_spatial + 2):
+        raise ValueError(
+            f"{owner} expected a {n_spatial + 1}-D (unbatched) or {n_spatial + 2}-D (batched) input, "
+            f"got shape {x.shape}"
+        )
+    batched = x.ndim == n_spatial + 2
+    if channels is not None and x.shape[-n_spatial - 1] != channels:
+        raise ValueError(
+            f"{owner} expected input with {channels} channels (in_channels) on axis {int(batched)}, "
+            f"got shape {x.shape}"
+        )
+    return (x if batched else x[np.newaxis]), batched
+
+
+def pad(x: np.ndarray, pads: tuple, value: float = 0.0) -> np.ndarray:
+    """``x`` with ``pads[i] = (before, after)`` elements of ``value`` around spatial axis ``i``
+    (the axes after batch and channel). No copy when there is nothing to add."""
+    if not any(before or after for before, after in pads):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), *pads), constant_values=value)
+
+
+def crop(xp: np.ndarray, pads: tuple) -> np.ndarray:
+    """The inverse of :func:`pad`: drop ``pads[i]`` from each end of spatial axis ``i``."""
+    return xp[(..., *(slice(before, xp.shape[2 + i] - after) for i, (before, after) in enumerate(pads)))]
+
+
+def windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
+    r"""Every window a kernel of size ``kernel`` reads from ``xp`` ``(N, C, *spatial)``, as a
+    view (nothing copied) shaped ``(N, C, *kernel, *out)``:
+
+    $$\text{windows}[n, c, k, o] = x_p[n, c, o \cdot s + k \cdot d]$$
+
+    (one index per spatial axis), for output positions $o$ and kernel offsets $k$.
+    """
+    n = len(kernel)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))  # the dilated kernel
+    view = sliding_window_view(xp, span, axis=tuple(range(2, 2 + n)))  # (N, C, *all starts, *span)
+    view = view[(..., *(slice(None, None, s) for s in stride), *(slice(None, None, d) for d in dilation))]
+    return view.transpose(0, 1, *range(2 + n, 2 + 2 * n), *range(2, 2 + n))
+
+
+def add_windows(grad_windows: np.ndarray, padded_shape: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
+    r"""The adjoint of :func:`windows` (the backward of reading them): adds each element of
+    ``grad_windows`` ``(N, C, *kernel, *out)`` back into the position of ``padded_shape`` it
+    was read from,
+
+    $$g_x[n, c, i] = \sum_{o, k \,:\, o s + k d = i} g_w[n, c, k, o].$$
+
+    An input element that several windows read (overlapping windows) gets the sum. The loop
+    runs over the kernel offsets $k$ (a handful); each step adds a whole strided slice.
+    """
+    n = (grad_windows.ndim - 2) // 2
+    kernel, out = grad_windows.shape[2:2 + n], grad_windows.shape[2 + n:]
+    grad = np.zeros(padded_shape, dtype=grad_windows.dtype)
+    for k in np.ndindex(*kernel):
+        # offset k reads positions k*d, k*d + s, ..., k*d + (out - 1)*s on each axis
+        target = tuple(slice(ki * d, ki * d + (o - 1) * s + 1, s) for ki, d, o, s in zip(k, dilation, out, stride))
+        grad[(slice(None), slice(None), *target)] += grad_windows[(slice(None), slice(None), *k)]
+    return grad
+
+
+def output_size(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    """Positions a dilated kernel fits at, stepping by ``stride``: ``(L_p - d (k - 1) - 1) // s + 1``."""
+    return tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded, kernel, stride, dilation))
+
+
+# -- the convolution ---------------------------------------------------------------------------
+
+
+class _ConvNd(Module):
+    """Conv1d and Conv2d: everything but the number of spatial axes, ``_n``."""
+
+    _n = 0
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", *, dtype=None, rng=None):
+        super().__init__()
+        name, n = type(self).__name__, self._n
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} {arg} must be a positive int, got {value!r}")
+        if in_channels % groups:
+            raise ValueError(f"{name} in_channels must be divisible by groups, got in_channels={in_channels}, groups={groups}")
+        if out_channels % groups:
+            raise ValueError(f"{name} out_channels must be divisible by groups, got out_channels={out_channels}, groups={groups}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = as_tuple(kernel_size, n, name, "kernel_size", 1)
+        self.stride = as_tuple(stride, n, name, "stride", 1)
+        self.dilation = as_tuple(dilation, n, name, "dilation", 1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name} padding must be an int, a tuple of {n} ints, 'same' or 'valid', got {padding!r}")
+            if padding == "same" and self.stride != (1,) * n:
+                raise ValueError(f"{name} padding='same' needs stride 1 (it is not defined for strided "
+                                 f"convolutions), got stride={stride!r}")
+            self.padding = padding
+        else:
+            self.padding = as_tuple(padding, n, name, "padding", 0)
+        if padding_mode != "zeros":
+            known = padding_mode in _PADDING_MODES
+            raise ValueError(f"{name} padding_mode must be 'zeros'" + (
+                f" ({padding_mode!r} is PyTorch's but is not implemented here)" if known else "")
+                + f", got {padding_mode!r}")
+        self.padding_mode = padding_mode
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"{name} bias must be a bool, got {bias!r}")
+        dtype = check_float_dtype(dtype, name)
+        self.weight = Parameter(np.empty((self.out_channels, self.in_channels // self.groups, *self.kernel_size), dtype=dtype))
+        self.register_parameter("bias", Parameter(np.empty(self.out_channels, dtype=dtype)) if bias else None)
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        r"""PyTorch's default: ``kaiming_uniform_(weight, a=sqrt(5))``, which is
+        $\mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$ with
+        $\text{fan\_in} = \text{in\_channels}/\text{groups} \cdot \prod \text{kernel\_size}$,
+        and the bias from the same distribution."""
+        rng = resolve_rng(rng=rng, owner=type(self).__name__)
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1.0 / math.sqrt(fan_in)
+            self.bias.data[...] = rng.uniform(-bound, bound, self.bias.shape)
+
+    @property
+    def _pads(self) -> tuple:
+        """``(before, after)`` zeros on each spatial axis. ``'same'`` splits the dilated
+        kernel's overhang ``d (k - 1)`` as PyTorch does: the odd element goes after."""
+        if self.padding == "valid":
+            return ((0, 0),) * self._n
+        if self.padding == "same":
+            total = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        return tuple((p, p) for p in self.padding)
+
+    def forward(self, x):
+        name = type(self).__name__
+        x, batched = batch_input(x, name, self._n, self.in_channels, dtype=self.weight.dtype)
+        xp = pad(x, self._pads)
+        span = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+        if any(p < s for p, s in zip(xp.shape[2:], span)):
+            raise ValueError(
+                f"{name}: the padded input is {' x '.join(map(str, xp.shape[2:]))} per channel but the "
+                f"(dilated) kernel spans {' x '.join(map(str, span))}; the kernel can't be larger than the "
+                f"padded input (input shape {x.shape if batched else x.shape[1:]}, padding={self.padding!r})"
+            )
+        N, G = x.shape[0], self.groups
+        out = output_size(xp.shape[2:], self.kernel_size, self.stride, self.dilation)
+        # im2col: the windows as columns, one row per (input channel, kernel offset) of a group:
+        # (N, G, in/G * prod(kernel), positions). The copy makes one GEMM per sample and group.
+        rows = self.in_channels // G * math.prod(self.kernel_size)
+        cols = windows(xp, self.kernel_size, self.stride, self.dilation).reshape(N, G, rows, math.prod(out))
+        self._save_for_backward(cols, xp.shape, batched)  # dW correlates these windows with delta
+        W = self.weight.data.reshape(G, self.out_channels // G, -1)  # (G, out/G, in/G * prod(kernel))
+        y = (W @ cols).reshape(N, self.out_channels, *out)  # y[n, o, p] = sum_{c,k} W[o, c, k] x_p[n, c, p s + k d]
+        if self.bias is not None:
+            y += self.bias.data.reshape(-1, *(1,) * self._n)
+        return y if batched else y[0]
+
+    def backward(self, grad_output):
+        r"""Given $\delta = \partial C/\partial y$, shape ``(N, out_channels, *out)``:
+
+        - bias: $\partial C/\partial b_o = \sum_{n, p} \delta_{n o p}$;
+        - weight, the correlation of the input with $\delta$:
+          $\partial C/\partial W_{o c k} = \sum_{n, p} \delta_{n o p}\, x_p[n, c, p s + k d]$;
+        - input, returned: $\partial C/\partial x_p[n, c, i] = \sum_{o}\sum_{p, k \,:\, p s + k d = i}
+          \delta_{n o p} W_{o c k}$, the "full" convolution of the stride-dilated $\delta$ with
+          the flipped kernel, computed as its transpose: $W^\top\delta$ per window, added back
+          where the window was read (:func:`add_windows`), then the padding cropped.
+
+        Within a group only; groups never mix. A frozen parameter gets no gradient.
+        """
+        cols, padded_shape, batched = self._saved()
+        owner = f"{type(self).__name__}.backward"
+        grad_output = as_float_array(grad_output, owner, "grad_output", dtype=self.weight.dtype)
+        N, G, n = cols.shape[0], self.groups, self._n
+        out = output_size(padded_shape[2:], self.kernel_size, self.stride, self.dilation)
+        expected = (N, self.out_channels, *out) if batched else (self.out_channels, *out)
+        if grad_output.shape != expected:
+            raise ValueError(f"{owner} expected grad_output of shape {expected} (the forward output's), "
+                             f"got {grad_output.shape}")
+        delta = grad_output.reshape(N, G, self.out_channels // G, math.prod(out))  # (N, G, out/G, positions)
+        if self.bias is not None and self.bias.requires_grad:
+            accumulate_grad(self.bias, delta.sum(axis=(0, 3)).reshape(-1))
+        if self.weight.requires_grad:
+            # delta_n cols_n^T, one GEMM per sample and group (as Linear's BP4), summed over the
+            # samples: the sum over n and positions p of delta[n, o, p] * x_p[n, c, p s + k d]
+            dW = (delta @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, out/G, in/G * prod(kernel))
+            accumulate_grad(self.weight, dW.reshape(self.weight.shape))
+        if not self.needs_input_grad:
+            return None  # the input is data: nothing upstream needs dC/dx (see Module)
+        W = self.weight.data.reshape(G, self.out_channels // G, -1)
+        grad_cols = W.transpose(0, 2, 1) @ delta  # (N, G, in/G * prod(kernel), positions)
+        grad_windows = grad_cols.reshape(N, self.in_channels, *self.kernel_size, *out)
+        grad_xp = add_windows(grad_windows, padded_shape, self.stride, self.dilation)
+        dx = crop(grad_xp, self._pads)  # the zeros padding added are not inputs
+        return dx if batched else dx[0]
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * self._n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._n:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv1d(_ConvNd):
+    r"""1-D convolution (a cross-correlation, as in PyTorch) over ``(N, C_in, L)``:
+
+    $$y[n, o, p] = b_o + \sum_{c=0}^{C_\text{in}/G - 1} \sum_{k=0}^{K-1} W[o, c, k]\; x_p[n,\, g C_\text{in}/G + c,\, p s + k d],$$
+
+    $x_p$ the zero-padded input, $g$ the group of output channel $o$.
+
+    Args:
+        in_channels, out_channels: $C_\text{in}$, $C_\text{out}$.
+        kernel_size: $K$, an int or a 1-tuple; likewise ``stride`` $s$ and ``dilation`` $d$.
+        padding: zeros added at both ends (int or 1-tuple), ``'valid'`` (none) or ``'same'``
+            (output as long as the input; stride 1 only; an odd total puts the extra zero
+            at the end, as PyTorch).
+        groups: $G$; input and output channels are split into $G$ groups that do not mix.
+        bias: whether to learn $b$.
+        padding_mode: ``'zeros'`` only (PyTorch's other modes are refused).
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+        rng: ``numpy.random.Generator`` for the initial values; default the package's generator.
+
+    Shape:
+        ``(N, C_in, L) -> (N, C_out, L_out)``, or unbatched ``(C_in, L) -> (C_out, L_out)``,
+        $L_\text{out} = \lfloor (L + 2p - d(K - 1) - 1)/s \rfloor + 1$.
+
+    Attributes:
+        weight: ``(C_out, C_in / groups, K)``, from $\mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$,
+            $\text{fan\_in} = C_\text{in}/G \cdot K$, as in PyTorch.
+        bias: ``(C_out,)``, same distribution, or ``None``.
+    """
+
+    _n = 1
+
+
+class Conv2d(_ConvNd):
+    r"""2-D convolution (a cross-correlation, as in PyTorch) over ``(N, C_in, H, W)``:
+
+    $$y[n, o, p, q] = b_o + \sum_{c} \sum_{k, l} W[o, c, k, l]\; x_p[n,\, g C_\text{in}/G + c,\, p s_0 + k d_0,\, q s_1 + l d_1].$$
+
+    Args:
+        in_channels, out_channels: $C_\text{in}$, $C_\text{out}$.
+        kernel_size: an int or a pair ``(kH, kW)``; likewise ``stride`` and ``dilation``.
+        padding: zeros added on both sides (int or pair), ``'valid'`` or ``'same'`` (stride 1
+            only; an odd total puts the extra zero after, as PyTorch).
+        groups: input and output channels are split into ``groups`` groups that do not mix.
+        bias: whether to learn $b$.
+        padding_mode: ``'zeros'`` only (PyTorch's other modes are refused).
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+        rng: ``numpy.random.Generator`` for the initial values; default the package's generator.
+
+    Shape:
+        ``(N, C_in, H, W) -> (N, C_out, H_out, W_out)``, or unbatched ``(C_in, H, W)``; on each
+        axis $\lfloor (L + 2p - d(k - 1) - 1)/s \rfloor + 1$.
+
+    Attributes:
+        weight: ``(C_out, C_in / groups, kH, kW)``, from $\mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$,
+            $\text{fan\_in} = C_\text{in}/G \cdot kH \cdot kW$, as in PyTorch.
+        bias: ``(C_out,)``, same distribution, or ``None``.
+    """
+
+    _n = 2

@@ -1,0 +1,324 @@
+r"""Pooling: max, average and adaptive average, over ``(N, C, L)`` and ``(N, C, H, W)``.
+
+Max and average pooling read the same windows as a convolution (``conv.windows``) and
+reduce each one; their backward builds the gradient of every window element and adds it
+back where it was read (``conv.add_windows``): max-pooling routes $\delta$ to the arg-max of
+its window, average pooling spreads $\delta / \text{divisor}$ over the window. Adaptive
+average pooling is a fixed linear map per axis, $y = A x$, so its backward is $A^\top\delta$.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .conv import add_windows, as_tuple, batch_input, crop, pad, windows
+from .module import Module
+from ._checks import as_float_array
+
+
+def _check_grad(module: Module, grad_output, batched: bool, out_shape: tuple, dtype) -> np.ndarray:
+    """``grad_output`` as an ``(N, C, *out)`` array of ``dtype``, or an error naming the shape expected."""
+    owner = f"{type(module).__name__}.backward"
+    grad_output = as_float_array(grad_output, owner, "grad_output", dtype=dtype)
+    expected = out_shape if batched else out_shape[1:]
+    if grad_output.shape != expected:
+        raise ValueError(f"{owner} expected grad_output of shape {expected} (the forward output's), got {grad_output.shape}")
+    return grad_output if batched else grad_output[np.newaxis]
+
+
+class _WindowPoolNd(Module):
+    """What MaxPool and AvgPool share: the window geometry, PyTorch's output size and checks."""
+
+    _n = 0
+
+    def _geometry(self, kernel_size, stride, padding, dilation=1):
+        name, n = type(self).__name__, self._n
+        self._kernel = as_tuple(kernel_size, n, name, "kernel_size", 1)
+        self._stride = self._kernel if stride is None else as_tuple(stride, n, name, "stride", 1)
+        self._padding = as_tuple(padding, n, name, "padding", 0)
+        self._dilation = as_tuple(dilation, n, name, "dilation", 1)
+        if any(p > k // 2 for p, k in zip(self._padding, self._kernel)):
+            raise ValueError(f"{name} padding must be at most half of kernel_size, got padding={padding!r} "
+                             f"and kernel_size={kernel_size!r}")
+
+    def _output_size(self, x_shape: tuple) -> tuple:
+        """PyTorch's: $\\lfloor (L + 2p - d(k - 1) - 1)/s \\rfloor + 1$ (ceil with ``ceil_mode``,
+        but a last window must start inside the input or the left padding)."""
+        sizes = []
+        for L, k, s, p, d in zip(x_shape[2:], self._kernel, self._stride, self._padding, self._dilation):
+            reach = L + 2 * p - d * (k - 1) - 1
+            out = (-(-reach // s) if self.ceil_mode else reach // s) + 1
+            if self.ceil_mode and (out - 1) * s >= L + p:
+                out -= 1
+            sizes.append(out)
+        if any(o < 1 for o in sizes):
+            raise ValueError(
+                f"{type(self).__name__}: input of shape {x_shape} is too small: the output would be "
+                f"{' x '.join(map(str, sizes))} per channel ({self.extra_repr()})"
+            )
+        return tuple(sizes)
+
+    def _pads(self, x_shape: tuple, out: tuple) -> tuple:
+        """``padding`` before each axis; after it, ``padding`` or, with ``ceil_mode``, as much
+        as the last window needs."""
+        return tuple((p, max(p, (o - 1) * s + d * (k - 1) + 1 - L - p))
+                     for L, o, k, s, p, d in zip(x_shape[2:], out, self._kernel, self._stride, self._padding, self._dilation))
+
+
+class _MaxPoolNd(_WindowPoolNd):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        super().__init__()
+        name = type(self).__name__
+        if return_indices:
+            raise ValueError(f"{name} return_indices=True is not supported (there is no MaxUnpool)")
+        if not isinstance(ceil_mode, (bool, np.bool_)):
+            raise TypeError(f"{name} ceil_mode must be a bool, got {ceil_mode!r}")
+        self._geometry(kernel_size, stride, padding, dilation)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = False, bool(ceil_mode)
+
+    def forward(self, x):
+        x, batched = batch_input(x, type(self).__name__, self._n, None)
+        out = self._output_size(x.shape)
+        pads = self._pads(x.shape, out)
+        xp = pad(x, pads, value=-np.inf)  # padding never wins a max
+        N, C = x.shape[:2]
+        # each window flattened in row-major order: (N, C, prod(kernel), *out)
+        win = windows(xp, self._kernel, self._stride, self._dilation).reshape(N, C, math.prod(self._kernel), *out)
+        argmax = win.argmax(axis=2)  # the FIRST maximum of a window, PyTorch's choice on ties
+        self._save_for_backward(argmax, xp.shape, x.dtype, pads, batched)  # delta is routed by the arg-max
+        y = np.take_along_axis(win, argmax[:, :, np.newaxis], axis=2)[:, :, 0]
+        return y if batched else y[0]
+
+    def backward(self, grad_output):
+        r"""$y = \max_k x[\text{window}_k]$ has derivative 1 for the window's arg-max $k^*$ and 0
+        for the others, so $\delta$ goes to the input element $k^*$ was read from:
+        $\partial C/\partial x_i = \sum_{o\,:\, i = \text{argmax of window } o} \delta_o$
+        (overlapping windows that share an arg-max add up)."""
+        argmax, padded_shape, dtype, pads, batched = self._saved()
+        N, C = padded_shape[:2]
+        delta = _check_grad(self, grad_output, batched, (N, C, *argmax.shape[2:]), dtype)
+        grad_windows = np.zeros((N, C, math.prod(self._kernel), *argmax.shape[2:]), dtype=delta.dtype)
+        np.put_along_axis(grad_windows, argmax[:, :, np.newaxis], delta[:, :, np.newaxis], axis=2)  # one-hot
+        grad_xp = add_windows(grad_windows.reshape(N, C, *self._kernel, *argmax.shape[2:]),
+                              padded_shape, self._stride, self._dilation)
+        dx = crop(grad_xp, pads)
+        return dx if batched else dx[0]
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    r"""$y[n, c, o] = \max_{k < K} x_p[n, c, o s + k d]$ over ``(N, C, L)`` (or ``(C, L)``),
+    $x_p$ the input padded with $-\infty$.
+
+    Args:
+        kernel_size: $K$; ``stride`` $s$ defaults to ``kernel_size``; ``padding`` (at most
+            half of ``kernel_size``) and ``dilation`` $d$ as PyTorch's.
+        ceil_mode: round the output length up instead of down, as PyTorch.
+        return_indices: only ``False`` (refused otherwise).
+
+    Shape: ``(N, C, L) -> (N, C, L_out)``, $L_\text{out} = \lfloor (L + 2p - d(K-1) - 1)/s\rfloor + 1$.
+    Backward sends $\delta$ to the first maximum of each window (PyTorch's choice on ties).
+    """
+
+    _n = 1
+
+
+class MaxPool2d(_MaxPoolNd):
+    r"""$y[n, c, p, q] = \max_{k, l} x_p[n, c, p s_0 + k d_0, q s_1 + l d_1]$ over
+    ``(N, C, H, W)`` (or ``(C, H, W)``), $x_p$ the input padded with $-\infty$.
+
+    Args:
+        kernel_size: an int or a pair; ``stride`` defaults to ``kernel_size``; ``padding``
+            (at most half of ``kernel_size``) and ``dilation`` as PyTorch's.
+        ceil_mode: round the output size up instead of down, as PyTorch.
+        return_indices: only ``False`` (refused otherwise).
+
+    Backward sends $\delta$ to the first maximum of each window in row-major order
+    (PyTorch's choice on ties); overlapping windows add up.
+    """
+
+    _n = 2
+
+
+class _AvgPoolNd(_WindowPoolNd):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override=None):
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("ceil_mode", ceil_mode), ("count_include_pad", count_include_pad)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} {arg} must be a bool, got {value!r}")
+        if divisor_override is not None and (
+                isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral)
+                or divisor_override == 0):
+            raise ValueError(f"{name} divisor_override must be None or a non-zero int, got {divisor_override!r}")
+        self._geometry(kernel_size, stride, padding)
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+        self.divisor_override = divisor_override
+
+    def _divisor(self, x_shape: tuple, out: tuple, dtype) -> np.ndarray:
+        """What each window's sum is divided by, shape ``out``: PyTorch's count of the window's
+        elements inside the padded input (``count_include_pad``) or inside the input itself.
+        Per axis, then the outer product (a 2-D window's count is the product of its sides)."""
+        if self.divisor_override is not None:
+            return np.full(out, float(self.divisor_override), dtype=dtype)
+        divisor = np.ones((), dtype=dtype)
+        for L, o, k, s, p in zip(x_shape[2:], out, self._kernel, self._stride, self._padding):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, L + p)  # a ceil_mode window is cut at the padding's end
+            if self.count_include_pad:
+                count = end - start
+            else:
+                count = np.minimum(end, L) - np.maximum(start, 0)
+            divisor = np.multiply.outer(divisor, count.astype(dtype))
+        return divisor
+
+    def forward(self, x):
+        x, batched = batch_input(x, type(self).__name__, self._n, None)
+        out = self._output_size(x.shape)
+        pads = self._pads(x.shape, out)
+        xp = pad(x, pads)
+        divisor = self._divisor(x.shape, out, x.dtype)
+        self._save_for_backward(divisor, xp.shape, pads, batched)  # backward needs only the geometry
+        kernel_axes = tuple(range(2, 2 + self._n))
+        y = windows(xp, self._kernel, self._stride, self._dilation).sum(axis=kernel_axes) / divisor
+        return y if batched else y[0]
+
+    def backward(self, grad_output):
+        r"""$y_o = \frac{1}{D_o}\sum_k x[\text{window}_o(k)]$, so every element of window $o$
+        receives $\delta_o / D_o$; an element in several windows gets the sum."""
+        divisor, padded_shape, pads, batched = self._saved()
+        N, C = padded_shape[:2]
+        delta = _check_grad(self, grad_output, batched, (N, C, *divisor.shape), divisor.dtype)
+        share = (delta / divisor)[:, :, *(np.newaxis,) * self._n]  # (N, C, 1.., *out)
+        grad_windows = np.broadcast_to(share, (N, C, *self._kernel, *divisor.shape))  # a view
+        dx = crop(add_windows(grad_windows, padded_shape, self._stride, self._dilation), pads)
+        return dx if batched else dx[0]
+
+
+class AvgPool1d(_AvgPoolNd):
+    r"""$y[n, c, o] = \frac{1}{D_o}\sum_{k < K} x_p[n, c, o s + k]$ over ``(N, C, L)`` (or ``(C, L)``),
+    $x_p$ the zero-padded input.
+
+    Args:
+        kernel_size: $K$; ``stride`` $s$ defaults to ``kernel_size``; ``padding`` zeros on
+            both sides, at most half of ``kernel_size``.
+        ceil_mode: round the output length up instead of down, as PyTorch.
+        count_include_pad: $D_o$ counts the padding zeros in the window (default) or only
+            the input's elements.
+    """
+
+    _n = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        self.kernel_size, self.stride, self.padding = self._kernel, self._stride, self._padding  # as PyTorch: tuples
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    r"""$y[n, c, p, q] = \frac{1}{D_{pq}}\sum_{k, l} x_p[n, c, p s_0 + k, q s_1 + l]$ over
+    ``(N, C, H, W)`` (or ``(C, H, W)``), $x_p$ the zero-padded input.
+
+    Args:
+        kernel_size: an int or a pair; ``stride`` defaults to ``kernel_size``; ``padding``
+            zeros on both sides, at most half of ``kernel_size``.
+        ceil_mode: round the output size up instead of down, as PyTorch.
+        count_include_pad: $D$ counts the padding zeros in the window (default) or only
+            the input's elements.
+        divisor_override: if given, $D$ for every window.
+    """
+
+    _n = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override=None):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AdaptiveAvgPoolNd(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        name, n = type(self).__name__, self._n
+        items = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * n
+        if len(items) != n or not all(v is None or (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0)
+                                      for v in items):
+            raise ValueError(f"{name} output_size must be an int >= 0, None, or a tuple of {n} of them, got {output_size!r}")
+        self.output_size = output_size
+        self._sizes = items
+
+    @staticmethod
+    def averaging_matrix(L: int, out: int, dtype) -> np.ndarray:
+        r"""$A$ ``(out, L)`` with $A_{il} = 1/(e_i - s_i)$ for $s_i \le l < e_i$, PyTorch's windows
+        $s_i = \lfloor iL/\text{out} \rfloor$, $e_i = \lceil (i+1)L/\text{out} \rceil$, else 0."""
+        i = np.arange(out)
+        start, end = (i * L) // out, -(-((i + 1) * L) // out)
+        positions = np.arange(L)
+        inside = (start[:, None] <= positions) & (positions < end[:, None])
+        return inside / (end - start)[:, None].astype(dtype)
+
+    def forward(self, x):
+        name = type(self).__name__
+        x, batched = batch_input(x, name, self._n, None)
+        if 0 in x.shape[1:]:
+            raise ValueError(f"{name} expected an input with no empty non-batch axis, got shape {x.shape if batched else x.shape[1:]}")
+        sizes = tuple(L if o is None else o for L, o in zip(x.shape[2:], self._sizes))  # None keeps the size
+        A = [self.averaging_matrix(L, o, x.dtype) for L, o in zip(x.shape[2:], sizes)]
+        self._save_for_backward(A, batched, x.shape)  # the map is linear: backward needs only A
+        y = x @ A[-1].T  # the last axis: (..., L) @ (L, out)
+        if self._n == 2:
+            y = A[0] @ y  # the height axis: (out_h, H) @ (..., H, out_w)
+        return y if batched else y[0]
+
+    def backward(self, grad_output):
+        r"""$y = A x$ along each axis, so $\partial C/\partial x = A^\top \delta$ along each axis
+        (2-D: $y = A_h\, x\, A_w^\top$, $\partial C/\partial x = A_h^\top\, \delta\, A_w$)."""
+        A, batched, x_shape = self._saved()
+        out_shape = (*x_shape[:2], *(a.shape[0] for a in A))
+        delta = _check_grad(self, grad_output, batched, out_shape, A[0].dtype)
+        dx = delta @ A[-1]
+        if self._n == 2:
+            dx = A[0].T @ dx
+        return dx if batched else dx[0]
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    r"""Average pooling to a fixed length ``output_size``: window $i$ of an axis of length $L$
+    averages $x[\lfloor iL/\text{out}\rfloor : \lceil (i+1)L/\text{out}\rceil]$, as PyTorch.
+
+    Shape: ``(N, C, L) -> (N, C, output_size)`` (or unbatched ``(C, L)``).
+    """
+
+    _n = 1
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    r"""Average pooling to a fixed ``output_size`` (an int, or a pair whose ``None`` keeps that
+    axis's size), with PyTorch's windows on each axis: window $i$ of an axis of length $L$ is
+    $[\lfloor iL/\text{out}\rfloor, \lceil (i+1)L/\text{out}\rceil)$.
+
+    Shape: ``(N, C, H, W) -> (N, C, *output_size)`` (or unbatched ``(C, H, W)``).
+    """
+
+    _n = 2
