@@ -236,6 +236,9 @@ def table(results, args, use_torch):
     lines = [
         f"MNIST-1D test accuracy (%) of the final model: {args.updates} updates of Adam(lr=0.01), "
         f"batch {BATCH_SIZE} in order, seed {args.seed}",
+        f"python examples/mnist1d.py --models {','.join(results)} --updates {args.updates} --seed {args.seed}"
+        + (" --torch" if use_torch else "") + f"  (numpy {np.__version__}"
+        + (f", torch {sys.modules['torch'].__version__}" if use_torch else "") + f", {os.cpu_count()} cores)",
         "",
         f"{'model':<21} {'chainrule':>9} {torch_header:>20} {'paper':>6} {'paper notebook':>15} "
         f"{'chainrule time':>15}" + (f" {'PyTorch time':>13}" if use_torch else ""),
@@ -300,7 +303,7 @@ def plot(results, path, use_torch):
     curves.set_xlabel("update")
     curves.set_ylabel("test accuracy (%)")
     curves.set_ylim(0, 100)
-    curves.legend(fontsize=8)
+    curves.legend(loc="lower right", fontsize=8)
     curves.set_title(f"test accuracy every {EVAL_EVERY} updates")
     fig.savefig(path, dpi=110)
 
