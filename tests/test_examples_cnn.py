@@ -1,7 +1,7 @@
 """The MNIST-1D and digits-CNN examples run end to end and reach what they promise.
 
-The full MNIST-1D table (6,000 updates per model) takes about a minute and is not run here:
-its output is committed in examples/results/mnist1d-seed42.txt. These tests run it short.
+MNIST-1D's full recipe runs here for chainrule (about 20 s); the comparison with PyTorch runs
+short (its full output is committed in examples/results/mnist1d-seed42.txt).
 """
 
 import importlib.util
@@ -36,25 +36,29 @@ def run_mnist1d(*args):
 
 
 @needs_mnist1d
-def test_mnist1d_short_run_logistic_and_mlp(capsys):
-    accuracy = run_mnist1d("--updates", "200", "--models", "logistic,mlp")["metrics"]["test_accuracy"]
+@needs_conv1d
+def test_mnist1d_reaches_the_papers_table(capsys, tmp_path):
+    # The full recipe, chainrule only (about 20 s on two cores): 6,000 updates per model, seed 42.
+    results = tmp_path / "table.txt"
+    accuracy = run_mnist1d("--save-results", str(results))["metrics"]["test_accuracy"]
     out = capsys.readouterr().out
-    assert set(accuracy) == {"logistic", "mlp"}
-    # After 200 updates (5 epochs): well above chance (10%), on the way to 32% and 68%.
-    assert 0.25 <= accuracy["logistic"] <= 0.40
-    assert 0.40 <= accuracy["mlp"] <= 0.75
-    assert "200 updates of Adam(lr=0.01), batch 100 in order, seed 42" in out
-    assert "logistic regression" in out and "MLP (residual)" in out and "CNN" not in out
-    assert "63.6-65.1" in out  # the reference PyTorch figures, without --torch
+    assert accuracy["logistic"] >= 0.29  # paper 32%
+    assert accuracy["mlp"] >= 0.62       # paper 68%, its notebook 64.6%
+    assert accuracy["cnn"] >= 0.91       # paper 94%
+    table = results.read_text()
+    assert table in out.replace("wrote " + str(results) + "\n", "")
+    assert "6000 updates of Adam(lr=0.01), batch 100 in order, seed 42" in table
+    assert "63.6-65.1" in table  # the reference PyTorch figures, without --torch
+    for title in ("logistic regression", "MLP (residual)", "CNN"):
+        assert title in table
 
 
 @needs_mnist1d
-@needs_conv1d
-def test_mnist1d_short_run_cnn(tmp_path):
-    results = tmp_path / "table.txt"
-    accuracy = run_mnist1d("--updates", "200", "--models", "cnn", "--save-results", str(results))
-    assert 0.4 <= accuracy["metrics"]["test_accuracy"]["cnn"] <= 0.97
-    assert "CNN" in results.read_text()
+def test_mnist1d_short_run_of_a_subset(capsys):
+    accuracy = run_mnist1d("--updates", "200", "--models", "mlp")["metrics"]["test_accuracy"]
+    assert set(accuracy) == {"mlp"}
+    assert 0.40 <= accuracy["mlp"] <= 0.75  # 5 passes over the data: well above chance (10%)
+    assert "CNN" not in capsys.readouterr().out
 
 
 def test_mnist1d_rejects_unknown_models():
