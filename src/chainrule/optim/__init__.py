@@ -1,7 +1,9 @@
 """Optimisers and learning-rate schedulers.
 
-``Optimizer`` (the shared bookkeeping), ``SGD``, ``Adam``, ``AdamW``, and in
-``chainrule.optim.lr_scheduler``: ``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``.
+``Optimizer`` (the shared bookkeeping), ``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``,
+and in ``chainrule.optim.lr_scheduler``: ``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
+``MultiStepLR``, ``LambdaLR``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``, ``OneCycleLR``,
+``ReduceLROnPlateau``, ``SequentialLR``.
 """
 
 from . import lr_scheduler

@@ -648,13 +648,15 @@ class OneCycleLR(LRScheduler):
         max_lr: the peak lr, one for all groups or a list with one per group.
         total_steps: $T$, the number of steps of the cycle; or give ``epochs`` and
             ``steps_per_epoch`` and $T$ is their product.
-        epochs, steps_per_epoch: positive ints, used when ``total_steps`` is None.
+        epochs: a positive int, used with ``steps_per_epoch`` when ``total_steps`` is None.
+        steps_per_epoch: a positive int, used with ``epochs`` when ``total_steps`` is None.
         pct_start: the fraction of the cycle spent warming up, in $[0, 1]$ (default 0.3).
         anneal_strategy: ``'cos'`` (default) or ``'linear'``.
         cycle_momentum: cycle the optimizer's ``momentum`` (SGD, RMSprop) or ``betas[0]``
             (Adam, AdamW) between ``max_momentum`` and ``base_momentum`` (default True).
-        base_momentum, max_momentum: the momentum at the peak lr and at the ends (0.85, 0.95),
-            one for all groups or a list.
+        base_momentum: the momentum at the peak lr (default 0.85), one for all groups or a list.
+        max_momentum: the momentum at the start and the end (default 0.95), one for all groups
+            or a list.
         div_factor: ``initial_lr = max_lr / div_factor`` (default 25).
         final_div_factor: ``min_lr = initial_lr / final_div_factor`` (default 1e4).
         three_phase: use the three-phase schedule.
