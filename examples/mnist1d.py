@@ -94,7 +94,7 @@ def train(model, X_train, y_train, X_test, y_test, updates, desc, progress=True)
         start = (step * BATCH_SIZE) % len(X_train)
         xb, yb = X_train[start:start + BATCH_SIZE], y_train[start:start + BATCH_SIZE]
         logits = model(xb)
-        loss_fn(logits, yb)
+        loss_fn(logits, yb)  # the loss's forward keeps what its backward needs (its value is unused)
         optimizer.zero_grad()
         model.backward(loss_fn.backward())
         optimizer.step()
