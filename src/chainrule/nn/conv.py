@@ -1,8 +1,7 @@
 r"""Conv1d and Conv2d: one N-d cross-correlation, $y = b + W \star x$, and its three gradients.
 
 The forward reads every kernel-sized window of the (zero-padded) input, laid out as the
-columns of a matrix ("im2col"), and multiplies it by the weight matrix: one GEMM per sample
-and group. Its adjoint, :func:`add_windows`, adds each window back where it was read from
+columns of a matrix ("im2col"), and multiplies it by the weight matrix: one GEMM (per group). Its adjoint, :func:`add_windows`, adds each window back where it was read from
 ("col2im"); pooling uses the same pair (see ``pooling.py``). The derivation is on the docs
 page *Convolution and pooling*.
 """
@@ -97,11 +96,17 @@ def add_windows(grad_windows: np.ndarray, padded_shape: tuple, stride: tuple, di
     n = (grad_windows.ndim - 2) // 2
     kernel, out = grad_windows.shape[2:2 + n], grad_windows.shape[2 + n:]
     grad = np.zeros(padded_shape, dtype=grad_windows.dtype)
-    for k in np.ndindex(*kernel):
-        # offset k reads positions k*d, k*d + s, ..., k*d + (out - 1)*s on each axis
-        target = tuple(slice(ki * d, ki * d + (o - 1) * s + 1, s) for ki, d, o, s in zip(k, dilation, out, stride))
-        grad[(slice(None), slice(None), *target)] += grad_windows[(slice(None), slice(None), *k)]
+    for k, read in kernel_offsets(kernel, out, stride, dilation):
+        grad[read] += grad_windows[(slice(None), slice(None), *k)]
     return grad
+
+
+def kernel_offsets(kernel: tuple, out: tuple, stride: tuple, dilation: tuple):
+    """Yield ``(k, read)`` for every kernel offset ``k`` (row-major): ``xp[read]`` is the
+    ``(N, C, *out)`` strided slice that offset reads, positions $k d + o s$ on each axis."""
+    for k in np.ndindex(*kernel):
+        yield k, (slice(None), slice(None), *(slice(ki * d, ki * d + (o - 1) * s + 1, s)
+                                              for ki, d, o, s in zip(k, dilation, out, stride)))
 
 
 def output_size(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
@@ -188,17 +193,22 @@ class _ConvNd(Module):
                 f"(dilated) kernel spans {' x '.join(map(str, span))}; the kernel can't be larger than the "
                 f"padded input (input shape {x.shape if batched else x.shape[1:]}, padding={self.padding!r})"
             )
-        N, G = x.shape[0], self.groups
+        N, G, n = x.shape[0], self.groups, self._n
         out = output_size(xp.shape[2:], self.kernel_size, self.stride, self.dilation)
-        # im2col: the windows as columns, one row per (input channel, kernel offset) of a group:
-        # (N, G, in/G * prod(kernel), positions). The copy makes one GEMM per sample and group.
+        # im2col: the windows become the columns of one matrix per group, a row for each
+        # (input channel, kernel offset) and a column for each (sample, output position):
+        # (G, in/G * prod(kernel), N * prod(out)). The copy makes the convolution one GEMM.
+        view = windows(xp, self.kernel_size, self.stride, self.dilation)  # (N, C, *kernel, *out)
+        channel_kernel = tuple(range(1, 2 + n))
         rows = self.in_channels // G * math.prod(self.kernel_size)
-        cols = windows(xp, self.kernel_size, self.stride, self.dilation).reshape(N, G, rows, math.prod(out))
+        cols = view.transpose(*channel_kernel, 0, *range(2 + n, 2 + 2 * n)).reshape(G, rows, N * math.prod(out))
         self._save_for_backward(cols, xp.shape, batched)  # dW correlates these windows with delta
         W = self.weight.data.reshape(G, self.out_channels // G, -1)  # (G, out/G, in/G * prod(kernel))
-        y = (W @ cols).reshape(N, self.out_channels, *out)  # y[n, o, p] = sum_{c,k} W[o, c, k] x_p[n, c, p s + k d]
+        y = W @ cols  # y[o, (n, p)] = sum_{c,k} W[o, c, k] x_p[n, c, p s + k d]
         if self.bias is not None:
-            y += self.bias.data.reshape(-1, *(1,) * self._n)
+            y += self.bias.data.reshape(G, -1, 1)
+        # (out, N, *out) -> (N, out, *out), made contiguous for the layers after this one
+        y = np.ascontiguousarray(y.reshape(self.out_channels, N, *out).swapaxes(0, 1))
         return y if batched else y[0]
 
     def backward(self, grad_output):
@@ -217,25 +227,29 @@ class _ConvNd(Module):
         cols, padded_shape, batched = self._saved()
         owner = f"{type(self).__name__}.backward"
         grad_output = as_float_array(grad_output, owner, "grad_output", dtype=self.weight.dtype)
-        N, G, n = cols.shape[0], self.groups, self._n
+        N, G, n = padded_shape[0], self.groups, self._n
         out = output_size(padded_shape[2:], self.kernel_size, self.stride, self.dilation)
         expected = (N, self.out_channels, *out) if batched else (self.out_channels, *out)
         if grad_output.shape != expected:
             raise ValueError(f"{owner} expected grad_output of shape {expected} (the forward output's), "
                              f"got {grad_output.shape}")
-        delta = grad_output.reshape(N, G, self.out_channels // G, math.prod(out))  # (N, G, out/G, positions)
+        # delta in the layout of y before forward's last transpose: (G, out/G, N * prod(out))
+        delta = grad_output.reshape(N, self.out_channels, math.prod(out)).swapaxes(0, 1)
+        delta = delta.reshape(G, self.out_channels // G, N * math.prod(out))
         if self.bias is not None and self.bias.requires_grad:
-            accumulate_grad(self.bias, delta.sum(axis=(0, 3)).reshape(-1))
+            accumulate_grad(self.bias, delta.sum(axis=-1).reshape(-1))
         if self.weight.requires_grad:
-            # delta_n cols_n^T, one GEMM per sample and group (as Linear's BP4), summed over the
-            # samples: the sum over n and positions p of delta[n, o, p] * x_p[n, c, p s + k d]
-            dW = (delta @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, out/G, in/G * prod(kernel))
+            # delta cols^T: the GEMM's inner sum runs over every sample n and position p of
+            # delta[n, o, p] * x_p[n, c, p s + k d] (Linear's BP4, with positions as more rows)
+            dW = delta @ cols.swapaxes(-1, -2)  # (G, out/G, in/G * prod(kernel))
             accumulate_grad(self.weight, dW.reshape(self.weight.shape))
         if not self.needs_input_grad:
             return None  # the input is data: nothing upstream needs dC/dx (see Module)
         W = self.weight.data.reshape(G, self.out_channels // G, -1)
-        grad_cols = W.transpose(0, 2, 1) @ delta  # (N, G, in/G * prod(kernel), positions)
-        grad_windows = grad_cols.reshape(N, self.in_channels, *self.kernel_size, *out)
+        grad_cols = W.swapaxes(-1, -2) @ delta  # (G, in/G * prod(kernel), N * prod(out))
+        # back to the windows' layout (N, C, *kernel, *out), a view, for add_windows
+        grad_windows = grad_cols.reshape(self.in_channels, *self.kernel_size, N, *out).transpose(
+            n + 1, *range(n + 1), *range(n + 2, 2 * n + 2))
         grad_xp = add_windows(grad_windows, padded_shape, self.stride, self.dilation)
         dx = crop(grad_xp, self._pads)  # the zeros padding added are not inputs
         return dx if batched else dx[0]
@@ -261,7 +275,8 @@ class Conv1d(_ConvNd):
     $x_p$ the zero-padded input, $g$ the group of output channel $o$.
 
     Args:
-        in_channels, out_channels: $C_\text{in}$, $C_\text{out}$.
+        in_channels: $C_\text{in}$, channels of the input.
+        out_channels: $C_\text{out}$, channels of the output.
         kernel_size: $K$, an int or a 1-tuple; likewise ``stride`` $s$ and ``dilation`` $d$.
         padding: zeros added at both ends (int or 1-tuple), ``'valid'`` (none) or ``'same'``
             (output as long as the input; stride 1 only; an odd total puts the extra zero
@@ -291,7 +306,8 @@ class Conv2d(_ConvNd):
     $$y[n, o, p, q] = b_o + \sum_{c} \sum_{k, l} W[o, c, k, l]\; x_p[n,\, g C_\text{in}/G + c,\, p s_0 + k d_0,\, q s_1 + l d_1].$$
 
     Args:
-        in_channels, out_channels: $C_\text{in}$, $C_\text{out}$.
+        in_channels: $C_\text{in}$, channels of the input.
+        out_channels: $C_\text{out}$, channels of the output.
         kernel_size: an int or a pair ``(kH, kW)``; likewise ``stride`` and ``dilation``.
         padding: zeros added on both sides (int or pair), ``'valid'`` or ``'same'`` (stride 1
             only; an odd total puts the extra zero after, as PyTorch).

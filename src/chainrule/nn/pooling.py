@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from .conv import add_windows, as_tuple, batch_input, crop, pad, windows
+from .conv import add_windows, as_tuple, batch_input, crop, kernel_offsets, pad, windows
 from .module import Module
 from ._checks import as_float_array
 
@@ -88,12 +88,20 @@ class _MaxPoolNd(_WindowPoolNd):
         out = self._output_size(x.shape)
         pads = self._pads(x.shape, out)
         xp = pad(x, pads, value=-np.inf)  # padding never wins a max
-        N, C = x.shape[:2]
-        # each window flattened in row-major order: (N, C, prod(kernel), *out)
-        win = windows(xp, self._kernel, self._stride, self._dilation).reshape(N, C, math.prod(self._kernel), *out)
-        argmax = win.argmax(axis=2)  # the FIRST maximum of a window, PyTorch's choice on ties
+        # Scan the window element by element (kernel offsets in row-major order), each offset
+        # a strided slice of the input covering every window at once. PyTorch's rule: a later
+        # element takes over if it is greater (so on ties the FIRST maximum stays) or NaN.
+        argmax = np.zeros((*x.shape[:2], *out), dtype=np.intp)  # the winning offset's index
+        y = None
+        for i, (k, read) in enumerate(kernel_offsets(self._kernel, out, self._stride, self._dilation)):
+            candidate = xp[read]
+            if y is None:
+                y = candidate.copy()
+                continue
+            takes_over = (candidate > y) | np.isnan(candidate)
+            y[takes_over] = candidate[takes_over]
+            argmax[takes_over] = i
         self._save_for_backward(argmax, xp.shape, x.dtype, pads, batched)  # delta is routed by the arg-max
-        y = np.take_along_axis(win, argmax[:, :, np.newaxis], axis=2)[:, :, 0]
         return y if batched else y[0]
 
     def backward(self, grad_output):
@@ -103,11 +111,10 @@ class _MaxPoolNd(_WindowPoolNd):
         (overlapping windows that share an arg-max add up)."""
         argmax, padded_shape, dtype, pads, batched = self._saved()
         N, C = padded_shape[:2]
-        delta = _check_grad(self, grad_output, batched, (N, C, *argmax.shape[2:]), dtype)
-        grad_windows = np.zeros((N, C, math.prod(self._kernel), *argmax.shape[2:]), dtype=delta.dtype)
-        np.put_along_axis(grad_windows, argmax[:, :, np.newaxis], delta[:, :, np.newaxis], axis=2)  # one-hot
-        grad_xp = add_windows(grad_windows.reshape(N, C, *self._kernel, *argmax.shape[2:]),
-                              padded_shape, self._stride, self._dilation)
+        delta = _check_grad(self, grad_output, batched, argmax.shape, dtype)
+        grad_xp = np.zeros(padded_shape, dtype=delta.dtype)
+        for i, (k, read) in enumerate(kernel_offsets(self._kernel, argmax.shape[2:], self._stride, self._dilation)):
+            grad_xp[read] += np.where(argmax == i, delta, 0.0)  # offset k gets delta where it won
         dx = crop(grad_xp, pads)
         return dx if batched else dx[0]
 

@@ -1,0 +1,308 @@
+"""Benchmark one CNN training step: chainrule vs PyTorch CPU eager (2 threads), same process.
+
+Workloads:
+  (a) "MNIST-1D CNN": input (100, 1, 40); Conv1d(1, 25, 5, stride=2, padding=1), ReLU,
+      Conv1d(25, 25, 3, stride=2, padding=1), ReLU, Conv1d(25, 25, 3, stride=2, padding=1), ReLU,
+      Flatten (125), Linear(125, 10); cross-entropy; Adam lr 1e-2.
+  (b) "2-D CNN": input (64, 3, 32, 32); Conv2d(3, 32, 3, padding=1), ReLU, MaxPool2d(2),
+      Conv2d(32, 64, 3, padding=1), ReLU, MaxPool2d(2), Flatten, Linear(64*8*8, 10);
+      cross-entropy; SGD lr 0.01, momentum 0.9.
+
+One step = forward, loss, zero_grad, backward, optimiser step. The two contenders start from
+the same weights and run interleaved round by round (in a rotating order); the table gives
+each one's median time per step, the ratio of the medians and the median of same-round
+ratios. Before timing, chainrule's loss and gradients are checked against PyTorch's over
+three steps (float64 to 1e-9, float32 to float32 tolerance).
+
+Usage:
+    python benchmarks/bench_conv.py             # checks, then 21 timing rounds per workload
+    python benchmarks/bench_conv.py --quick     # smoke run for CI: the checks, 2 short rounds
+    python benchmarks/bench_conv.py --variants  # the implementation choices, layer by layer
+
+``--variants`` times, on every conv layer of the two workloads, the forward as im2col + one
+GEMM per sample (what ``Conv`` does) against ``einsum`` straight on the
+``sliding_window_view``, and the input gradient as the windows' adjoint (``add_windows``, what
+``Conv`` does) against the full convolution of the stride-dilated delta with the flipped kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_training_step import fmt_time, machine_description, time_block  # noqa: E402
+
+import chainrule as cr  # noqa: E402
+from chainrule import nn, optim  # noqa: E402
+from chainrule.nn.conv import add_windows, pad, windows  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # the checks and the comparison need it; --variants does not
+    torch = None
+
+TARGET = 1.5  # chainrule / PyTorch, per workload (float32)
+
+
+class Reshape(nn.Module):
+    """(N, ...) -> (N, -1), for a chainrule without nn.Flatten."""
+
+    def forward(self, x):
+        self._save_for_backward(x.shape)
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_output):
+        (shape,) = self._saved()
+        return grad_output.reshape(shape)
+
+
+def flatten():
+    return nn.Flatten() if hasattr(nn, "Flatten") else Reshape()
+
+
+def mnist1d_cnn(lib, dtype):
+    """The layers of workload (a) in ``lib`` (chainrule's nn or torch.nn): same order, same keys."""
+    kw = {"dtype": dtype}
+    return [lib.Conv1d(1, 25, 5, stride=2, padding=1, **kw), lib.ReLU(),
+            lib.Conv1d(25, 25, 3, stride=2, padding=1, **kw), lib.ReLU(),
+            lib.Conv1d(25, 25, 3, stride=2, padding=1, **kw), lib.ReLU(),
+            flatten() if lib is nn else lib.Flatten(), lib.Linear(125, 10, **kw)]
+
+
+def cnn_2d(lib, dtype):
+    kw = {"dtype": dtype}
+    return [lib.Conv2d(3, 32, 3, padding=1, **kw), lib.ReLU(), lib.MaxPool2d(2),
+            lib.Conv2d(32, 64, 3, padding=1, **kw), lib.ReLU(), lib.MaxPool2d(2),
+            flatten() if lib is nn else lib.Flatten(), lib.Linear(64 * 8 * 8, 10, **kw)]
+
+
+# name, layers, input shape, optimiser (name, keyword arguments)
+WORKLOADS = [
+    ("MNIST-1D CNN b100", mnist1d_cnn, (100, 1, 40), ("Adam", {"lr": 1e-2})),
+    ("2-D CNN b64", cnn_2d, (64, 3, 32, 32), ("SGD", {"lr": 0.01, "momentum": 0.9})),
+]
+
+
+def make_batch(shape, dtype, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape).astype(dtype), rng.integers(0, 10, shape[0]).astype(np.int64)
+
+
+class ChainruleStep:
+    def __init__(self, layers, dtype, optimiser):
+        self.model = nn.Sequential(*layers(nn, dtype))
+        self.model[0].needs_input_grad = False  # the input is data: no dC/dx, as PyTorch skips it
+        self.loss_fn = nn.CrossEntropyLoss()
+        name, kwargs = optimiser
+        self.opt = getattr(optim, name)(self.model.parameters(), **kwargs)
+
+    def forward_backward(self, x, y):
+        loss = self.loss_fn(self.model(x), y)
+        self.opt.zero_grad()
+        self.model.backward(self.loss_fn.backward())
+        return loss
+
+    def step(self, x, y):
+        loss = self.forward_backward(x, y)
+        self.opt.step()
+        return loss
+
+    def grads(self):
+        return [p.grad for p in self.model.parameters()]
+
+
+class TorchStep:
+    def __init__(self, layers, dtype, optimiser, state_dict):
+        self.model = torch.nn.Sequential(*layers(torch.nn, torch.float32 if dtype == np.float32 else torch.float64))
+        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict.items()})
+        self.loss_fn = torch.nn.CrossEntropyLoss()
+        name, kwargs = optimiser
+        self.opt = getattr(torch.optim, name)(self.model.parameters(), **kwargs)
+        self._x = None
+
+    def _tensors(self, x, y):
+        if self._x is None or self._x[0] is not x:  # convert once: conversion is not the step
+            self._x = (x, torch.from_numpy(x), torch.from_numpy(y))
+        return self._x[1:]
+
+    def forward_backward(self, x, y):
+        tx, ty = self._tensors(x, y)
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(tx), ty)
+        loss.backward()
+        return loss.item()
+
+    def step(self, x, y):
+        tx, ty = self._tensors(x, y)
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(tx), ty)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def grads(self):
+        return [p.grad.numpy() for p in self.model.parameters()]
+
+
+def build(layers, dtype, optimiser, seed=0):
+    cr.manual_seed(seed)
+    ours = ChainruleStep(layers, dtype, optimiser)
+    return {"chainrule": ours, "torch": TorchStep(layers, dtype, optimiser, ours.model.state_dict())}
+
+
+def check(name, layers, shape, optimiser, dtype):
+    """Loss and every gradient equal PyTorch's over three steps (so the optimiser's update is
+    checked too, at the next step)."""
+    x, y = make_batch(shape, dtype)
+    c = build(layers, dtype, optimiser)
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    for step in range(3):
+        losses = [c[k].forward_backward(x, y) for k in ("chainrule", "torch")]
+        np.testing.assert_allclose(*losses, rtol=tol, err_msg=f"{name} {np.dtype(dtype)}: loss at step {step}")
+        for i, (g, gt) in enumerate(zip(c["chainrule"].grads(), c["torch"].grads(), strict=True)):
+            # whole-tensor relative error: in float32 a ReLU input within rounding of 0 can flip
+            # side, or a max-pool window's arg-max move to a near-tie, between two summation
+            # orders (bench_training_step.py's tolerance); a wrong formula errs by O(1)
+            err = np.linalg.norm(g - gt) / (np.linalg.norm(gt) or 1.0)
+            if not err <= (1e-2 if dtype == np.float32 else 1e-9):
+                raise AssertionError(f"{name} {np.dtype(dtype)}: gradient {i} at step {step}: relative error {err:.2e}")
+        for k in c:
+            c[k].opt.step()
+
+
+def bench(layers, shape, optimiser, rounds, block_seconds):
+    x, y = make_batch(shape, np.float32)
+    c = build(layers, np.float32, optimiser)
+    names = list(c)
+    n_per = {}
+    for k in names:  # warm up, then size each block to about block_seconds
+        per = min(time_block(c[k].step, x, y, 2), time_block(c[k].step, x, y, 2))
+        n_per[k] = max(1, int(block_seconds / per))
+    times = {k: [] for k in names}
+    for r in range(rounds):
+        for k in names[r % 2:] + names[:r % 2]:
+            gc.collect()
+            times[k].append(time_block(c[k].step, x, y, n_per[k]))
+    return times
+
+
+# -- --variants: the implementation choices, timed layer by layer ------------------------------
+
+
+def conv_layers():
+    """(label, input shape, out_channels, kernel, stride, padding) of every conv in the workloads."""
+    return [("1-D conv 1", (100, 1, 40), 25, (5,), (2,), 1), ("1-D conv 2", (100, 25, 19), 25, (3,), (2,), 1),
+            ("1-D conv 3", (100, 25, 10), 25, (3,), (2,), 1),
+            ("2-D conv 1", (64, 3, 32, 32), 32, (3, 3), (1, 1), 1), ("2-D conv 2", (64, 32, 16, 16), 64, (3, 3), (1, 1), 1)]
+
+
+def best_time(fn, seconds=0.3):
+    fn()
+    n = max(1, int(0.05 / max(time_block(lambda *_: fn(), None, None, 1), 1e-7)))
+    times, deadline = [], time.perf_counter() + seconds
+    while len(times) < 5 or time.perf_counter() < deadline:
+        times.append(time_block(lambda *_: fn(), None, None, n))
+    return statistics.median(times)
+
+
+def variants():
+    print("\nImplementation variants, float32, median time per call (the first of each pair is chainrule's):")
+    header = (f"{'layer':<11} {'forward: im2col+GEMM':>21} {'einsum on view':>15} {'ratio':>6}   "
+              f"{'dx: add_windows':>16} {'full conv':>10} {'ratio':>6}")
+    print(header)
+    print("-" * len(header))
+    rng = np.random.default_rng(0)
+    for label, shape, out, kernel, stride, p in conv_layers():
+        n = len(kernel)
+        one = (1,) * n
+        x = rng.standard_normal(shape).astype(np.float32)
+        W = rng.standard_normal((out, shape[1], *kernel)).astype(np.float32)
+        xp = pad(x, ((p, p),) * n)
+        view = windows(xp, kernel, stride, one)
+        N, O = shape[0], view.shape[2 + n:]
+        P = math.prod(O)
+
+        def im2col():
+            return (W.reshape(1, out, -1) @ view.reshape(N, 1, -1, P)).reshape(N, out, *O)
+
+        letters, positions = "abc"[:n], "xyz"[:n]
+
+        def einsum_view():
+            return np.einsum(f"nc{letters}{positions},oc{letters}->no{positions}", view, W, optimize=True)
+
+        delta = rng.standard_normal((N, out, *O)).astype(np.float32)
+
+        def scatter():
+            grad_cols = W.reshape(1, out, -1).transpose(0, 2, 1) @ delta.reshape(N, 1, out, P)
+            return add_windows(grad_cols.reshape(N, shape[1], *kernel, *O), xp.shape, stride, one)
+
+        def full_convolution():
+            # delta with s - 1 zeros between its elements, padded by k - 1 (and to the input's
+            # length), correlated with the flipped kernel whose in/out channels are swapped
+            dilated = np.zeros((N, out, *((o - 1) * s + 1 for o, s in zip(O, stride))), dtype=np.float32)
+            dilated[(..., *(slice(None, None, s) for s in stride))] = delta
+            padded = pad(dilated, tuple((k - 1, L - d) for k, L, d in zip(kernel, xp.shape[2:], dilated.shape[2:])))
+            flipped = np.flip(W, axis=tuple(range(2, 2 + n))).swapaxes(0, 1)  # (in, out, *kernel)
+            cols = windows(padded, kernel, one, one).reshape(N, 1, -1, math.prod(xp.shape[2:]))
+            return (flipped.reshape(1, shape[1], -1) @ cols).reshape(xp.shape)
+
+        assert np.allclose(im2col(), einsum_view(), rtol=1e-4, atol=1e-3)
+        assert np.allclose(scatter(), full_convolution(), rtol=1e-4, atol=1e-3)
+        f1, f2, b1, b2 = (best_time(f) for f in (im2col, einsum_view, scatter, full_convolution))
+        print(f"{label:<11} {fmt_time(f1):>21} {fmt_time(f2):>15} {f2 / f1:>6.2f}   "
+              f"{fmt_time(b1):>16} {fmt_time(b2):>10} {b2 / b1:>6.2f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: the checks, 2 short rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="timing rounds per workload")
+    parser.add_argument("--variants", action="store_true", help="only time the implementation variants")
+    args = parser.parse_args(argv)
+    if torch is not None:
+        torch.set_num_threads(2)
+    for line in machine_description():
+        print(line)
+    t_start = time.perf_counter()
+    if args.variants:
+        variants()
+        print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
+        return None
+    if torch is None:
+        raise SystemExit("bench_conv.py compares with PyTorch: install torch (or run --variants)")
+
+    print("\nChecks (chainrule vs PyTorch, loss and every gradient over 3 optimiser steps):")
+    for name, layers, shape, optimiser in WORKLOADS:
+        for dtype in (np.float64, np.float32):
+            check(name, layers, shape, optimiser, dtype)
+            print(f"  {name:<18} {np.dtype(dtype).name:<8} equal")
+
+    rounds = args.rounds or (2 if args.quick else 21)
+    print(f"\nTiming: one training step, float32, median of {rounds} interleaved rounds")
+    header = f"{'workload':<18} {'contender':<10} {'median':>11} {'cr/torch':>9} {'same-round':>10} {'target':>9}"
+    print(header)
+    print("-" * len(header))
+    results = {}
+    for name, layers, shape, optimiser in WORKLOADS:
+        times = bench(layers, shape, optimiser, rounds, 0.01 if args.quick else 0.2)
+        med = {k: statistics.median(ts) for k, ts in times.items()}
+        ratio = med["chainrule"] / med["torch"]
+        same_round = statistics.median(a / b for a, b in zip(times["chainrule"], times["torch"]))
+        mark = f"<={TARGET:.1f} " + ("ok" if ratio <= TARGET else "MISS")
+        print(f"{name:<18} {'chainrule':<10} {fmt_time(med['chainrule']):>11}")
+        print(f"{'':<18} {'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
+        results[name] = ratio
+    print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
+    return results
+
+
+if __name__ == "__main__":
+    main()
