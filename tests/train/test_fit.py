@@ -423,3 +423,19 @@ def test_a_list_of_batches_and_callbacks_none_are_accepted():
     history = fit(model, nn.CrossEntropyLoss(), opt, [(X[:120], y[:120]), [X[120:], y[120:]]], 2,
                   val_loader=[val_set.arrays], callbacks=None, progress=False)
     assert len(history) == 2 and "val_accuracy" in history
+
+
+def test_fit_steps_reduce_lr_on_plateau_with_the_validation_loss():
+    import chainrule as cr
+    from chainrule import nn, optim, train
+
+    X, y = cr.data.datasets.make_moons(64, noise=0.1, seed=0)
+    loader = cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=16)
+    model = nn.Sequential(nn.Linear(2, 8, rng=np.random.default_rng(0)), nn.Tanh(),
+                          nn.Linear(8, 2, rng=np.random.default_rng(1)))
+    opt = optim.SGD(model.parameters(), lr=1e-3)  # slow progress: far below the 50 % asked for
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5, threshold=0.5)
+    history = train.fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=3, val_loader=loader,
+                        scheduler=plateau, progress=False)
+    assert len(history) == 3
+    assert opt.param_groups[0]["lr"] == 2.5e-4  # halved after epochs 2 and 3, whose val_loss did not halve

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..grad_mode import no_grad
 from ..nn.module import Module
+from ..optim.lr_scheduler import ReduceLROnPlateau
 from .callbacks import CALLBACK_METHODS, FitState, History
 from .metrics import resolve_metrics
 
@@ -59,7 +60,9 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
         val_loader: batches to evaluate on after every epoch, or None.
         metrics: names (``"accuracy"``, ``"top5_accuracy"``, ``"mse"``, ``"mae"``) or
             callables ``fn(output, target) -> float``; ``()`` for none.
-        scheduler: a learning-rate scheduler, stepped once per epoch, or None.
+        scheduler: a learning-rate scheduler, stepped once per epoch, or None. A
+            ``ReduceLROnPlateau`` is stepped with the epoch's validation loss (the training
+            loss without ``val_loader``).
         callbacks: :class:`Callback` objects (``EarlyStopping``, ``ModelCheckpoint``,
             ``GradientFlow``, ...).
         progress: show a progress bar per epoch (tqdm) when stdout is a terminal, one plain
@@ -152,7 +155,9 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
                     val = _evaluate(model, val_loader, loss_fn, metric_fns, "fit val_loader")
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 logs["lr"] = optimizer.param_groups[0]["lr"]
-                if scheduler is not None:
+                if isinstance(scheduler, ReduceLROnPlateau):  # it steps on a metric: the validation loss if any
+                    scheduler.step(logs.get("val_loss", logs["loss"]))
+                elif scheduler is not None:
                     scheduler.step()
                 logs["time"] = time.perf_counter() - start
                 state.logs = logs
