@@ -20,7 +20,8 @@ Usage:
     python benchmarks/bench_conv.py --variants  # the implementation choices, layer by layer
 
 ``--variants`` times, on every conv layer of the two workloads, the forward as im2col + one
-GEMM per sample (what ``Conv`` does) against ``einsum`` straight on the
+GEMM per sample (what ``Conv`` does) against im2col into a single GEMM (columns = samples x
+positions, the output transposed back to (N, C, ...)) and ``einsum`` straight on the
 ``sliding_window_view``, and the input gradient as the windows' adjoint (``add_windows``, what
 ``Conv`` does) against the full convolution of the stride-dilated delta with the flipped kernel.
 """
@@ -214,9 +215,20 @@ def best_time(fn, seconds=0.3):
 
 
 def variants():
-    print("\nImplementation variants, float32, median time per call (the first of each pair is chainrule's):")
-    header = (f"{'layer':<11} {'forward: im2col+GEMM':>21} {'einsum on view':>15} {'ratio':>6}   "
-              f"{'dx: add_windows':>16} {'full conv':>10} {'ratio':>6}")
+    """The table of --variants, with the BLAS on one thread: it compares the algorithms (how many
+    GEMMs of what shape, how much copying), and a single-threaded GEMM is far less disturbed by
+    other processes on a shared machine than two threads that wait for each other."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        variants_table()
+
+
+def variants_table():
+    print("\nImplementation variants, float32, BLAS on 1 thread, median time per call; "
+          "ratio = variant / chainrule's choice")
+    header = (f"{'layer':<11} {'fwd: per-sample GEMMs':>21} {'one GEMM':>10} {'ratio':>6} {'einsum on view':>14} "
+              f"{'ratio':>6}   {'dx: add_windows':>15} {'full conv':>10} {'ratio':>6}")
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
@@ -232,6 +244,10 @@ def variants():
 
         def im2col():
             return (W.reshape(1, out, -1) @ view.reshape(N, 1, -1, P)).reshape(N, out, *O)
+
+        def one_gemm():
+            cols = view.transpose(1, *range(2, 2 + n), 0, *range(2 + n, 2 + 2 * n)).reshape(-1, N * P)
+            return np.ascontiguousarray((W.reshape(out, -1) @ cols).reshape(out, N, *O).swapaxes(0, 1))
 
         letters, positions = "abc"[:n], "xyz"[:n]
 
@@ -255,10 +271,11 @@ def variants():
             return (flipped.reshape(1, shape[1], -1) @ cols).reshape(xp.shape)
 
         assert np.allclose(im2col(), einsum_view(), rtol=1e-4, atol=1e-3)
+        assert np.allclose(im2col(), one_gemm(), rtol=1e-4, atol=1e-3)
         assert np.allclose(scatter(), full_convolution(), rtol=1e-4, atol=1e-3)
-        f1, f2, b1, b2 = (best_time(f) for f in (im2col, einsum_view, scatter, full_convolution))
-        print(f"{label:<11} {fmt_time(f1):>21} {fmt_time(f2):>15} {f2 / f1:>6.2f}   "
-              f"{fmt_time(b1):>16} {fmt_time(b2):>10} {b2 / b1:>6.2f}")
+        f1, f2, f3, b1, b2 = (best_time(f) for f in (im2col, one_gemm, einsum_view, scatter, full_convolution))
+        print(f"{label:<11} {fmt_time(f1):>21} {fmt_time(f2):>10} {f2 / f1:>6.2f} {fmt_time(f3):>14} {f3 / f1:>6.2f}   "
+              f"{fmt_time(b1):>15} {fmt_time(b2):>10} {b2 / b1:>6.2f}")
 
 
 def main(argv=None):

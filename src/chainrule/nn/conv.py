@@ -1,7 +1,8 @@
 r"""Conv1d and Conv2d: one N-d cross-correlation, $y = b + W \star x$, and its three gradients.
 
 The forward reads every kernel-sized window of the (zero-padded) input, laid out as the
-columns of a matrix ("im2col"), and multiplies it by the weight matrix: one GEMM (per group). Its adjoint, :func:`add_windows`, adds each window back where it was read from
+columns of a matrix ("im2col"), and multiplies it by the weight matrix: one GEMM per sample
+and group. Its adjoint, :func:`add_windows`, adds each window back where it was read from
 ("col2im"); pooling uses the same pair (see ``pooling.py``). The derivation is on the docs
 page *Convolution and pooling*.
 """
@@ -193,22 +194,18 @@ class _ConvNd(Module):
                 f"(dilated) kernel spans {' x '.join(map(str, span))}; the kernel can't be larger than the "
                 f"padded input (input shape {x.shape if batched else x.shape[1:]}, padding={self.padding!r})"
             )
-        N, G, n = x.shape[0], self.groups, self._n
+        N, G = x.shape[0], self.groups
         out = output_size(xp.shape[2:], self.kernel_size, self.stride, self.dilation)
-        # im2col: the windows become the columns of one matrix per group, a row for each
-        # (input channel, kernel offset) and a column for each (sample, output position):
-        # (G, in/G * prod(kernel), N * prod(out)). The copy makes the convolution one GEMM.
-        view = windows(xp, self.kernel_size, self.stride, self.dilation)  # (N, C, *kernel, *out)
-        channel_kernel = tuple(range(1, 2 + n))
+        # im2col: the windows become the columns of a matrix per sample and group, a row for
+        # each (input channel, kernel offset) and a column for each output position:
+        # (N, G, in/G * prod(kernel), positions). The copy makes one GEMM per sample and group.
         rows = self.in_channels // G * math.prod(self.kernel_size)
-        cols = view.transpose(*channel_kernel, 0, *range(2 + n, 2 + 2 * n)).reshape(G, rows, N * math.prod(out))
+        cols = windows(xp, self.kernel_size, self.stride, self.dilation).reshape(N, G, rows, math.prod(out))
         self._save_for_backward(cols, xp.shape, batched)  # dW correlates these windows with delta
-        W = self.weight.data.reshape(G, self.out_channels // G, -1)  # (G, out/G, in/G * prod(kernel))
-        y = W @ cols  # y[o, (n, p)] = sum_{c,k} W[o, c, k] x_p[n, c, p s + k d]
+        W = self.weight.data.reshape(G, self.out_channels // G, rows)  # (G, out/G, in/G * prod(kernel))
+        y = (W @ cols).reshape(N, self.out_channels, *out)  # y[n, o, p] = sum_{c,k} W[o, c, k] x_p[n, c, p s + k d]
         if self.bias is not None:
-            y += self.bias.data.reshape(G, -1, 1)
-        # (out, N, *out) -> (N, out, *out), made contiguous for the layers after this one
-        y = np.ascontiguousarray(y.reshape(self.out_channels, N, *out).swapaxes(0, 1))
+            y += self.bias.data.reshape(-1, *(1,) * self._n)
         return y if batched else y[0]
 
     def backward(self, grad_output):
@@ -227,29 +224,26 @@ class _ConvNd(Module):
         cols, padded_shape, batched = self._saved()
         owner = f"{type(self).__name__}.backward"
         grad_output = as_float_array(grad_output, owner, "grad_output", dtype=self.weight.dtype)
-        N, G, n = padded_shape[0], self.groups, self._n
+        N, G = padded_shape[0], self.groups
         out = output_size(padded_shape[2:], self.kernel_size, self.stride, self.dilation)
         expected = (N, self.out_channels, *out) if batched else (self.out_channels, *out)
         if grad_output.shape != expected:
             raise ValueError(f"{owner} expected grad_output of shape {expected} (the forward output's), "
                              f"got {grad_output.shape}")
-        # delta in the layout of y before forward's last transpose: (G, out/G, N * prod(out))
-        delta = grad_output.reshape(N, self.out_channels, math.prod(out)).swapaxes(0, 1)
-        delta = delta.reshape(G, self.out_channels // G, N * math.prod(out))
+        delta = grad_output.reshape(N, G, self.out_channels // G, math.prod(out))  # (N, G, out/G, positions)
         if self.bias is not None and self.bias.requires_grad:
-            accumulate_grad(self.bias, delta.sum(axis=-1).reshape(-1))
+            accumulate_grad(self.bias, delta.sum(axis=(0, 3)).reshape(-1))
         if self.weight.requires_grad:
-            # delta cols^T: the GEMM's inner sum runs over every sample n and position p of
-            # delta[n, o, p] * x_p[n, c, p s + k d] (Linear's BP4, with positions as more rows)
-            dW = delta @ cols.swapaxes(-1, -2)  # (G, out/G, in/G * prod(kernel))
+            # delta_n cols_n^T, one GEMM per sample and group (Linear's BP4, with positions as
+            # more rows), summed over the samples: the sum over n and positions p of
+            # delta[n, o, p] * x_p[n, c, p s + k d]
+            dW = (delta @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, out/G, in/G * prod(kernel))
             accumulate_grad(self.weight, dW.reshape(self.weight.shape))
         if not self.needs_input_grad:
             return None  # the input is data: nothing upstream needs dC/dx (see Module)
         W = self.weight.data.reshape(G, self.out_channels // G, -1)
-        grad_cols = W.swapaxes(-1, -2) @ delta  # (G, in/G * prod(kernel), N * prod(out))
-        # back to the windows' layout (N, C, *kernel, *out), a view, for add_windows
-        grad_windows = grad_cols.reshape(self.in_channels, *self.kernel_size, N, *out).transpose(
-            n + 1, *range(n + 1), *range(n + 2, 2 * n + 2))
+        grad_cols = W.swapaxes(-1, -2) @ delta  # (N, G, in/G * prod(kernel), positions)
+        grad_windows = grad_cols.reshape(N, self.in_channels, *self.kernel_size, *out)  # the windows' layout
         grad_xp = add_windows(grad_windows, padded_shape, self.stride, self.dilation)
         dx = crop(grad_xp, self._pads)  # the zeros padding added are not inputs
         return dx if batched else dx[0]
