@@ -205,19 +205,22 @@ def main(argv=None):
         started = time.perf_counter()
         curve = train(model, inputs, y_train, test_inputs, y_test, args.updates, f"chainrule {name}",
                       progress=not args.no_progress)
-        result = {"model": model, "curve": curve, "test_accuracy": curve["test_accuracy"][-1],
-                  "seconds": time.perf_counter() - started}
-        if use_torch:
-            torch_model = build_torch_model(name, initial_state)
-            started = time.perf_counter()
-            torch_curve = train_torch(torch_model, inputs, y_train, test_inputs, y_test, args.updates,
-                                      f"PyTorch {name}", progress=not args.no_progress)
-            result.update(torch_curve=torch_curve, torch_test_accuracy=torch_curve["test_accuracy"][-1],
-                          torch_seconds=time.perf_counter() - started)
-        results[name] = result
-        print(f"{TITLES[name]}: chainrule {result['test_accuracy']:.1%} in {result['seconds']:.1f} s"
-              + (f", PyTorch {result['torch_test_accuracy']:.1%} in {result['torch_seconds']:.1f} s"
-                 if use_torch else ""), flush=True)
+        results[name] = {"model": model, "initial_state": initial_state, "curve": curve,
+                         "test_accuracy": curve["test_accuracy"][-1], "seconds": time.perf_counter() - started}
+        print(f"{TITLES[name]}: chainrule {results[name]['test_accuracy']:.1%} "
+              f"in {results[name]['seconds']:.1f} s", flush=True)
+
+    # PyTorch: the same models from the initial weights kept above, on the same batches.
+    for name, result in results.items() if use_torch else ():
+        torch_model = build_torch_model(name, result["initial_state"])
+        inputs, test_inputs = model_inputs(name, X_train), model_inputs(name, X_test)
+        started = time.perf_counter()
+        torch_curve = train_torch(torch_model, inputs, y_train, test_inputs, y_test, args.updates,
+                                  f"PyTorch {name}", progress=not args.no_progress)
+        result.update(torch_curve=torch_curve, torch_test_accuracy=torch_curve["test_accuracy"][-1],
+                      torch_seconds=time.perf_counter() - started)
+        print(f"{TITLES[name]}: PyTorch {result['torch_test_accuracy']:.1%} in {result['torch_seconds']:.1f} s",
+              flush=True)
 
     lines = table(results, args, use_torch)
     print("\n".join(lines))
