@@ -306,7 +306,7 @@ def plot(results, path, use_torch):
     curves.set_xlabel("update")
     curves.set_ylabel("test accuracy (%)")
     curves.set_ylim(0, 100)
-    curves.legend(loc="lower right", fontsize=8)
+    curves.legend(loc="lower right", ncol=2, fontsize=7)
     curves.set_title(f"test accuracy every {EVAL_EVERY} updates")
     fig.savefig(path, dpi=110)
 
