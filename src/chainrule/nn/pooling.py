@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from .conv import add_windows, as_tuple, batch_input, crop, kernel_offsets, pad, windows
+from .conv import add_windows, as_tuple, batch_input, crop, pad, windows
 from .module import Module
 from ._checks import as_float_array
 
@@ -88,19 +88,23 @@ class _MaxPoolNd(_WindowPoolNd):
         out = self._output_size(x.shape)
         pads = self._pads(x.shape, out)
         xp = pad(x, pads, value=-np.inf)  # padding never wins a max
-        # Scan the window element by element (kernel offsets in row-major order), each offset
-        # a strided slice of the input covering every window at once. PyTorch's rule: a later
-        # element takes over if it is greater (so on ties the FIRST maximum stays) or NaN.
-        argmax = np.zeros((*x.shape[:2], *out), dtype=np.intp)  # the winning offset's index
-        y = None
-        for i, (k, read) in enumerate(kernel_offsets(self._kernel, out, self._stride, self._dilation)):
-            candidate = xp[read]
-            if y is None:
-                y = candidate.copy()
-                continue
-            takes_over = (candidate > y) | np.isnan(candidate)
-            y[takes_over] = candidate[takes_over]
-            argmax[takes_over] = i
+        N, C, n, K = *x.shape[:2], self._n, math.prod(self._kernel)
+        # The windows, copied so that each kernel offset (row-major) is one contiguous slab
+        # (N, C, *out) holding that element of every window: (K, N, C, *out).
+        win = windows(xp, self._kernel, self._stride, self._dilation)  # (N, C, *kernel, *out)
+        slabs = np.ascontiguousarray(win.transpose(*range(2, 2 + n), 0, 1, *range(2 + n, 2 + 2 * n)))
+        slabs = slabs.reshape(K, N, C, *out)
+        # Scan the window element by element, PyTorch's rule: a later element takes over if it is
+        # greater (so on ties the FIRST maximum stays) or NaN. argmax holds the winning offset,
+        # in the smallest integer type that holds every offset.
+        y = slabs[0].copy()
+        argmax = np.zeros(y.shape, dtype=np.min_scalar_type(K - 1))
+        for i in range(1, K):
+            takes_over = (slabs[i] > y) | np.isnan(slabs[i])
+            # offsets come in increasing order, so i exceeds every earlier winner: the maximum
+            # sets argmax to i exactly where offset i takes over (branch-free, unlike a masked copy)
+            np.maximum(argmax, takes_over * argmax.dtype.type(i), out=argmax)
+            np.maximum(y, slabs[i], out=y)  # the same choice for the values (NaN propagates)
         self._save_for_backward(argmax, xp.shape, x.dtype, pads, batched)  # delta is routed by the arg-max
         return y if batched else y[0]
 
@@ -110,12 +114,15 @@ class _MaxPoolNd(_WindowPoolNd):
         $\partial C/\partial x_i = \sum_{o\,:\, i = \text{argmax of window } o} \delta_o$
         (overlapping windows that share an arg-max add up)."""
         argmax, padded_shape, dtype, pads, batched = self._saved()
-        N, C = padded_shape[:2]
+        N, C, n = *padded_shape[:2], self._n
         delta = _check_grad(self, grad_output, batched, argmax.shape, dtype)
-        grad_xp = np.zeros(padded_shape, dtype=delta.dtype)
-        for i, (k, read) in enumerate(kernel_offsets(self._kernel, argmax.shape[2:], self._stride, self._dilation)):
-            grad_xp[read] += np.where(argmax == i, delta, 0.0)  # offset k gets delta where it won
-        dx = crop(grad_xp, pads)
+        # Each window's gradient: delta at its arg-max, 0 elsewhere, slab by slab as in forward
+        # (np.where, not a product with a mask: an infinite delta must not put NaN elsewhere).
+        offsets = np.arange(math.prod(self._kernel)).reshape(-1, *(1,) * argmax.ndim)
+        grad_slabs = np.where(argmax == offsets, delta, 0.0)  # (K, N, C, *out)
+        grad_windows = grad_slabs.reshape(*self._kernel, N, C, *argmax.shape[2:]).transpose(
+            n, n + 1, *range(n), *range(n + 2, 2 * n + 2))  # (N, C, *kernel, *out), a view
+        dx = crop(add_windows(grad_windows, padded_shape, self._stride, self._dilation), pads)
         return dx if batched else dx[0]
 
     def extra_repr(self) -> str:
