@@ -18,6 +18,8 @@ Usage:
     python benchmarks/bench_conv.py             # checks, then 21 timing rounds per workload
     python benchmarks/bench_conv.py --quick     # smoke run for CI: the checks, 2 short rounds
     python benchmarks/bench_conv.py --variants  # the implementation choices, layer by layer
+    python benchmarks/bench_conv.py --threads 1 # PyTorch and NumPy's BLAS both on one thread
+    python benchmarks/bench_conv.py --layers    # chainrule's step, module by module
 
 ``--variants`` times, on every conv layer of the two workloads, the forward as im2col + one
 GEMM per sample (what ``Conv`` does) against im2col into a single GEMM (columns = samples x
@@ -278,17 +280,55 @@ def variants_table():
               f"{fmt_time(b1):>15} {fmt_time(b2):>10} {b2 / b1:>6.2f}")
 
 
+def layer_report(steps=15):
+    """Median forward and backward time of each module of chainrule's step, per workload."""
+    for name, layers, shape, optimiser in WORKLOADS:
+        x, y = make_batch(shape, np.float32)
+        c = ChainruleStep(layers, np.float32, optimiser)
+        model, times = c.model, {}
+        for _ in range(steps):
+            h = x
+            for i, module in enumerate(model):
+                t0 = time.perf_counter()
+                h = module(h)
+                times.setdefault((i, "forward"), []).append(time.perf_counter() - t0)
+            c.loss_fn(h, y)
+            c.opt.zero_grad()
+            g = c.loss_fn.backward()
+            for i in reversed(range(len(model))):
+                t0 = time.perf_counter()
+                g = model[i].backward(g)
+                times.setdefault((i, "backward"), []).append(time.perf_counter() - t0)
+            c.opt.step()
+        print(f"\n{name}, chainrule, median of {steps} steps:")
+        for i, module in enumerate(model):
+            fwd, bwd = (statistics.median(times[(i, k)]) for k in ("forward", "backward"))
+            print(f"  {i}  {repr(module)[:60]:<60} forward {fmt_time(fwd):>10}  backward {fmt_time(bwd):>10}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: the checks, 2 short rounds")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds per workload")
     parser.add_argument("--variants", action="store_true", help="only time the implementation variants")
+    parser.add_argument("--layers", action="store_true", help="only time chainrule's modules one by one")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="PyTorch's threads and NumPy's BLAS threads (default 2: PyTorch's as in the other benchmark)")
     args = parser.parse_args(argv)
     if torch is not None:
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=args.threads, user_api="blas")
     for line in machine_description():
         print(line)
+    print("load average (1, 5, 15 min) at start: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+          + f" on {os.cpu_count()} cores (other processes share this machine)")
     t_start = time.perf_counter()
+    if args.layers:
+        layer_report()
+        print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
+        return None
     if args.variants:
         variants()
         print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
@@ -317,6 +357,7 @@ def main(argv=None):
         print(f"{name:<18} {'chainrule':<10} {fmt_time(med['chainrule']):>11}")
         print(f"{'':<18} {'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
         results[name] = ratio
+    print("load average at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
     return results
 
