@@ -75,6 +75,8 @@ POOL = [
     ("MaxPool2d", (3, 1), {}, (2, 2, 6, 5)),
     ("MaxPool2d", (2, 2), dict(ceil_mode=True), (2, 2, 5, 7)),
     ("MaxPool2d", ((2, 3), (1, 2), (1, 1)), dict(dilation=(2, 1)), (2, 2, 6, 7)),
+    ("MaxPool2d", (2,), {}, (0, 3, 4, 4)),                                    # an empty batch
+    ("AvgPool1d", (3, 1, 1), {}, (0, 2, 5)),
     ("AdaptiveAvgPool1d", (3,), {}, (1, 3, 5)),
     ("AdaptiveAvgPool1d", (3,), {}, (3, 5)),
     ("AdaptiveAvgPool1d", (1,), {}, (1, 3, 5)),
