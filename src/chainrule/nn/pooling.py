@@ -116,10 +116,11 @@ class _MaxPoolNd(_WindowPoolNd):
         argmax, padded_shape, dtype, pads, batched = self._saved()
         N, C, n = *padded_shape[:2], self._n
         delta = _check_grad(self, grad_output, batched, argmax.shape, dtype)
-        # Each window's gradient: delta at its arg-max, 0 elsewhere, slab by slab as in forward
-        # (np.where, not a product with a mask: an infinite delta must not put NaN elsewhere).
+        # Each window's gradient: delta at its arg-max, 0 elsewhere, slab by slab as in forward.
+        # A product with the mask, about 4x faster than np.where(mask, delta, 0): as in ReLU, an
+        # infinite delta then gives NaN (not 0) at the window's other elements.
         offsets = np.arange(math.prod(self._kernel)).reshape(-1, *(1,) * argmax.ndim)
-        grad_slabs = np.where(argmax == offsets, delta, 0.0)  # (K, N, C, *out)
+        grad_slabs = delta * (argmax == offsets)  # (K, N, C, *out)
         grad_windows = grad_slabs.reshape(*self._kernel, N, C, *argmax.shape[2:]).transpose(
             n, n + 1, *range(n), *range(n + 2, 2 * n + 2))  # (N, C, *kernel, *out), a view
         dx = crop(add_windows(grad_windows, padded_shape, self._stride, self._dilation), pads)
