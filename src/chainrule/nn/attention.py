@@ -1,0 +1,218 @@
+r"""SelfAttention: multi-head scaled dot-product self-attention, as PyTorch's
+``MultiheadAttention(E, H, batch_first=True)(x, x, x)``, with its backward written out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._config import check_float_dtype, resolve_rng
+from . import functional as F
+from . import init
+from ._checks import as_float_array
+from .linear import Linear
+from .module import Module, Parameter, accumulate_grad
+
+
+class SelfAttention(Module):
+    r"""Multi-head self-attention: every position of a sequence looks at every position
+    (or, with ``causal=True``, at itself and the positions before it).
+
+    With $x$ of shape $(T, E)$, $H$ heads of size $d = E/H$, and head $h$'s slices of the
+    input projection,
+
+    $$Q = x W_q^\top + b_q,\quad K = x W_k^\top + b_k,\quad V = x W_v^\top + b_v,$$
+    $$S = \frac{Q K^\top}{\sqrt d} \;(+\,M),\qquad A = \operatorname{softmax}_{\text{keys}}(S),
+    \qquad O = A V,$$
+    $$y = \operatorname{concat}_h(O_h)\, W_o^\top + b_o,$$
+
+    where the causal mask $M$ is $-\infty$ above the diagonal (key $j$ later than query
+    $i$) and 0 elsewhere. Dropout, in training mode only, zeroes attention weights $A$
+    with probability ``dropout`` and scales the rest by $1/(1-p)$, as PyTorch does.
+
+    Args:
+        embed_dim: $E$, the size of each position's vector.
+        num_heads: $H$; must divide ``embed_dim``.
+        bias: if ``False``, neither projection has a bias.
+        causal: if ``True``, position $i$ attends only to positions $j \le i$ (PyTorch's
+            ``attn_mask`` from ``generate_square_subsequent_mask`` / ``is_causal=True``).
+        dropout: probability of zeroing an attention weight in training mode, in $[0, 1)$.
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+        rng: ``numpy.random.Generator`` for the initial values and the dropout masks;
+            default the package's generator (``chainrule.manual_seed``).
+
+    Shape:
+        ``(N, T, E) -> (N, T, E)`` (batch first), or unbatched ``(T, E) -> (T, E)``.
+
+    Attributes:
+        in_proj_weight: ``(3E, E)``, the rows of $W_q$, $W_k$, $W_v$ stacked; Xavier-uniform
+            $\mathcal U(-a, a)$, $a = \sqrt{6/(E + 3E)}$, as PyTorch.
+        in_proj_bias: ``(3E,)``, zeros; ``None`` if ``bias=False``.
+        out_proj: a :class:`Linear` ``(E -> E)`` holding ``out_proj.weight`` (PyTorch's
+            ``Linear`` default init, $\mathcal U(\pm 1/\sqrt E)$) and ``out_proj.bias`` (zeros).
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, causal: bool = False,
+                 dropout: float = 0.0, *, dtype=None, rng=None):
+        super().__init__()
+        for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"SelfAttention {name} must be a positive int, got {value!r}")
+        if embed_dim % num_heads != 0:
+            raise ValueError(
+                f"SelfAttention embed_dim must be divisible by num_heads, got embed_dim={embed_dim} "
+                f"and num_heads={num_heads}"
+            )
+        if (isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.integer, np.floating))
+                or not 0.0 <= dropout < 1.0):
+            raise ValueError(f"SelfAttention dropout must be a probability in [0, 1), got {dropout!r}")
+        for name, value in (("bias", bias), ("causal", causal)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"SelfAttention {name} must be a bool, got {value!r}")
+        self.embed_dim = int(embed_dim)
+        self.num_heads = int(num_heads)
+        self.head_dim = self.embed_dim // self.num_heads
+        self.causal = bool(causal)
+        self.dropout = float(dropout)
+        self.rng = rng
+        dtype = check_float_dtype(dtype, "SelfAttention")
+        E = self.embed_dim
+        self.in_proj_weight = Parameter(np.empty((3 * E, E), dtype=dtype))
+        self.register_parameter("in_proj_bias", Parameter(np.empty(3 * E, dtype=dtype)) if bias else None)
+        # As in PyTorch, out_proj is created (and draws Linear's default init) before
+        # in_proj_weight is filled.
+        self.out_proj = Linear(E, E, bias=bool(bias), dtype=dtype, rng=rng)
+        self._reset_in_proj(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        """PyTorch's init: ``out_proj.weight`` as a Linear, ``in_proj_weight`` Xavier-uniform,
+        both biases zero."""
+        self.out_proj.reset_parameters(rng)
+        self._reset_in_proj(rng)
+
+    def _reset_in_proj(self, rng) -> None:
+        init.xavier_uniform_(self.in_proj_weight, rng=resolve_rng(rng=rng, owner="SelfAttention"))
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+
+    def _split_heads(self, z):
+        """(N, T, E) -> (N, H, T, d): head h is columns h*d .. (h+1)*d of the projection."""
+        N, T, _ = z.shape
+        return z.reshape(N, T, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+
+    @staticmethod
+    def _merge_heads(z):
+        """(N, H, T, d) -> (N, T, E), the inverse of ``_split_heads`` (the concat over heads)."""
+        N, H, T, d = z.shape
+        return z.transpose(0, 2, 1, 3).reshape(N, T, H * d)
+
+    def forward(self, x):
+        W = self.in_proj_weight.data
+        x = as_float_array(x, "SelfAttention", dtype=W.dtype)
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"SelfAttention expected input of shape (N, T, E) or unbatched (T, E), got shape {x.shape}"
+            )
+        if x.shape[-1] != self.embed_dim:
+            raise ValueError(
+                f"SelfAttention expected input with last dimension {self.embed_dim} (embed_dim), "
+                f"got shape {x.shape}"
+            )
+        batched = x.ndim == 3
+        xb = x if batched else x[None]                        # (N, T, E)
+        T = xb.shape[1]
+        E = self.embed_dim
+
+        # One GEMM for the three projections, then split into Q, K, V and into heads.
+        qkv = xb @ W.T                                        # (N, T, 3E)
+        if self.in_proj_bias is not None:
+            qkv += self.in_proj_bias.data
+        q = self._split_heads(qkv[..., :E])                   # (N, H, T, d)
+        k = self._split_heads(qkv[..., E:2 * E])              # (N, H, T, d)
+        v = self._split_heads(qkv[..., 2 * E:])               # (N, H, T, d)
+
+        scale = 1.0 / math.sqrt(self.head_dim)                # a Python float: float32 stays float32
+        scores = (q @ k.swapaxes(-1, -2)) * scale             # S = Q K^T / sqrt(d), (N, H, T, T)
+        if self.causal:
+            future = np.triu(np.ones((T, T), dtype=bool), k=1)  # key j > query i
+            scores[..., future] = -np.inf                     # exp(-inf) = 0: no weight on the future
+        attn = F.softmax(scores, axis=-1)                     # A, each row sums to 1 over the keys
+        if self.training and self.dropout > 0.0:
+            keep = resolve_rng(rng=self.rng, owner="SelfAttention").random(attn.shape) >= self.dropout
+            drop = keep.astype(attn.dtype) * attn.dtype.type(1.0 / (1.0 - self.dropout))
+            weights = attn * drop                             # dropout on the attention weights
+        else:
+            drop = None
+            weights = attn
+        context = self._merge_heads(weights @ v)              # O = A V per head, concatenated: (N, T, E)
+        # backward needs x (for dW_in), Q, K, V (for dA, dQ, dK), A (softmax's Jacobian is a
+        # function of A; dV needs it) and the dropout mask. out_proj keeps its own input.
+        self._save_for_backward(xb, q, k, v, attn, drop, batched)
+        y = self.out_proj(context)                            # (N, T, E)
+        return y if batched else y[0]
+
+    def backward(self, grad_output):
+        r"""Given $G = \partial C/\partial y$, shape ``(N, T, E)`` (or ``(T, E)``), per head:
+
+        - output projection (``out_proj.backward``): $\partial C/\partial O = G W_o$, and
+          $W_o$, $b_o$ accumulate their gradients;
+        - weighted sum $O = \tilde A V$ (with $\tilde A = A \odot$ dropout mask):
+          $\partial C/\partial V = \tilde A^\top\, \partial C/\partial O$ and
+          $\partial C/\partial \tilde A = \partial C/\partial O\, V^\top$;
+        - dropout: $\partial C/\partial A = \partial C/\partial \tilde A \odot$ mask;
+        - softmax over the keys, row by row (the Jacobian-vector product of
+          $\operatorname{diag}(a) - a a^\top$):
+          $$\frac{\partial C}{\partial S} = A \odot \Big(\frac{\partial C}{\partial A} -
+          \sum_j \frac{\partial C}{\partial A_{:,j}} \odot A_{:,j}\Big);$$
+          a masked score has $A = 0$ and so gets zero gradient;
+        - scores $S = QK^\top/\sqrt d$: $\partial C/\partial Q = \frac{1}{\sqrt d}\,
+          \partial C/\partial S\, K$ and $\partial C/\partial K = \frac{1}{\sqrt d}\,
+          (\partial C/\partial S)^\top Q$;
+        - input projection, $[Q\,K\,V] = x W_\text{in}^\top + b_\text{in}$:
+          $\partial C/\partial W_\text{in} \mathrel{+}= \delta^\top x$,
+          $\partial C/\partial b_\text{in} \mathrel{+}= \sum \delta$, and the returned
+          $\partial C/\partial x = \delta W_\text{in}$ with $\delta = [\partial C/\partial Q\;
+          \partial C/\partial K\; \partial C/\partial V]$, which sums the gradients of the three
+          uses of $x$.
+        """
+        xb, q, k, v, attn, drop, batched = self._saved()
+        W = self.in_proj_weight.data
+        grad_output = as_float_array(grad_output, "SelfAttention.backward", "grad_output", dtype=W.dtype)
+        expected = xb.shape if batched else xb.shape[1:]
+        if grad_output.shape != expected:
+            raise ValueError(f"SelfAttention.backward expected grad_output of shape {expected}, got {grad_output.shape}")
+        g = grad_output if batched else grad_output[None]   # (N, T, E)
+        N, T, E = xb.shape
+
+        d_context = self.out_proj.backward(g)                 # dC/dO concatenated, (N, T, E)
+        d_out = self._split_heads(d_context)                  # dC/dO per head, (N, H, T, d)
+
+        weights = attn if drop is None else attn * drop       # what multiplied V, (N, H, T, T)
+        d_v = weights.swapaxes(-1, -2) @ d_out                # dV = A~^T dO, (N, H, T, d)
+        d_weights = d_out @ v.swapaxes(-1, -2)                # dA~ = dO V^T, (N, H, T, T)
+        d_attn = d_weights if drop is None else d_weights * drop  # dropout: dA = dA~ * mask
+
+        # softmax over the keys (last axis); masked keys have A = 0, hence dS = 0 there.
+        d_scores = attn * (d_attn - (d_attn * attn).sum(axis=-1, keepdims=True))  # (N, H, T, T)
+        d_scores *= 1.0 / math.sqrt(self.head_dim)            # S = (Q K^T) / sqrt(d)
+
+        d_q = d_scores @ k                                    # dQ = dS K, (N, H, T, d)
+        d_k = d_scores.swapaxes(-1, -2) @ q                   # dK = dS^T Q, (N, H, T, d)
+
+        # The three projections' gradients side by side, as [Q K V] = x W_in^T + b_in.
+        delta = np.concatenate(
+            [self._merge_heads(d_q), self._merge_heads(d_k), self._merge_heads(d_v)], axis=-1
+        )                                                     # (N, T, 3E)
+        rows = delta.reshape(N * T, 3 * E)
+        if self.in_proj_weight.requires_grad:
+            accumulate_grad(self.in_proj_weight, rows.T @ xb.reshape(N * T, E))  # (3E, E)
+        if self.in_proj_bias is not None and self.in_proj_bias.requires_grad:
+            accumulate_grad(self.in_proj_bias, rows.sum(axis=0))                 # (3E,)
+        grad_x = delta @ W                                    # dx = dQ W_q + dK W_k + dV W_v, (N, T, E)
+        return grad_x if batched else grad_x[0]
+
+    def extra_repr(self) -> str:
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
+                f"bias={self.in_proj_bias is not None}, causal={self.causal}, dropout={self.dropout}")
