@@ -294,3 +294,12 @@ def test_bad_grad_output_shape():
     m(np.zeros((2, 3, 6)))
     with pytest.raises(ValueError, match=r"grad_output of shape \(2, 3, 6\), got \(2, 6\)"):
         m.backward(np.zeros((2, 6)))
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 6), (2, 0, 6), (0, 6)], ids=str)
+def test_empty_batch_or_sequence(shape):
+    m = _module()
+    y = m(np.zeros(shape))
+    dx = m.backward(np.zeros(shape))
+    assert y.shape == dx.shape == shape
+    np.testing.assert_array_equal(m.in_proj_weight.grad, 0.0)

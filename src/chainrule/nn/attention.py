@@ -122,11 +122,11 @@ class SelfAttention(Module):
             )
         batched = x.ndim == 3
         xb = x if batched else x[None]                        # (N, T, E)
-        T = xb.shape[1]
-        E = self.embed_dim
+        N, T, E = xb.shape
 
-        # One GEMM for the three projections, then split into Q, K, V and into heads.
-        qkv = xb @ W.T                                        # (N, T, 3E)
+        # One GEMM for the three projections over all N*T positions (a 2-D product: NumPy runs a
+        # 3-D @ 2-D one as N separate GEMMs), then split into Q, K, V and into heads.
+        qkv = (xb.reshape(N * T, E) @ W.T).reshape(N, T, 3 * E)  # (N, T, 3E)
         if self.in_proj_bias is not None:
             qkv += self.in_proj_bias.data
         q = self._split_heads(qkv[..., :E])                   # (N, H, T, d)
@@ -136,8 +136,8 @@ class SelfAttention(Module):
         scale = 1.0 / math.sqrt(self.head_dim)                # a Python float: float32 stays float32
         scores = (q @ k.swapaxes(-1, -2)) * scale             # S = Q K^T / sqrt(d), (N, H, T, T)
         if self.causal:
-            future = np.triu(np.ones((T, T), dtype=bool), k=1)  # key j > query i
-            scores[..., future] = -np.inf                     # exp(-inf) = 0: no weight on the future
+            mask = np.triu(np.full((T, T), -np.inf, dtype=scores.dtype), k=1)  # M: -inf where key j > query i
+            scores += mask                                    # exp(-inf) = 0: no weight on the future
         attn = F.softmax(scores, axis=-1)                     # A, each row sums to 1 over the keys
         if self.training and self.dropout > 0.0:
             keep = resolve_rng(rng=self.rng, owner="SelfAttention").random(attn.shape) >= self.dropout
@@ -150,7 +150,7 @@ class SelfAttention(Module):
         # backward needs x (for dW_in), Q, K, V (for dA, dQ, dK), A (softmax's Jacobian is a
         # function of A; dV needs it) and the dropout mask. out_proj keeps its own input.
         self._save_for_backward(xb, q, k, v, attn, drop, batched)
-        y = self.out_proj(context)                            # (N, T, E)
+        y = self.out_proj(context.reshape(N * T, E)).reshape(N, T, E)  # as rows: one GEMM
         return y if batched else y[0]
 
     def backward(self, grad_output):
@@ -186,8 +186,8 @@ class SelfAttention(Module):
         g = grad_output if batched else grad_output[None]   # (N, T, E)
         N, T, E = xb.shape
 
-        d_context = self.out_proj.backward(g)                 # dC/dO concatenated, (N, T, E)
-        d_out = self._split_heads(d_context)                  # dC/dO per head, (N, H, T, d)
+        d_context = self.out_proj.backward(g.reshape(N * T, E))  # dC/dO concatenated, (N*T, E)
+        d_out = self._split_heads(d_context.reshape(N, T, E))   # dC/dO per head, (N, H, T, d)
 
         weights = attn if drop is None else attn * drop       # what multiplied V, (N, H, T, T)
         d_v = weights.swapaxes(-1, -2) @ d_out                # dV = A~^T dO, (N, H, T, d)
@@ -210,7 +210,7 @@ class SelfAttention(Module):
             accumulate_grad(self.in_proj_weight, rows.T @ xb.reshape(N * T, E))  # (3E, E)
         if self.in_proj_bias is not None and self.in_proj_bias.requires_grad:
             accumulate_grad(self.in_proj_bias, rows.sum(axis=0))                 # (3E,)
-        grad_x = delta @ W                                    # dx = dQ W_q + dK W_k + dV W_v, (N, T, E)
+        grad_x = (rows @ W).reshape(N, T, E)                  # dx = dQ W_q + dK W_k + dV W_v
         return grad_x if batched else grad_x[0]
 
     def extra_repr(self) -> str:
