@@ -60,10 +60,13 @@ class Linear(Module):
                 f"got shape {x.shape}"
             )
         self._save_for_backward(x)  # BP4 needs the layer's input a^{l-1}
-        z = x @ self.weight.data.T
+        # Every leading dimension is part of the batch: one GEMM over all rows (NumPy would
+        # run a 3-D @ 2-D product as one small GEMM per leading index).
+        rows = math.prod(x.shape[:-1])
+        z = x.reshape(rows, self.in_features) @ self.weight.data.T
         if self.bias is not None:
             z += self.bias.data
-        return z
+        return z.reshape(*x.shape[:-1], self.out_features)
 
     def backward(self, grad_output):
         r"""Given $\delta = \partial C / \partial z$ (``grad_output``), shape ``(*, out)``:
