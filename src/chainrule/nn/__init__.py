@@ -16,6 +16,7 @@ from .loss import HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .conv import Conv1d, Conv2d
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .attention import SelfAttention
+from .rnn import GRU, LSTM, RNN
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Linear",
@@ -26,4 +27,5 @@ __all__ = [
     "NLLLoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
     "SelfAttention",
+    "RNN", "GRU", "LSTM",
 ]

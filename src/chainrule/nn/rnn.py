@@ -1,0 +1,560 @@
+r"""Recurrent layers, ``RNN``, ``GRU`` and ``LSTM``, and backpropagation through time.
+
+Each layer runs one *cell* over the sequence, the same weights at every step:
+
+$$h_t = \text{cell}(x_t, h_{t-1}), \qquad t = 1, \dots, L.$$
+
+Forward computes the input half of every step at once (one matrix product
+$X W_{ih}^\top$ over all time steps), then loops over time for the recurrent half.
+Backward (backpropagation through time) walks the same loop backwards: at step $t$ the
+gradient reaching $h_t$ is what the output at $t$ sends plus what step $t+1$ sends back,
+
+$$\frac{\partial C}{\partial h_t} = \frac{\partial C}{\partial y_t}
+  + \Big(\frac{\partial h_{t+1}}{\partial h_t}\Big)^{\!\top} \frac{\partial C}{\partial h_{t+1}},$$
+
+and the step's backward (the derivative of its gate equations) turns it into the gradient of
+the step's pre-activations. Those are collected over time, and each weight's gradient is one
+matrix product over all steps at the end, added once with ``accumulate_grad``: a weight used
+at every step gets the sum of its gradients at every step.
+
+Layouts are PyTorch's: time-major ``(L, N, H_in)``, or ``(N, L, H_in)`` with
+``batch_first=True``, or unbatched ``(L, H_in)``; hidden states ``(num_layers *
+num_directions, N, H)``, index ``layer * num_directions + direction``. A bidirectional layer
+runs a second cell over the reversed sequence; its outputs are reversed back and
+concatenated after the forward direction's on the last axis.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .._config import check_float_dtype, resolve_rng
+from . import functional as F
+from ._checks import as_float_array
+from .module import Module, Parameter, accumulate_grad
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+class _RNNBase(Module):
+    """What RNN, GRU and LSTM share: parameters, layouts, layers and directions, dropout
+    between layers, and the loops over time. A subclass gives its number of gates and its
+    step: ``_step`` (forward) and ``_step_backward`` (the derivative of the step's equations)."""
+
+    _gates = 1  # rows of weight_ih per hidden unit: 1 (RNN), 3 (GRU: r, z, n), 4 (LSTM: i, f, g, o)
+    _states = 1  # arrays carried from step to step: h, or (h, c) for the LSTM
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
+                 dtype=None, rng=None):
+        super().__init__()
+        name = type(self).__name__
+        for arg, value, low in (("input_size", input_size, 1), ("hidden_size", hidden_size, 1),
+                                ("num_layers", num_layers, 1)):
+            if not _is_int(value):
+                raise TypeError(f"{name} {arg} must be an int, got {value!r}")
+            if value < low:
+                raise ValueError(f"{name} {arg} must be greater than zero, got {value!r}")
+        for arg, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} {arg} must be a bool, got {value!r}")
+        if (isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, (int, float, np.integer, np.floating))
+                or not 0.0 <= dropout <= 1.0):
+            raise ValueError(f"{name} dropout must be a probability in [0, 1] (of zeroing an element), "
+                             f"got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name} dropout={dropout} has no effect with num_layers=1: dropout is applied "
+                          f"after every layer but the last (as in PyTorch)", UserWarning, stacklevel=3)
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.num_layers = int(num_layers)
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.rng = rng  # also the generator of the dropout masks (default: the package's)
+        dtype = check_float_dtype(dtype, name)
+        directions = 2 if self.bidirectional else 1
+        rows = self._gates * self.hidden_size
+        # PyTorch's names and order: for each layer, for each direction: w_ih, w_hh, b_ih, b_hh.
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else self.hidden_size * directions
+            for direction in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                setattr(self, f"weight_ih{suffix}", Parameter(np.empty((rows, layer_input), dtype=dtype)))
+                setattr(self, f"weight_hh{suffix}", Parameter(np.empty((rows, self.hidden_size), dtype=dtype)))
+                if self.bias:
+                    setattr(self, f"bias_ih{suffix}", Parameter(np.empty(rows, dtype=dtype)))
+                    setattr(self, f"bias_hh{suffix}", Parameter(np.empty(rows, dtype=dtype)))
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        """PyTorch's init: every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)),
+        drawn in ``parameters()`` order."""
+        rng = resolve_rng(rng=rng, owner=type(self).__name__)
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for param in self.parameters():
+            param.data[...] = rng.uniform(-bound, bound, param.shape)
+
+    def _cell_params(self, layer: int, direction: int):
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases may be None)."""
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        return tuple(getattr(self, f"{kind}{suffix}", None)
+                     for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    # -- checks ---------------------------------------------------------------------
+    def _check_input(self, x):
+        name = type(self).__name__
+        x = as_float_array(x, name, dtype=self.weight_ih_l0.dtype)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"{name} expected input to be 2-D (L, H_in), unbatched, or 3-D (batched), "
+                             f"got {x.ndim}-D input of shape {x.shape}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{name} expected input with last dimension {self.input_size} (input_size), "
+                             f"got shape {x.shape}")
+        length = x.shape[1] if x.ndim == 3 and self.batch_first else x.shape[0]
+        if length == 0:
+            raise ValueError(f"{name} expected a sequence of length at least 1, got input of shape {x.shape}")
+        return x
+
+    def _check_hidden(self, h, what: str, batched: bool, batch: int):
+        name = type(self).__name__
+        h = as_float_array(h, name, what, dtype=self.weight_ih_l0.dtype)
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        expected = (layers, batch, self.hidden_size) if batched else (layers, self.hidden_size)
+        if h.shape != expected:
+            layout = "3-D (num_layers * num_directions, N, hidden_size)" if batched else \
+                "2-D (num_layers * num_directions, hidden_size) for unbatched input"
+            raise ValueError(f"{name} expected {what} of shape {expected}, {layout}, got {h.shape}")
+        return h if batched else h[:, None, :]
+
+    # -- forward --------------------------------------------------------------------
+    def _forward(self, x, states):
+        """Both public forwards: ``states`` is a tuple of ``_states`` initial-state arrays (or
+        ``None``s). Returns the output and the final states in the caller's layout."""
+        x = self._check_input(x)
+        batched = x.ndim == 3
+        if not batched:
+            x = x[:, None, :]  # (L, H_in) -> (L, 1, H_in)
+        elif self.batch_first:
+            x = x.transpose(1, 0, 2)  # (N, L, H_in) -> (L, N, H_in): time first, for the loop
+        batch = x.shape[1]
+        names = ("h0", "c0")[:self._states]
+        given = states[0] is not None
+        directions = 2 if self.bidirectional else 1
+        if given:
+            states = tuple(self._check_hidden(s, n, batched, batch) for s, n in zip(states, names))
+        else:
+            zeros = np.zeros((self.num_layers * directions, batch, self.hidden_size), dtype=x.dtype)
+            states = (zeros,) * self._states
+        finals, caches, masks = [], [], []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                initial = tuple(s[index] for s in states)
+                seq = layer_input[::-1] if direction == 1 else layer_input  # reverse: run on x_L ... x_1
+                out, final, cache = self._run(seq, initial, self._cell_params(layer, direction))
+                outputs.append(out[::-1] if direction == 1 else out)  # ... and put y back in time order
+                finals.append(final)
+                caches.append(cache)
+            layer_output = np.concatenate(outputs, axis=2) if directions == 2 else outputs[0]
+            mask = None
+            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
+                # Dropout between layers, as nn.Dropout: kept elements scaled by 1/(1-p).
+                if self.dropout == 1.0:
+                    mask = np.zeros_like(layer_output)
+                else:
+                    keep = resolve_rng(rng=self.rng, owner=type(self).__name__).random(layer_output.shape) >= self.dropout
+                    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.dropout))
+                layer_output = layer_output * mask
+            masks.append(mask)
+            layer_input = layer_output
+        # Everything backward needs: each direction's per-step cache, the dropout masks, the layout.
+        self._save_for_backward(caches, masks, batched, given)
+        output = layer_input
+        if not batched:
+            output = output[:, 0, :]
+        elif self.batch_first:
+            output = output.transpose(1, 0, 2)
+        final_states = tuple(np.stack([f[k] for f in finals]) for k in range(self._states))
+        if not batched:
+            final_states = tuple(s[:, 0, :] for s in final_states)
+        return np.ascontiguousarray(output), final_states
+
+    def _run(self, x, initial, params):
+        r"""One layer, one direction, over time: $x$ is ``(L, N, H_in)``. The input half of every
+        step's pre-activation, $x_t W_{ih}^\top + b_{ih}$, is one product over all steps."""
+        weight_ih, weight_hh, bias_ih, bias_hh = params
+        x_proj = x @ weight_ih.data.T  # (L, N, gates * H)
+        if bias_ih is not None:
+            x_proj += bias_ih.data
+        b_hh = None if bias_hh is None else bias_hh.data
+        length = x.shape[0]
+        out = np.empty((length, x.shape[1], self.hidden_size), dtype=x.dtype)
+        state, steps = initial, []
+        for t in range(length):  # the recurrence: step t needs step t-1's state
+            state, step_cache = self._step(x_proj[t], state, weight_hh.data, b_hh)
+            out[t] = state[0]
+            steps.append(step_cache)
+        h_prev = np.concatenate([initial[0][None], out[:-1]])  # h_{t-1} for every t: dW_hh needs them
+        return out, state, (x, h_prev, steps)
+
+    # -- backward -------------------------------------------------------------------
+    def _backward(self, grad_output, grad_finals):
+        caches, masks, batched, given = self._saved()
+        name = type(self).__name__
+        dtype = self.weight_ih_l0.dtype
+        directions = 2 if self.bidirectional else 1
+        length, batch = caches[-1][0].shape[:2]
+        out_shape = (length, batch, directions * self.hidden_size)
+        public = out_shape if batched else (length, out_shape[2])
+        if batched and self.batch_first:
+            public = (batch, length, out_shape[2])
+        if grad_output is None:
+            grad = np.zeros(out_shape, dtype=dtype)
+        else:
+            grad = as_float_array(grad_output, f"{name}.backward", "grad_output", dtype=dtype)
+            if grad.shape != public:
+                raise ValueError(f"{name}.backward expected grad_output of shape {public} (the output's), "
+                                 f"got {grad.shape}")
+            grad = grad[:, None, :] if not batched else grad.transpose(1, 0, 2) if self.batch_first else grad
+        state_shape = (self.num_layers * directions, batch, self.hidden_size)
+        public_state = state_shape if batched else (state_shape[0], self.hidden_size)
+        grad_states = []
+        for what, g in grad_finals:
+            if g is None:
+                g = np.zeros(state_shape, dtype=dtype)
+            else:
+                g = as_float_array(g, f"{name}.backward", what, dtype=dtype)
+                if g.shape != public_state:
+                    raise ValueError(f"{name}.backward expected {what} of shape {public_state}, got {g.shape}")
+                g = g if batched else g[:, None, :]
+            grad_states.append(g)
+        grad_initial = [np.empty(state_shape, dtype=dtype) for _ in range(self._states)]
+        for layer in reversed(range(self.num_layers)):
+            if masks[layer] is not None:
+                grad = grad * masks[layer]  # back through the dropout between layers
+            grad_input = 0.0
+            for direction in range(directions):
+                index = layer * directions + direction
+                grad_out = grad[..., direction * self.hidden_size:(direction + 1) * self.hidden_size]
+                if direction == 1:
+                    grad_out = grad_out[::-1]  # the reverse cell saw time reversed
+                grad_final = tuple(g[index] for g in grad_states)
+                dx, d_initial = self._run_backward(grad_out, grad_final, caches[index],
+                                                   self._cell_params(layer, direction))
+                grad_input = grad_input + (dx[::-1] if direction == 1 else dx)
+                for k in range(self._states):
+                    grad_initial[k][index] = d_initial[k]
+            grad = grad_input
+        dx = grad[:, 0, :] if not batched else grad.transpose(1, 0, 2) if self.batch_first else grad
+        dx = np.ascontiguousarray(dx)
+        if not batched:
+            grad_initial = [g[:, 0, :] for g in grad_initial]
+        return dx, grad_initial, given
+
+    def _run_backward(self, grad_out, grad_final, cache, params):
+        r"""Backpropagation through time for one layer and direction.
+
+        ``grad_out`` is $\partial C/\partial y_t$ for every $t$ ``(L, N, H)``, ``grad_final`` the
+        gradient of the final state(s). Walking $t = L, \dots, 1$, the gradient of $h_t$ is
+        ``grad_out[t]`` plus what step $t+1$ sent back; the step's backward turns it into the
+        gradients of the step's pre-activations (kept in ``d_ih`` and ``d_hh``) and of the
+        previous state. Then, summed over all steps in one product each:
+        $\partial C/\partial W_{ih} = \sum_t \delta^{ih}_t{}^\top x_t$,
+        $\partial C/\partial W_{hh} = \sum_t \delta^{hh}_t{}^\top h_{t-1}$, the biases the sums of
+        the $\delta$s, and $\partial C/\partial x_t = \delta^{ih}_t W_{ih}$."""
+        weight_ih, weight_hh, bias_ih, bias_hh = params
+        x, h_prev, steps = cache
+        length = x.shape[0]
+        rows = self._gates * self.hidden_size
+        d_ih = np.empty((length, x.shape[1], rows), dtype=x.dtype)  # dC/d(x_t W_ih^T + b_ih)
+        d_hh = np.empty_like(d_ih)                                     # dC/d(h_{t-1} W_hh^T + b_hh)
+        grad_state = grad_final
+        for t in reversed(range(length)):  # backpropagation through time
+            grad_state = (grad_state[0] + grad_out[t],) + grad_state[1:]  # dC/dh_t: output and step t+1
+            d_ih[t], d_hh[t], grad_state = self._step_backward(grad_state, steps[t], weight_hh.data)
+        flat_ih, flat_hh = d_ih.reshape(-1, rows), d_hh.reshape(-1, rows)
+        if weight_ih.requires_grad:
+            accumulate_grad(weight_ih, flat_ih.T @ x.reshape(-1, x.shape[2]))  # sum_t d_ih_t^T x_t
+        if weight_hh.requires_grad:
+            accumulate_grad(weight_hh, flat_hh.T @ h_prev.reshape(-1, self.hidden_size))  # sum_t d_hh_t^T h_{t-1}
+        if bias_ih is not None and bias_ih.requires_grad:
+            accumulate_grad(bias_ih, flat_ih.sum(axis=0))
+        if bias_hh is not None and bias_hh.requires_grad:
+            accumulate_grad(bias_hh, flat_hh.sum(axis=0))
+        return d_ih @ weight_ih.data, grad_state  # dC/dx_t = d_ih_t W_ih, and dC/d(initial state)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+class RNN(_RNNBase):
+    r"""Elman recurrent network, as ``torch.nn.RNN``: at each step
+
+    $$h_t = \tanh\big(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}\big)$$
+
+    (or ReLU with ``nonlinearity='relu'``).
+
+    Args:
+        input_size: features of each input step, $H_{in}$.
+        hidden_size: features of the hidden state, $H$.
+        num_layers: recurrent layers stacked, each reading the previous one's output sequence.
+        bias: if ``False``, no ``bias_ih``/``bias_hh``.
+        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)`` (hidden states keep
+            ``(layers, N, H)``).
+        dropout: probability of zeroing each output element of every layer but the last, in
+            training mode (as ``nn.Dropout``, from ``rng`` or the package's generator).
+        bidirectional: also run each layer over the reversed sequence; outputs ``2 H`` wide.
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+        rng: ``numpy.random.Generator`` for the initial values (and the dropout masks);
+            default the package's generator.
+        nonlinearity: ``'tanh'`` (default) or ``'relu'``.
+
+    Shape:
+        input ``(L, N, H_in)`` (``(N, L, H_in)`` with ``batch_first``) or ``(L, H_in)``;
+        ``h0`` ``(num_layers * num_directions, N, H)`` (or without ``N``). Output
+        ``(L, N, num_directions * H)``, ``h_n`` like ``h0``.
+
+    Attributes:
+        weight_ih_l{k}: ``(H, H_in)`` for layer 0, ``(H, num_directions * H)`` above;
+        weight_hh_l{k}: ``(H, H)``; bias_ih_l{k}, bias_hh_l{k}: ``(H,)``; ``..._reverse`` for
+        the reverse direction. All from $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, *, dtype=None, rng=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype, rng=rng)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x, h0=None):
+        """Returns ``(output, h_n)``: every step's last-layer hidden state, and each layer's
+        and direction's final one."""
+        output, (h_n,) = self._forward(x, (h0,))
+        return output, h_n
+
+    def backward(self, grad_output, grad_h_n=None):
+        """Backpropagation through time. ``grad_output`` ($\\partial C/\\partial$ output, or
+        ``None`` if only ``h_n`` was used) and ``grad_h_n`` (``None``: zeros). Returns ``dx``,
+        or ``(dx, dh0)`` if ``forward`` was given ``h0``."""
+        dx, (dh0,), given = self._backward(grad_output, [("grad_h_n", grad_h_n)])
+        return (dx, dh0) if given else dx
+
+    def _step(self, x_proj, state, w_hh, b_hh):
+        r"""$a_t = x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}$, $h_t = \tanh(a_t)$
+        (or $\max(a_t, 0)$). Keeps $h_t$: both derivatives are functions of it."""
+        (h_prev,) = state
+        a = x_proj + h_prev @ w_hh.T
+        if b_hh is not None:
+            a += b_hh
+        h = np.tanh(a) if self.nonlinearity == "tanh" else np.maximum(a, 0)
+        return (h,), h
+
+    def _step_backward(self, grad_state, h, w_hh):
+        r"""Given $\partial C/\partial h_t$: $\delta_t = \partial C/\partial h_t \odot (1 - h_t^2)$
+        (tanh) or $\odot\,[h_t > 0]$ (ReLU); $\partial C/\partial h_{t-1} = \delta_t W_{hh}$.
+        $\delta_t$ is the gradient of both halves of $a_t$ (``d_ih`` and ``d_hh``)."""
+        (dh,) = grad_state
+        delta = dh * (1 - h * h) if self.nonlinearity == "tanh" else dh * (h > 0)
+        return delta, delta, (delta @ w_hh,)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+
+
+class GRU(_RNNBase):
+    r"""Gated recurrent unit, as ``torch.nn.GRU``; gates in PyTorch's order $r, z, n$:
+
+    $$\begin{aligned}
+    r_t &= \sigma(x_t W_{ir}^\top + b_{ir} + h_{t-1} W_{hr}^\top + b_{hr}) \\
+    z_t &= \sigma(x_t W_{iz}^\top + b_{iz} + h_{t-1} W_{hz}^\top + b_{hz}) \\
+    n_t &= \tanh\big(x_t W_{in}^\top + b_{in} + r_t \odot (h_{t-1} W_{hn}^\top + b_{hn})\big) \\
+    h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+    \end{aligned}$$
+    
+    Args:
+        input_size: features of each input step, $H_{in}$.
+        hidden_size: features of the hidden state, $H$.
+        num_layers: recurrent layers stacked, each reading the previous one's output sequence.
+        bias: if ``False``, no ``bias_ih``/``bias_hh``.
+        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)`` (hidden states keep
+            ``(layers, N, H)``).
+        dropout: probability of zeroing each output element of every layer but the last, in
+            training mode (as ``nn.Dropout``, from ``rng`` or the package's generator).
+        bidirectional: also run each layer over the reversed sequence; outputs ``2 H`` wide.
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+        rng: ``numpy.random.Generator`` for the initial values (and the dropout masks);
+            default the package's generator.
+
+    Shape: as ``RNN``.
+
+    Attributes:
+        weight_ih_l{k}: ``(3H, H_in)`` ($W_{ir} | W_{iz} | W_{in}$ stacked), weight_hh_l{k}
+        ``(3H, H)``, biases ``(3H,)``; all from $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
+    """
+
+    _gates = 3
+
+    def forward(self, x, h0=None):
+        """Returns ``(output, h_n)``, as ``RNN``."""
+        output, (h_n,) = self._forward(x, (h0,))
+        return output, h_n
+
+    def backward(self, grad_output, grad_h_n=None):
+        """Backpropagation through time; returns ``dx``, or ``(dx, dh0)`` if ``forward`` was given ``h0``."""
+        dx, (dh0,), given = self._backward(grad_output, [("grad_h_n", grad_h_n)])
+        return (dx, dh0) if given else dx
+
+    def _step(self, x_proj, state, w_hh, b_hh):
+        """The gate equations above. Keeps the gates, $h_{t-1} W_{hn}^T + b_{hn}$ and $h_{t-1}$."""
+        (h_prev,) = state
+        H = self.hidden_size
+        h_proj = h_prev @ w_hh.T  # (N, 3H): the recurrent halves of r, z and n
+        if b_hh is not None:
+            h_proj += b_hh
+        r = F.sigmoid(x_proj[:, :H] + h_proj[:, :H])
+        z = F.sigmoid(x_proj[:, H:2 * H] + h_proj[:, H:2 * H])
+        hn = h_proj[:, 2 * H:]
+        n = np.tanh(x_proj[:, 2 * H:] + r * hn)
+        h = (1 - z) * n + z * h_prev
+        return (h,), (r, z, n, hn, h_prev)
+
+    def _step_backward(self, grad_state, step_cache, w_hh):
+        r"""The derivative of the gate equations, given $\partial C/\partial h_t$ ($= dh$):
+
+        $$\begin{aligned}
+        dn &= dh \odot (1 - z), & dz &= dh \odot (h_{t-1} - n), \\
+        da_n &= dn \odot (1 - n^2), & dr &= da_n \odot (h_{t-1} W_{hn}^\top + b_{hn}), \\
+        da_r &= dr \odot r (1 - r), & da_z &= dz \odot z (1 - z),
+        \end{aligned}$$
+
+        so the input halves get $(da_r, da_z, da_n)$ and the recurrent halves
+        $(da_r, da_z, r \odot da_n)$, and
+        $\partial C/\partial h_{t-1} = dh \odot z + (da_r, da_z, r \odot da_n) W_{hh}$.
+        """
+        (dh,) = grad_state
+        r, z, n, hn, h_prev = step_cache
+        dn = dh * (1 - z)
+        dz = dh * (h_prev - n)
+        da_n = dn * (1 - n * n)
+        dr = da_n * hn
+        da_r = dr * r * (1 - r)
+        da_z = dz * z * (1 - z)
+        d_ih = np.concatenate([da_r, da_z, da_n], axis=1)
+        d_hh = np.concatenate([da_r, da_z, r * da_n], axis=1)
+        return d_ih, d_hh, (dh * z + d_hh @ w_hh,)
+
+
+class LSTM(_RNNBase):
+    r"""Long short-term memory, as ``torch.nn.LSTM``; gates in PyTorch's order $i, f, g, o$:
+
+    $$\begin{aligned}
+    (a_i, a_f, a_g, a_o) &= x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh} \\
+    i_t = \sigma(a_i),\; f_t &= \sigma(a_f),\; g_t = \tanh(a_g),\; o_t = \sigma(a_o) \\
+    c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+    h_t &= o_t \odot \tanh(c_t)
+    \end{aligned}$$
+
+    ``forward(x, (h0, c0))`` returns ``(output, (h_n, c_n))``.
+    
+    Args:
+        input_size: features of each input step, $H_{in}$.
+        hidden_size: features of the hidden state, $H$.
+        num_layers: recurrent layers stacked, each reading the previous one's output sequence.
+        bias: if ``False``, no ``bias_ih``/``bias_hh``.
+        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)`` (hidden states keep
+            ``(layers, N, H)``).
+        dropout: probability of zeroing each output element of every layer but the last, in
+            training mode (as ``nn.Dropout``, from ``rng`` or the package's generator).
+        bidirectional: also run each layer over the reversed sequence; outputs ``2 H`` wide.
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+        rng: ``numpy.random.Generator`` for the initial values (and the dropout masks);
+            default the package's generator.
+
+    Shape: as ``RNN``; ``c0`` and ``c_n`` like ``h0``.
+
+    Attributes:
+        weight_ih_l{k}: ``(4H, H_in)``, weight_hh_l{k} ``(4H, H)``, biases ``(4H,)``; all from
+        $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
+    """
+
+    _gates = 4
+    _states = 2
+
+    def forward(self, x, hx=None):
+        """Returns ``(output, (h_n, c_n))``. ``hx`` is ``None`` (zeros) or a pair ``(h0, c0)``."""
+        if hx is None:
+            hx = (None, None)
+        elif not isinstance(hx, (tuple, list)) or len(hx) != 2 or hx[0] is None or hx[1] is None:
+            raise TypeError(f"LSTM expected hx to be None or a pair (h0, c0) of arrays, got {type(hx).__name__}")
+        output, (h_n, c_n) = self._forward(x, tuple(hx))
+        return output, (h_n, c_n)
+
+    def backward(self, grad_output, grad_h_n=None, grad_c_n=None):
+        """Backpropagation through time; returns ``dx``, or ``(dx, (dh0, dc0))`` if ``forward``
+        was given ``(h0, c0)``."""
+        dx, (dh0, dc0), given = self._backward(grad_output, [("grad_h_n", grad_h_n), ("grad_c_n", grad_c_n)])
+        return (dx, (dh0, dc0)) if given else dx
+
+    def _step(self, x_proj, state, w_hh, b_hh):
+        """The gate equations above. Keeps the gates, $c_{t-1}$ and $\\tanh(c_t)$."""
+        h_prev, c_prev = state
+        H = self.hidden_size
+        a = x_proj + h_prev @ w_hh.T
+        if b_hh is not None:
+            a += b_hh
+        i = F.sigmoid(a[:, :H])
+        f = F.sigmoid(a[:, H:2 * H])
+        g = np.tanh(a[:, 2 * H:3 * H])
+        o = F.sigmoid(a[:, 3 * H:])
+        c = f * c_prev + i * g
+        tanh_c = np.tanh(c)
+        h = o * tanh_c
+        return (h, c), (i, f, g, o, c_prev, tanh_c)
+
+    def _step_backward(self, grad_state, step_cache, w_hh):
+        r"""The derivative of the gate equations, given $dh = \partial C/\partial h_t$ and
+        $dc = \partial C/\partial c_t$ from step $t+1$:
+
+        $$\begin{aligned}
+        do &= dh \odot \tanh(c_t), & dc_t &= dc + dh \odot o \odot (1 - \tanh^2 c_t), \\
+        di &= dc_t \odot g, & dg &= dc_t \odot i, \quad df = dc_t \odot c_{t-1}, \\
+        \partial C/\partial c_{t-1} &= dc_t \odot f, &
+        \delta &= \big(di\, i(1-i),\; df\, f(1-f),\; dg\,(1-g^2),\; do\, o(1-o)\big),
+        \end{aligned}$$
+
+        and $\partial C/\partial h_{t-1} = \delta W_{hh}$; $\delta$ is the gradient of both
+        halves of the pre-activation.
+        """
+        dh, dc_next = grad_state
+        i, f, g, o, c_prev, tanh_c = step_cache
+        do = dh * tanh_c
+        dc = dc_next + dh * o * (1 - tanh_c * tanh_c)
+        di = dc * g
+        dg = dc * i
+        df = dc * c_prev
+        delta = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1)
+        return delta, delta, (delta @ w_hh, dc * f)
