@@ -78,8 +78,8 @@ class GRUClassifier(nn.Module):
         output, _ = self.rnn(x.reshape(len(x), -1, 1))  # (N, 40) -> (N, 40, 1); h0 = zeros
         return self.linear(output.reshape(len(x), -1))  # (N, 40, 12) -> (N, 480)
 
-    def backward(self, grad_output):
-        grad_sequence = self.linear.backward(grad_output).reshape(len(grad_output), -1, 2 * self.rnn.hidden_size)
+    def backward(self, grad_logits):
+        grad_sequence = self.linear.backward(grad_logits).reshape(len(grad_logits), -1, 2 * self.rnn.hidden_size)
         # Backpropagation through time; h_n was unused, so no grad_h_n. Returns dC/dx as (N, 40, 1).
         return self.rnn.backward(grad_sequence)
 

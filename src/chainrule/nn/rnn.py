@@ -335,9 +335,10 @@ class RNN(_RNNBase):
         ``(L, N, num_directions * H)``, ``h_n`` like ``h0``.
 
     Attributes:
-        weight_ih_l{k}: ``(H, H_in)`` for layer 0, ``(H, num_directions * H)`` above;
-        weight_hh_l{k}: ``(H, H)``; bias_ih_l{k}, bias_hh_l{k}: ``(H,)``; ``..._reverse`` for
-        the reverse direction. All from $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
+        weight_ih_l{k}: ``(H, H_in)`` for layer 0, ``(H, num_directions * H)`` above.
+        weight_hh_l{k}: ``(H, H)``.
+        bias_ih_l{k}: ``(H,)``; likewise bias_hh_l{k}, and ``..._reverse`` for the reverse
+            direction. All from $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -412,8 +413,8 @@ class GRU(_RNNBase):
     Shape: as ``RNN``.
 
     Attributes:
-        weight_ih_l{k}: ``(3H, H_in)`` ($W_{ir} | W_{iz} | W_{in}$ stacked), weight_hh_l{k}
-        ``(3H, H)``, biases ``(3H,)``; all from $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
+        weight_ih_l{k}: ``(3H, H_in)``, $W_{ir} | W_{iz} | W_{in}$ stacked; ``weight_hh_l{k}``
+            ``(3H, H)``, biases ``(3H,)``; all from $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
     """
 
     _gates = 3
@@ -497,8 +498,9 @@ class LSTM(_RNNBase):
     Shape: as ``RNN``; ``c0`` and ``c_n`` like ``h0``.
 
     Attributes:
-        weight_ih_l{k}: ``(4H, H_in)``, weight_hh_l{k} ``(4H, H)``, biases ``(4H,)``; all from
-        $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
+        weight_ih_l{k}: ``(4H, H_in)``, $W_{ii} | W_{if} | W_{ig} | W_{io}$ stacked;
+            ``weight_hh_l{k}`` ``(4H, H)``, biases ``(4H,)``; all from
+            $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
     """
 
     _gates = 4
