@@ -1,0 +1,239 @@
+"""Benchmark one GPT training step: chainrule vs PyTorch CPU eager, same process.
+
+Workload: examples/gpt.py's default model - vocabulary 99 characters, context 64, 4 blocks of
+4-head causal self-attention and a 128 -> 512 -> 128 GELU MLP (pre-LayerNorm), n_embd 128,
+tied read-out, 0.81 M parameters - on a batch of 32 windows of 64 tokens, float32.
+One step = forward, cross-entropy over the 2,048 positions, zero_grad, backward,
+clip_grad_norm_(1.0), AdamW step (weight decay on the matrices) and the LambdaLR step.
+PyTorch runs the same model (torch.nn.MultiheadAttention with a causal attn_mask; the state
+dict moves across) from the same weights. The contenders run interleaved round by round (in
+a rotating order); the table gives each one's median time per step, the ratio of the medians
+and the median of same-round ratios. Before timing, chainrule's loss and every gradient are
+checked against PyTorch's over three optimiser steps (float64 to 1e-9, float32 to 1e-4/1e-2).
+
+Usage:
+    python benchmarks/bench_gpt.py              # checks, then 15 timing rounds
+    python benchmarks/bench_gpt.py --quick      # smoke run for CI: the checks, 2 short rounds
+    python benchmarks/bench_gpt.py --threads 1  # PyTorch and NumPy's BLAS both on one thread
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))
+from bench_training_step import fmt_time, machine_description, time_block  # noqa: E402
+import gpt  # noqa: E402  (examples/gpt.py)
+
+from chainrule import nn, optim  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+TARGET = 1.5  # chainrule / PyTorch (float32)
+SIZE = dict(vocab_size=99, block_size=64, n_layer=4, n_head=4, n_embd=128)  # gpt.py's defaults
+BATCH = 32
+CHECK_SIZE = dict(vocab_size=13, block_size=8, n_layer=2, n_head=2, n_embd=16)
+
+
+def make_batch(size, batch, seed=1):
+    rng = np.random.default_rng(seed)
+    shape = (batch, size["block_size"])
+    return rng.integers(0, size["vocab_size"], shape), rng.integers(0, size["vocab_size"], shape)
+
+
+def torch_gpt(size, dtype):
+    """The same GPT in PyTorch, parameter names as examples/gpt.py's."""
+    tnn = torch.nn
+    E, H = size["n_embd"], size["n_head"]
+
+    class Block(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1 = tnn.LayerNorm(E, dtype=dtype)
+            self.attn = tnn.MultiheadAttention(E, H, batch_first=True, dtype=dtype)
+            self.ln2 = tnn.LayerNorm(E, dtype=dtype)
+            self.mlp = tnn.Sequential(tnn.Linear(E, 4 * E, dtype=dtype), tnn.GELU(), tnn.Linear(4 * E, E, dtype=dtype))
+
+        def forward(self, x, mask):
+            h = self.ln1(x)
+            x = x + self.attn(h, h, h, need_weights=False, attn_mask=mask)[0]
+            return x + self.mlp(self.ln2(x))
+
+    class GPT(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok_emb = tnn.Embedding(size["vocab_size"], E, dtype=dtype)
+            self.pos_emb = tnn.Embedding(size["block_size"], E, dtype=dtype)
+            self.blocks = tnn.ModuleList([Block() for _ in range(size["n_layer"])])
+            self.ln_f = tnn.LayerNorm(E, dtype=dtype)
+            self.head = tnn.Linear(E, size["vocab_size"], bias=False, dtype=dtype)
+            self.head.weight = self.tok_emb.weight
+
+        def forward(self, idx):
+            T = idx.shape[1]
+            mask = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+            x = self.tok_emb(idx) + self.pos_emb(torch.arange(T))
+            for block in self.blocks:
+                x = block(x, mask)
+            return self.head(self.ln_f(x))
+
+    return GPT()
+
+
+class ChainruleStep:
+    def __init__(self, size, dtype, seed=0):
+        self.model = gpt.GPT(**size, dtype=dtype, rng=np.random.default_rng(seed))
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.opt = optim.AdamW(gpt.param_groups(self.model, 0.1), lr=3e-3, betas=(0.9, 0.99))
+        self.sched = optim.lr_scheduler.LambdaLR(self.opt, gpt.lr_lambda(100, 10_000))
+
+    def forward_backward(self, x, y):
+        logits = self.model(x)
+        loss = self.loss_fn(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        self.opt.zero_grad()
+        self.model.backward(self.loss_fn.backward().reshape(logits.shape))
+        nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        return loss
+
+    def step(self, x, y):
+        loss = self.forward_backward(x, y)
+        self.opt.step()
+        self.sched.step()
+        return loss
+
+    def grads(self):
+        return {name: p.grad for name, p in self.model.named_parameters()}
+
+
+class TorchStep:
+    def __init__(self, size, dtype, ours):
+        self.model = torch_gpt(size, torch.float32 if dtype == np.float32 else torch.float64)
+        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in ours.model.state_dict().items()})
+        named = dict(self.model.named_parameters())
+        names = {id(p): name for name, p in ours.model.named_parameters()}
+        groups = [{"params": [named[names[id(p)]] for p in g["params"]], "weight_decay": g["weight_decay"]}
+                  for g in ours.opt.param_groups]
+        self.opt = torch.optim.AdamW(groups, lr=3e-3, betas=(0.9, 0.99))
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, gpt.lr_lambda(100, 10_000))
+        self._x = None
+
+    def _tensors(self, x, y):
+        if self._x is None or self._x[0] is not x:  # convert once: conversion is not the step
+            self._x = (x, torch.from_numpy(x), torch.from_numpy(y.reshape(-1)))
+        return self._x[1:]
+
+    def forward_backward(self, x, y):
+        tx, ty = self._tensors(x, y)
+        self.opt.zero_grad()
+        logits = self.model(tx)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ty)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        return loss.item()
+
+    def step(self, x, y):
+        loss = self.forward_backward(x, y)
+        self.opt.step()
+        self.sched.step()
+        return loss
+
+    def grads(self):
+        return {name: p.grad.numpy() for name, p in self.model.named_parameters()}
+
+
+def build(size, dtype, seed=0):
+    ours = ChainruleStep(size, dtype, seed)
+    return {"chainrule": ours, "torch": TorchStep(size, dtype, ours)}
+
+
+def check(size, dtype):
+    """Loss and every gradient equal PyTorch's over three steps (the update checked at the next step)."""
+    x, y = make_batch(size, 4)
+    c = build(size, dtype)
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    for step in range(3):
+        losses = [c[k].forward_backward(x, y) for k in ("chainrule", "torch")]
+        np.testing.assert_allclose(*losses, rtol=tol, err_msg=f"{np.dtype(dtype)}: loss at step {step}")
+        theirs = c["torch"].grads()
+        for name, g in c["chainrule"].grads().items():
+            err = np.linalg.norm(g - theirs[name]) / (np.linalg.norm(theirs[name]) or 1.0)
+            if not err <= (1e-2 if dtype == np.float32 else 1e-9):
+                raise AssertionError(f"{np.dtype(dtype)}: gradient of {name} at step {step}: relative error {err:.2e}")
+        for k in c:
+            c[k].opt.step()
+            c[k].sched.step()
+
+
+def bench(rounds, block_seconds):
+    x, y = make_batch(SIZE, BATCH)
+    c = build(SIZE, np.float32)
+    names = list(c)
+    n_per = {}
+    for k in names:  # warm up, then size each block to about block_seconds
+        per = min(time_block(c[k].step, x, y, 1), time_block(c[k].step, x, y, 1))
+        n_per[k] = max(1, int(block_seconds / per))
+    times = {k: [] for k in names}
+    for r in range(rounds):
+        for k in names[r % 2:] + names[:r % 2]:
+            gc.collect()
+            times[k].append(time_block(c[k].step, x, y, n_per[k]))
+    return times
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: the checks, 2 short rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="timing rounds (default 15)")
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch's threads and NumPy's BLAS threads (default 2)")
+    args = parser.parse_args(argv)
+    if torch is None:
+        raise SystemExit("bench_gpt.py compares with PyTorch: install torch")
+    torch.set_num_threads(args.threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=args.threads, user_api="blas")
+    for line in machine_description():
+        print(line)
+    print("load average (1, 5, 15 min) at start: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+          + f" on {os.cpu_count()} cores (other processes share this machine)")
+    t_start = time.perf_counter()
+
+    print("\nChecks (chainrule vs PyTorch, loss and every gradient over 3 AdamW steps, "
+          f"GPT {CHECK_SIZE}, batch 4):")
+    for dtype in (np.float64, np.float32):
+        check(CHECK_SIZE, dtype)
+        print(f"  {np.dtype(dtype).name:<8} equal")
+
+    n_params = sum(p.numel() for p in ChainruleStep(SIZE, np.float32).model.parameters())
+    rounds = args.rounds or (2 if args.quick else 15)
+    print(f"\nTiming: one training step of the GPT {SIZE} ({n_params:,} parameters, tied read-out), "
+          f"batch {BATCH} x {SIZE['block_size']}, float32, median of {rounds} interleaved rounds")
+    header = f"{'contender':<10} {'median':>11} {'cr/torch':>9} {'same-round':>10} {'target':>9}"
+    print(header)
+    print("-" * len(header))
+    times = bench(rounds, 0.01 if args.quick else 1.0)
+    med = {k: statistics.median(ts) for k, ts in times.items()}
+    ratio = med["chainrule"] / med["torch"]
+    same_round = statistics.median(a / b for a, b in zip(times["chainrule"], times["torch"]))
+    mark = f"<={TARGET:.1f} " + ("ok" if ratio <= TARGET else "MISS")
+    print(f"{'chainrule':<10} {fmt_time(med['chainrule']):>11}")
+    print(f"{'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
+    print("load average at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
+    return ratio
+
+
+if __name__ == "__main__":
+    main()
