@@ -31,7 +31,6 @@ positions, the output transposed back to (N, C, ...)) and ``einsum`` straight on
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import os
 import statistics
@@ -41,7 +40,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_training_step import fmt_time, machine_description, time_block  # noqa: E402
+from bench_training_step import fmt_time, interleaved_times, machine_description, time_block  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
@@ -184,17 +183,7 @@ def check(name, layers, shape, optimiser, dtype):
 def bench(layers, shape, optimiser, rounds, block_seconds):
     x, y = make_batch(shape, np.float32)
     c = build(layers, np.float32, optimiser)
-    names = list(c)
-    n_per = {}
-    for k in names:  # warm up, then size each block to about block_seconds
-        per = min(time_block(c[k].step, x, y, 2), time_block(c[k].step, x, y, 2))
-        n_per[k] = max(1, int(block_seconds / per))
-    times = {k: [] for k in names}
-    for r in range(rounds):
-        for k in names[r % 2:] + names[:r % 2]:
-            gc.collect()
-            times[k].append(time_block(c[k].step, x, y, n_per[k]))
-    return times
+    return interleaved_times({k: c[k].step for k in c}, x, y, rounds, block_seconds, warm_steps=2)
 
 
 # -- --variants: the implementation choices, timed layer by layer ------------------------------

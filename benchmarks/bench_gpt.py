@@ -20,7 +20,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import sys
@@ -31,7 +30,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))
-from bench_training_step import fmt_time, machine_description, time_block  # noqa: E402
+from bench_training_step import fmt_time, interleaved_times, machine_description  # noqa: E402
 import gpt  # noqa: E402  (examples/gpt.py)
 
 from chainrule import nn, optim  # noqa: E402
@@ -179,17 +178,7 @@ def check(size, dtype):
 def bench(rounds, block_seconds):
     x, y = make_batch(SIZE, BATCH)
     c = build(SIZE, np.float32)
-    names = list(c)
-    n_per = {}
-    for k in names:  # warm up, then size each block to about block_seconds
-        per = min(time_block(c[k].step, x, y, 1), time_block(c[k].step, x, y, 1))
-        n_per[k] = max(1, int(block_seconds / per))
-    times = {k: [] for k in names}
-    for r in range(rounds):
-        for k in names[r % 2:] + names[:r % 2]:
-            gc.collect()
-            times[k].append(time_block(c[k].step, x, y, n_per[k]))
-    return times
+    return interleaved_times({k: c[k].step for k in c}, x, y, rounds, block_seconds, warm_steps=1)
 
 
 def main(argv=None):

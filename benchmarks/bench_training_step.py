@@ -288,25 +288,28 @@ def time_block(fn, x, y, n):
     return (time.perf_counter() - t0) / n
 
 
-def bench_workload(sizes, activation, batch, dtype, rounds, block_seconds):
-    x, y = make_batch(sizes, batch, dtype)
-    c = build(sizes, activation, batch, dtype)
-    names = list(c)
-    steps = {k: c[k].step for k in names}
-    # Warm up, then size each block to take about block_seconds.
+def interleaved_times(steps: dict, x, y, rounds: int, block_seconds: float, warm_steps: int = 1) -> dict:
+    """Warm each contender's ``step(x, y)`` up, size its block to about ``block_seconds``, then
+    time one block per contender per round, the order rotating round by round, so that the
+    drift of a shared machine hits all of them alike. Returns ``{name: [seconds per step]}``."""
+    names = list(steps)
     n_per = {}
     for k in names:
-        per = time_block(steps[k], x, y, 1 if block_seconds == 0 else 3)
-        if block_seconds:
-            per = min(per, time_block(steps[k], x, y, 3))
+        per = min(time_block(steps[k], x, y, warm_steps), time_block(steps[k], x, y, warm_steps))
         n_per[k] = max(1, int(block_seconds / per))
     times = {k: [] for k in names}
     for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for k in order:
+        for k in names[r % len(names):] + names[:r % len(names)]:
             gc.collect()
             times[k].append(time_block(steps[k], x, y, n_per[k]))
     return times
+
+
+def bench_workload(sizes, activation, batch, dtype, rounds, block_seconds):
+    x, y = make_batch(sizes, batch, dtype)
+    c = build(sizes, activation, batch, dtype)
+    return interleaved_times({k: c[k].step for k in c}, x, y, rounds, block_seconds,
+                             warm_steps=1 if block_seconds == 0 else 3)
 
 
 PHASES = ("forward", "loss", "loss backward", "backward", "optimiser")
