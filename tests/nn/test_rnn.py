@@ -277,3 +277,33 @@ def test_bad_backward_gradients():
     gru(np.zeros((5, 2, 3)))
     with pytest.raises(ValueError, match=r"GRU.backward expected grad_h_n of shape \(1, 2, 4\), got \(2, 4\)"):
         gru.backward(np.zeros_like(y), np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("with_state", [False, True])
+def test_needs_input_grad_false_skips_only_the_input_gradient(kind, with_state):
+    """As Linear: with needs_input_grad False, backward returns None for dx (and still dh0),
+    and every parameter gradient and dh0 equal those of a full backward."""
+    rng = np.random.default_rng(0)
+    options = {"num_layers": 2, "bidirectional": True}
+    x = rng.standard_normal((4, 2, 3))
+    full, first = make(kind, **options), make(kind, **options)
+    first.needs_input_grad = False
+    shape = state_shape(full, x.shape)
+    initial = None
+    if with_state:
+        initial = rng.standard_normal(shape)
+        initial = (initial, rng.standard_normal(shape)) if kind == "LSTM" else initial
+    out_full, _ = full(x, initial)
+    first(x, initial)
+    g = rng.standard_normal(out_full.shape)
+    got_full, got_first = full.backward(g), first.backward(g)
+    if with_state:
+        (dx_full, d0_full), (dx_first, d0_first) = got_full, got_first
+        # dh0 (LSTM: the pair dh0, dc0) is unaffected
+        np.testing.assert_allclose(np.asarray(d0_first), np.asarray(d0_full), rtol=1e-12, atol=1e-15)
+    else:
+        dx_full, dx_first = got_full, got_first
+    assert dx_full.shape == x.shape and dx_first is None
+    for (name, p), q in zip(full.named_parameters(), first.parameters()):
+        np.testing.assert_allclose(q.grad, p.grad, rtol=1e-12, atol=1e-15, err_msg=name)

@@ -241,6 +241,9 @@ class _RNNBase(Module):
         for layer in reversed(range(self.num_layers)):
             if masks[layer] is not None:
                 grad = grad * masks[layer]  # back through the dropout between layers
+            # The first layer's input is data when needs_input_grad is False (see Module):
+            # its dC/dx product is skipped and backward returns None in its place.
+            need_dx = layer > 0 or self.needs_input_grad
             grad_input = 0.0
             for direction in range(directions):
                 index = layer * directions + direction
@@ -249,18 +252,22 @@ class _RNNBase(Module):
                     grad_out = grad_out[::-1]  # the reverse cell saw time reversed
                 grad_final = tuple(g[index] for g in grad_states)
                 dx, d_initial = self._run_backward(grad_out, grad_final, caches[index],
-                                                   self._cell_params(layer, direction))
-                grad_input = grad_input + (dx[::-1] if direction == 1 else dx)
+                                                   self._cell_params(layer, direction), need_dx)
+                if need_dx:
+                    grad_input = grad_input + (dx[::-1] if direction == 1 else dx)
                 for k in range(self._states):
                     grad_initial[k][index] = d_initial[k]
             grad = grad_input
-        dx = grad[:, 0, :] if not batched else grad.transpose(1, 0, 2) if self.batch_first else grad
-        dx = np.ascontiguousarray(dx)
+        if self.needs_input_grad:
+            dx = grad[:, 0, :] if not batched else grad.transpose(1, 0, 2) if self.batch_first else grad
+            dx = np.ascontiguousarray(dx)
+        else:
+            dx = None
         if not batched:
             grad_initial = [g[:, 0, :] for g in grad_initial]
         return dx, grad_initial, given
 
-    def _run_backward(self, grad_out, grad_final, cache, params):
+    def _run_backward(self, grad_out, grad_final, cache, params, need_dx=True):
         r"""Backpropagation through time for one layer and direction.
 
         ``grad_out`` is $\partial C/\partial y_t$ for every $t$ ``(L, N, H)``, ``grad_final`` the
@@ -290,7 +297,8 @@ class _RNNBase(Module):
             accumulate_grad(bias_ih, flat_ih.sum(axis=0))
         if bias_hh is not None and bias_hh.requires_grad:
             accumulate_grad(bias_hh, flat_hh.sum(axis=0))
-        return d_ih @ weight_ih.data, grad_state  # dC/dx_t = d_ih_t W_ih, and dC/d(initial state)
+        dx = d_ih @ weight_ih.data if need_dx else None  # dC/dx_t = d_ih_t W_ih
+        return dx, grad_state  # and dC/d(initial state)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -359,7 +367,8 @@ class RNN(_RNNBase):
     def backward(self, grad_output, grad_h_n=None):
         """Backpropagation through time. ``grad_output`` ($\\partial C/\\partial$ output, or
         ``None`` if only ``h_n`` was used) and ``grad_h_n`` (``None``: zeros). Returns ``dx``,
-        or ``(dx, dh0)`` if ``forward`` was given ``h0``."""
+        or ``(dx, dh0)`` if ``forward`` was given ``h0``; ``dx`` is ``None`` when
+        ``needs_input_grad`` is ``False`` (see :class:`Module`)."""
         dx, (dh0,), given = self._backward(grad_output, [("grad_h_n", grad_h_n)])
         return (dx, dh0) if given else dx
 
