@@ -193,7 +193,8 @@ class Module:
     Attributes:
         needs_input_grad: ``True`` (default): ``backward`` returns the gradient with respect
             to the input. Set it to ``False`` on a network's first layer, whose input is data,
-            and a layer that supports it (``Linear``, ``Conv1d``, ``Conv2d``) skips that product and returns ``None``,
+            and a layer that supports it (``Linear``, ``Conv1d``, ``Conv2d``, ``RNN``, ``GRU``, ``LSTM``)
+            skips that product and returns ``None`` in its place,
             as PyTorch skips the gradient of an input that does not require one (its
             ``ctx.needs_input_grad``). Parameter gradients are unaffected. At 784 → 256 → 256
             → 10 it is a third of the step's matrix-multiply work (see the performance page).
