@@ -1,25 +1,17 @@
 """Real handwritten digits (UCI 8x8, 1,797 images, shipped with chainrule): 64 -> 128 ReLU -> 10.
 
-Run:  python examples/digits.py  [--plot digits.png]
+Run:  python examples/digits.py  [--plot FOLDER | FILE.png]    (--help lists every option)
 """
 
-import argparse
-import os
-
 import numpy as np
-from tqdm import tqdm
 
 import chainrule as cr
-from chainrule import data, nn, optim
+from chainrule import cli, data, nn, optim
+from chainrule.train import progress_bar
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--plot", metavar="PATH", help="write figures to PATH (PNG; nothing opens a window)")
-    return parser.parse_args(argv)
+    return cli.example_parser(__doc__, "digits", epochs=60).parse_args(argv)
 
 
 def main(argv=None):
@@ -37,7 +29,7 @@ def main(argv=None):
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=20, gamma=0.3)
 
     history = {"loss": [], "test_accuracy": []}
-    bar = tqdm(range(args.epochs), desc="digits", disable=args.no_progress)
+    bar = progress_bar(range(args.epochs), desc="digits", enabled=not args.no_progress)
     for epoch in bar:
         model.train()  # Dropout on
         total = 0.0
@@ -67,10 +59,10 @@ def main(argv=None):
     if args.plot:  # matplotlib from the examples extra, imported only when asked for
         from chainrule import plot
 
-        root, ext = os.path.splitext(args.plot)
+        confusion_path = cli.companion(args.plot, "confusion")
         plot.plot_history(history, path=args.plot, title="digits")
-        plot.plot_confusion_matrix(confusion, path=f"{root}-confusion{ext or '.png'}")
-        print(f"wrote {args.plot} and {root}-confusion{ext or '.png'}")
+        plot.plot_confusion_matrix(confusion, path=confusion_path)
+        print(f"wrote {args.plot} and {confusion_path}")
     return {"model": model, "history": history, "metrics": {"test_accuracy": test_accuracy, "confusion": confusion},
             "X_test": X_test, "y_test": y_test}
 

@@ -3,26 +3,18 @@
 1 x 8 x 8 -> conv 3x3, 16 channels, ReLU, max-pool 2 -> 16 x 4 x 4
           -> conv 3x3, 32 channels, ReLU, max-pool 2 -> 32 x 2 x 2 -> flatten 128 -> 10.
 
-Run:  python examples/digits_cnn.py  [--plot digits_cnn.png]
+Run:  python examples/digits_cnn.py  [--plot FOLDER | FILE.png]    (--help lists every option)
 """
 
-import argparse
-import os
-
 import numpy as np
-from tqdm import tqdm
 
 import chainrule as cr
-from chainrule import data, nn, optim
+from chainrule import cli, data, nn, optim
+from chainrule.train import progress_bar
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--plot", metavar="PATH", help="write figures to PATH (PNG; nothing opens a window)")
-    return parser.parse_args(argv)
+    return cli.example_parser(__doc__, "digits_cnn", epochs=15).parse_args(argv)
 
 
 def main(argv=None):
@@ -44,7 +36,7 @@ def main(argv=None):
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
 
     history = {"loss": [], "test_accuracy": []}
-    bar = tqdm(range(args.epochs), desc="digits CNN", disable=args.no_progress)
+    bar = progress_bar(range(args.epochs), desc="digits CNN", enabled=not args.no_progress)
     for epoch in bar:
         model.train()
         total = 0.0
@@ -73,10 +65,10 @@ def main(argv=None):
     if args.plot:  # matplotlib from the examples extra, imported only when asked for
         from chainrule import plot
 
-        root, ext = os.path.splitext(args.plot)
+        confusion_path = cli.companion(args.plot, "confusion")
         plot.plot_history(history, path=args.plot, title="digits CNN")
-        plot.plot_confusion_matrix(confusion, path=f"{root}-confusion{ext or '.png'}")
-        print(f"wrote {args.plot} and {root}-confusion{ext or '.png'}")
+        plot.plot_confusion_matrix(confusion, path=confusion_path)
+        print(f"wrote {args.plot} and {confusion_path}")
     return {"model": model, "history": history, "metrics": {"test_accuracy": test_accuracy, "confusion": confusion},
             "X_test": X_test, "y_test": y_test}
 

@@ -4,27 +4,24 @@ examples/digits.py writes the loop out; here ``fit`` runs the same loop and adds
 bar, metrics, a validation set, early stopping (restoring the best weights) and a
 checkpoint of the best model, written with ``chainrule.save``.
 
-Run:  python examples/digits_fit.py --plot digits_fit.png
+Run:  python examples/digits_fit.py  [--plot FOLDER | FILE.png]    (--help lists every option)
 """
 
-import argparse
 import os
 import tempfile
 
 import numpy as np
 
 import chainrule as cr
-from chainrule import data, nn, optim
+from chainrule import cli, data, nn, optim
 from chainrule.train import EarlyStopping, ModelCheckpoint, evaluate, fit, metrics
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=100, help="upper bound; early stopping usually ends sooner")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoint", default=None, help="where to save the best model (default: a temp file)")
-    parser.add_argument("--plot", metavar="PATH", help="write curves and the confusion matrix to PATH (PNG)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress output")
+    parser = cli.example_parser(__doc__, "digits_fit", epochs=100, figures="the curves and the confusion matrix",
+                                epochs_help="at most this many epochs; early stopping usually ends sooner")
+    parser.add_argument("--checkpoint", default=None,
+                        help="where to save the best model (default: a temporary file, deleted at the end)")
     return parser.parse_args(argv)
 
 
@@ -54,13 +51,13 @@ def main(argv=None):
                   progress=not args.no_progress)
 
     # The model now holds the weights of the epoch with the lowest validation loss.
-    test = evaluate(model, data.DataLoader(test_set, batch_size=512), loss_fn, ("accuracy", "top3_accuracy"))
+    test = evaluate(model, loss_fn, data.DataLoader(test_set, batch_size=512), ("accuracy", "top3_accuracy"))
     model.eval()  # Dropout off
     with cr.no_grad():  # evaluation only: keep no cache for a backward
         confusion = metrics.confusion_matrix(model(X_test), y_test, num_classes=10)
     best = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
     best.load_state_dict(cr.load(args.checkpoint))  # the checkpoint: best validation accuracy
-    checkpoint_accuracy = evaluate(best, data.DataLoader(test_set, batch_size=512))["accuracy"]
+    checkpoint_accuracy = evaluate(best, None, data.DataLoader(test_set, batch_size=512))["accuracy"]
 
     stopped = f"early stopping after epoch {stopper.stopped_epoch}" if stopper.stopped_epoch is not None else "no early stop"
     print(f"digits_fit: trained {len(history)} epochs ({stopped}; best val_loss {stopper.best:.4f} "
@@ -74,10 +71,10 @@ def main(argv=None):
     if args.plot:
         from chainrule import plot
 
-        root, ext = os.path.splitext(args.plot)
+        confusion_path = cli.companion(args.plot, "confusion")
         plot.plot_history(history, path=args.plot, title="digits with fit")
-        plot.plot_confusion_matrix(confusion, path=f"{root}-confusion{ext or '.png'}")
-        print(f"wrote {args.plot} and {root}-confusion{ext or '.png'}")
+        plot.plot_confusion_matrix(confusion, path=confusion_path)
+        print(f"wrote {args.plot} and {confusion_path}")
     if folder is not None:
         folder.cleanup()
     return {"model": model, "history": history.to_dict(),

@@ -28,10 +28,10 @@ import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 import chainrule as cr
-from chainrule import nn, optim
+from chainrule import cli, nn, optim
+from chainrule.train import progress_bar
 
 # Standard-library modules whose source is the text (paths relative to the stdlib directory).
 TEXT_FILES = sorted([
@@ -225,7 +225,7 @@ def train(model, chars, cfg, seed=0, progress=True):
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(seed + 1)  # the batches
     curves = {"step": [], "train_loss": [], "eval_step": [], "val_loss": [], "eval_train_loss": []}
-    bar = tqdm(range(cfg["steps"]), desc="GPT", disable=not progress)
+    bar = progress_bar(range(cfg["steps"]), desc="GPT", enabled=progress)
     for step in bar:
         xb, yb = CharData.batch(chars.train, cfg["batch_size"], cfg["block_size"], rng)
         logits = model(xb)                                          # (N, T, V)
@@ -266,15 +266,19 @@ def sample(model, chars, prompt, length, temperature=0.8, seed=0):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, help=f"training steps (default {DEFAULTS['steps']})")
-    parser.add_argument("--quick", action="store_true", help="a tiny model and 60 steps (seconds)")
-    parser.add_argument("--no-tie", action="store_true", help="a separate read-out weight (no tying)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the weights, batches and sample (default 0)")
-    parser.add_argument("--sample-length", type=int, default=500, help="characters to generate (default 500)")
-    parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--plot", metavar="PATH", help="write the loss curves to PATH (PNG)")
-    parser.add_argument("--save-results", metavar="PATH", help="also write the printed summary to PATH")
+    parser.add_argument("--steps", type=int,
+                        help=f"training steps (default: {DEFAULTS['steps']}, or {QUICK['steps']} with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a tiny model and 60 steps (seconds) (default: off)")
+    parser.add_argument("--no-tie", action="store_true",
+                        help="a separate read-out weight (default: off, the read-out is tied to the embedding)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the weights, batches and sample (default: %(default)s)")
+    parser.add_argument("--sample-length", type=int, default=500,
+                        help="characters to generate (default: %(default)s)")
+    parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default: %(default)s)")
+    cli.add_output_options(parser, "gpt", "the loss curves")
+    parser.add_argument("--save-results", metavar="PATH",
+                        help="also write the printed summary to PATH (default: off)")
     args = parser.parse_args(argv)
     if args.steps is not None and args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
@@ -354,6 +358,7 @@ def plot(curves, baseline, path):
     ax.set_ylabel("cross-entropy (nats per character)")
     ax.legend()
     fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # --plot FOLDER: made here
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

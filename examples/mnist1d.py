@@ -16,10 +16,10 @@ import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 import chainrule as cr
-from chainrule import data, nn, optim
+from chainrule import cli, data, nn, optim
+from chainrule.train import progress_bar
 
 MODELS = ("logistic", "mlp", "cnn", "gru")
 TITLES = {"logistic": "logistic regression", "mlp": "MLP (residual)", "cnn": "CNN", "gru": "GRU (bidirectional)"}
@@ -116,7 +116,7 @@ def train(model, X_train, y_train, X_test, y_test, updates, desc, progress=True)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.Adam(model.parameters(), lr=1e-2, weight_decay=0)
     curve = {"update": [], "test_accuracy": []}
-    for step in tqdm(range(updates), desc=desc, disable=not progress, leave=False):
+    for step in progress_bar(range(updates), desc=desc, enabled=progress, leave=False):
         start = (step * BATCH_SIZE) % len(X_train)
         xb, yb = X_train[start:start + BATCH_SIZE], y_train[start:start + BATCH_SIZE]
         logits = model(xb)
@@ -184,7 +184,7 @@ def train_torch(model, X_train, y_train, X_test, y_test, updates, desc, progress
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=0)
     curve = {"update": [], "test_accuracy": []}
-    for step in tqdm(range(updates), desc=desc, disable=not progress, leave=False):
+    for step in progress_bar(range(updates), desc=desc, enabled=progress, leave=False):
         start = (step * BATCH_SIZE) % len(X_train)
         loss = loss_fn(model(X_train[start:start + BATCH_SIZE]), y_train[start:start + BATCH_SIZE])
         optimizer.zero_grad()
@@ -205,13 +205,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS),
                         help="comma-separated subset of logistic,mlp,cnn,gru (default: all four)")
-    parser.add_argument("--updates", type=int, default=6000, help="Adam updates per model (default 6000)")
-    parser.add_argument("--seed", type=int, default=42, help="seeds the initial weights (default 42)")
+    parser.add_argument("--updates", type=int, default=6000, help="Adam updates per model (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=42, help="seeds the initial weights (default: %(default)s)")
     parser.add_argument("--torch", action="store_true",
-                        help="also train each model in PyTorch from the same initial weights and batches")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    parser.add_argument("--plot", metavar="PATH", help="write the comparison figure to PATH (PNG)")
-    parser.add_argument("--save-results", metavar="PATH", help="also write the printed table to PATH")
+                        help="also train each model in PyTorch from the same initial weights and batches "
+                             "(default: off)")
+    cli.add_output_options(parser, "mnist1d", "the comparison figure")
+    parser.add_argument("--save-results", metavar="PATH", help="also write the printed table to PATH (default: off)")
     args = parser.parse_args(argv)
     args.models = [name.strip() for name in args.models.split(",") if name.strip()]
     unknown = [name for name in args.models if name not in MODELS]
@@ -347,6 +347,7 @@ def plot(results, path, use_torch):
     curves.set_ylim(0, 100)
     curves.legend(loc="lower right", ncol=2, fontsize=7)
     curves.set_title(f"test accuracy every {EVAL_EVERY} updates")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # --plot FOLDER: made here
     fig.savefig(path, dpi=110)
 
 

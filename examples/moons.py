@@ -1,25 +1,17 @@
 """Two moons with the 2 -> 500 tanh -> 2 network, softmax cross-entropy and SGD with momentum.
 
-Run:  python examples/moons.py  [--plot moons.png]
+Run:  python examples/moons.py  [--plot FOLDER | FILE.png]    (--help lists every option)
 """
 
-import argparse
-import os
-
 import numpy as np
-from tqdm import tqdm
 
 import chainrule as cr
-from chainrule import data, nn, optim
+from chainrule import cli, data, nn, optim
+from chainrule.train import progress_bar
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--plot", metavar="PATH", help="write figures to PATH (PNG; nothing opens a window)")
-    return parser.parse_args(argv)
+    return cli.example_parser(__doc__, "moons", epochs=30).parse_args(argv)
 
 
 def main(argv=None):
@@ -35,7 +27,7 @@ def main(argv=None):
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 
     history = {"loss": [], "test_accuracy": []}
-    bar = tqdm(range(args.epochs), desc="moons", disable=args.no_progress)
+    bar = progress_bar(range(args.epochs), desc="moons", enabled=not args.no_progress)
     for epoch in bar:
         model.train()
         total = 0.0
@@ -58,10 +50,10 @@ def main(argv=None):
     if args.plot:  # matplotlib from the examples extra, imported only when asked for
         from chainrule import plot
 
-        root, ext = os.path.splitext(args.plot)
+        history_path = cli.companion(args.plot, "history")
         plot.plot_decision_boundary(model, X_test, y_test, path=args.plot, title="moons: test points")
-        plot.plot_history(history, path=f"{root}-history{ext or '.png'}", title="moons")
-        print(f"wrote {args.plot} and {root}-history{ext or '.png'}")
+        plot.plot_history(history, path=history_path, title="moons")
+        print(f"wrote {args.plot} and {history_path}")
     return {"model": model, "history": history, "metrics": {"test_accuracy": test_accuracy},
             "X_test": X_test, "y_test": y_test}
 

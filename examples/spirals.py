@@ -1,25 +1,17 @@
 """Three interleaved spiral arms: a problem no linear model can solve, learned by a small ReLU MLP.
 
-Run:  python examples/spirals.py  [--plot spirals.png]
+Run:  python examples/spirals.py  [--plot FOLDER | FILE.png]    (--help lists every option)
 """
 
-import argparse
-import os
-
 import numpy as np
-from tqdm import tqdm
 
 import chainrule as cr
-from chainrule import data, nn, optim
+from chainrule import cli, data, nn, optim
+from chainrule.train import progress_bar
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--plot", metavar="PATH", help="write figures to PATH (PNG; nothing opens a window)")
-    return parser.parse_args(argv)
+    return cli.example_parser(__doc__, "spirals", epochs=200).parse_args(argv)
 
 
 def main(argv=None):
@@ -37,7 +29,7 @@ def main(argv=None):
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
 
     history = {"loss": [], "test_accuracy": []}
-    bar = tqdm(range(args.epochs), desc="spirals", disable=args.no_progress)
+    bar = progress_bar(range(args.epochs), desc="spirals", enabled=not args.no_progress)
     for epoch in bar:
         model.train()
         total = 0.0
@@ -60,10 +52,10 @@ def main(argv=None):
     if args.plot:  # matplotlib from the examples extra, imported only when asked for
         from chainrule import plot
 
-        root, ext = os.path.splitext(args.plot)
+        history_path = cli.companion(args.plot, "history")
         plot.plot_decision_boundary(model, X_test, y_test, path=args.plot, title="spirals: test points")
-        plot.plot_history(history, path=f"{root}-history{ext or '.png'}", title="spirals")
-        print(f"wrote {args.plot} and {root}-history{ext or '.png'}")
+        plot.plot_history(history, path=history_path, title="spirals")
+        print(f"wrote {args.plot} and {history_path}")
     return {"model": model, "history": history, "metrics": {"test_accuracy": test_accuracy},
             "X_test": X_test, "y_test": y_test}
 

@@ -8,27 +8,21 @@ sigmoid network learn far more slowly than the last ones. This script trains the
 activation, records every layer's gradient norm with ``chainrule.train.GradientFlow``, prints
 them and plots them.
 
-Run:  python examples/vanishing_gradients.py --plot vanishing_gradients.png
+Run:  python examples/vanishing_gradients.py  [--plot FOLDER | FILE.png]    (--help lists every option)
 """
-
-import argparse
 
 import numpy as np
 
 import chainrule as cr
-from chainrule import data, nn, optim
+from chainrule import cli, data, nn, optim
 from chainrule.train import GradientFlow, evaluate, fit
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", metavar="PATH", help="write the gradient-norm figure to PATH (PNG)")
-    parser.add_argument("--no-progress", action="store_true", help="no per-epoch output")
+    parser = cli.example_parser(__doc__, "vanishing_gradients", epochs=15, figures="the gradient-norm figure")
+    parser.add_argument("--width", type=int, default=32, help="units in each hidden layer (default: %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -57,13 +51,12 @@ def main(argv=None):
         loader = data.DataLoader(train_set, batch_size=32, shuffle=True, seed=args.seed)
         flow = GradientFlow()
         histories[name] = fit(model, nn.CrossEntropyLoss(), optimizer, loader, args.epochs,
-                              callbacks=[flow], progress=False)
+                              callbacks=[flow], progress=not args.no_progress)
         # Mean over the epochs of each Linear layer's weight-gradient norm, input to output.
         norms[name] = [float(np.mean(histories[name][f"grad_norm/{layer}.weight"])) for layer in flow.layers]
-        accuracy[name] = evaluate(model, data.DataLoader(test_set, batch_size=len(test_set)))["accuracy"]
-        if not args.no_progress:
-            print(f"{name:>7}: final training loss {histories[name]['loss'][-1]:.4f}, "
-                  f"test accuracy {accuracy[name]:.1%}")
+        accuracy[name] = evaluate(model, None, data.DataLoader(test_set, batch_size=len(test_set)))["accuracy"]
+        print(f"{name:>7}: final training loss {histories[name]['loss'][-1]:.4f}, "
+              f"test accuracy {accuracy[name]:.1%}")
 
     print("\nmean |dC/dW| per Linear layer, input (1) to output (8):")
     print("layer   " + "".join(f"{i:>10}" for i in range(1, len(norms["relu"]) + 1)))
@@ -75,7 +68,7 @@ def main(argv=None):
     if args.plot:
         from chainrule import plot
 
-        plot.plot_gradient_norms(histories, path=args.plot,
+        plot.plot_gradient_norms(histories, path=args.plot, layer_labels=range(1, len(flow.layers) + 1),
                                  title=f"8-layer network on spirals, {args.epochs} epochs: |dC/dW| per layer")
         print(f"wrote {args.plot}")
     return {"histories": histories, "norms": norms, "metrics": {"test_accuracy": accuracy}}

@@ -2,26 +2,18 @@
 
     2 inputs -> Linear -> Sigmoid -> Linear -> Sigmoid -> 1 output,  cost: mean squared error
 
-Run:  python examples/xor.py  [--plot xor.png]
+Run:  python examples/xor.py  [--plot FOLDER | FILE.png]    (--help lists every option)
 """
 
-import argparse
-import os
-
 import numpy as np
-from tqdm import tqdm
 
 import chainrule as cr
-from chainrule import nn, optim
+from chainrule import cli, nn, optim
+from chainrule.train import progress_bar
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--plot", metavar="PATH", help="write figures to PATH (PNG; nothing opens a window)")
-    return parser.parse_args(argv)
+    return cli.example_parser(__doc__, "xor", epochs=2000).parse_args(argv)
 
 
 def main(argv=None):
@@ -37,7 +29,7 @@ def main(argv=None):
     optimizer = optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
 
     history = {"loss": []}
-    bar = tqdm(range(args.epochs), desc="xor", disable=args.no_progress)
+    bar = progress_bar(range(args.epochs), desc="xor", enabled=not args.no_progress)
     for epoch in bar:
         prediction = model(X)                 # forward: each module keeps what backward needs
         loss = loss_fn(prediction, y)         # C = mean((a - y)^2)
@@ -59,10 +51,11 @@ def main(argv=None):
     if args.plot:  # matplotlib from the examples extra, imported only when asked for
         from chainrule import plot
 
-        root, ext = os.path.splitext(args.plot)
-        plot.plot_decision_boundary(model, X, y.ravel().astype(np.int64), path=args.plot, title="XOR")
-        plot.plot_history(history, path=f"{root}-loss{ext or '.png'}", title="XOR training loss")
-        print(f"wrote {args.plot} and {root}-loss{ext or '.png'}")
+        loss_path = cli.companion(args.plot, "loss")
+        plot.plot_decision_boundary(model, X, y.ravel().astype(np.int64), path=args.plot, title="XOR",
+                                    class_names=["0 (equal inputs)", "1 (different inputs)"])
+        plot.plot_history(history, path=loss_path, title="XOR training loss", logy=True)
+        print(f"wrote {args.plot} and {loss_path}")
     return {"model": model, "history": history, "metrics": {"loss": final_loss, "accuracy": accuracy},
             "X_test": X, "y_test": y.ravel().astype(np.int64)}
 

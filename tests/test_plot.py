@@ -62,6 +62,21 @@ def test_plot_history(trained, tmp_path):
         plot.plot_history(history, keys="f1")
 
 
+def test_plot_history_labels_test_curves_test_and_can_use_a_log_scale(tmp_path):
+    pytest.importorskip("matplotlib")
+    from chainrule import plot
+
+    examples_history = {"loss": [1.0, 0.5, 0.1], "test_accuracy": [0.5, 0.9, 0.95]}
+    fig = plot.plot_history(examples_history, path=tmp_path / "h.png", logy=["loss"])
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
+    assert [line.get_label() for line in fig.axes[0].lines] == ["train"]
+    assert [line.get_label() for line in fig.axes[1].lines] == ["test"]
+    assert [ax.get_yscale() for ax in fig.axes] == ["log", "linear"]
+    fig = plot.plot_history({"loss": [1.0, 0.1], "val_loss": [1.1, 0.2], "test_loss": [1.2, 0.3]}, logy=True)
+    assert [line.get_label() for line in fig.axes[0].lines] == ["train", "validation", "test"]
+    assert fig.axes[0].get_yscale() == "log"
+
+
 def test_plot_decision_boundary_restores_modes(trained, tmp_path):
     from chainrule import plot
 
@@ -70,6 +85,15 @@ def test_plot_decision_boundary_restores_modes(trained, tmp_path):
     fig = plot.plot_decision_boundary(model, X, y, path=tmp_path / "boundary.png", resolution=50)
     check_png(fig, tmp_path / "boundary.png")
     assert all(m.training for m in model.modules())
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x\u2081", "x\u2082")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
+    fig = plot.plot_decision_boundary(model, X, y, resolution=20, feature_names=("width", "height"),
+                                      class_names=["upper", "lower"])
+    assert fig.axes[0].get_xlabel() == "width"
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["upper", "lower"]
+    with pytest.raises(ValueError, match="plot_decision_boundary got 3 class_names for 2 classes"):
+        plot.plot_decision_boundary(model, X, y, resolution=20, class_names=["a", "b", "c"])
     with pytest.raises(ValueError, match=r"plot_decision_boundary needs 2-D inputs of shape \(N, 2\), got \(5, 3\)"):
         plot.plot_decision_boundary(model, np.zeros((5, 3)), np.zeros(5))
 
@@ -146,5 +170,10 @@ def test_plot_gradient_norms(trained, tmp_path):
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0", "2", "4"]
     for key in ("delta_norm", "update_ratio", "act_std"):
         check_png(plot.plot_gradient_norms(history, key=key, path=tmp_path / f"{key}.png"), tmp_path / f"{key}.png")
+    fig = plot.plot_gradient_norms(history, layer_labels=[1, 2, 3])  # numbered as a printed table would
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1", "2", "3"]
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["1", "2", "3"]
+    with pytest.raises(ValueError, match="plot_gradient_norms got 2 layer_labels for 3 layers"):
+        plot.plot_gradient_norms(history, layer_labels=[1, 2])
     with pytest.raises(ValueError, match="plot_gradient_norms found no 'grad_norm/...' records"):
         plot.plot_gradient_norms({"loss": [1.0]})

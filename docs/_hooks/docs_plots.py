@@ -89,8 +89,10 @@ def _predict(model, points: np.ndarray) -> np.ndarray:
     return out.argmax(axis=1)
 
 
-def decision_boundary(model, X: np.ndarray, y: np.ndarray, title: str, resolution: int = 300) -> str:
-    """The model's predicted class over the plane, with the points ``X`` coloured by ``y``."""
+def decision_boundary(model, X: np.ndarray, y: np.ndarray, title: str, resolution: int = 300,
+                      feature_names=("x\u2081", "x\u2082")) -> str:
+    """The model's predicted class over the plane (shaded regions, black boundary lines), with
+    the points ``X`` coloured by their true class ``y``; axes named by ``feature_names``."""
     from matplotlib.colors import ListedColormap
 
     pad = 0.25 * (X.max(axis=0) - X.min(axis=0)) + 0.1
@@ -110,7 +112,9 @@ def decision_boundary(model, X: np.ndarray, y: np.ndarray, title: str, resolutio
         ax.scatter(pts[:, 0], pts[:, 1], s=28 if len(X) < 50 else 9, color=_COLORS[c],
                    edgecolor="white", linewidth=0.4, label=f"class {c}")
     ax.set_title(title)
-    ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    ax.set_xlabel(feature_names[0])
+    ax.set_ylabel(feature_names[1])
+    ax.legend(loc="best", fontsize=8, framealpha=0.8, title="true class", title_fontsize=8)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     return svg(fig)

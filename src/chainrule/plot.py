@@ -57,25 +57,38 @@ def _values(column) -> np.ndarray:
     return np.array([math.nan if v is None else float(v) for v in column], dtype=np.float64)
 
 
-def plot_history(history, keys=None, path=None, *, title: str | None = None):
-    r"""Loss and metric curves, one panel per quantity, training and validation together.
+_SPLITS = (("", "train", "-", "C0"), ("val_", "validation", "--", "C1"), ("test_", "test", ":", "C2"))
+
+
+def plot_history(history, keys=None, path=None, *, title: str | None = None, logy=False):
+    r"""Loss and metric curves, one panel per quantity, training, validation and test together.
+
+    A key ``name`` is drawn as the training curve of panel ``name``, ``val_name`` as its
+    validation curve and ``test_name`` as its test curve: the examples' history
+    ``{"loss": [...], "test_accuracy": [...]}`` gives a panel "loss" with a training curve
+    and a panel "accuracy" with a test curve.
 
     Args:
         history: a :class:`~chainrule.train.History` (or its ``to_dict()``, or the
             ``{"loss": [...], "test_accuracy": [...]}`` dict the examples return).
-        keys: the quantities to draw (without the ``val_`` prefix); default every key except
-            ``epoch``, ``time``, ``lr`` and diagnostics (keys with a ``/``).
+        keys: the quantities to draw (without a ``val_`` or ``test_`` prefix); default every
+            key except ``epoch``, ``time``, ``lr`` and diagnostics (keys with a ``/``).
         path: write the figure here (PNG, SVG, PDF: by extension).
         title: the figure's title.
+        logy: a logarithmic y axis: True for every panel, or the keys whose panels get one.
 
     Returns:
         The matplotlib Figure.
     """
     columns = _columns(history)
     if keys is None:
-        keys = [k for k in columns
-                if k not in ("epoch", "time", "lr") and "/" not in k and not k.startswith("val_")]
-        keys += [k[4:] for k in columns if k.startswith("val_") and k[4:] not in keys and "/" not in k]
+        keys = []
+        for k in columns:
+            if k in ("epoch", "time", "lr") or "/" in k:
+                continue
+            base = next((k[len(p):] for p, *_ in _SPLITS[1:] if k.startswith(p)), k)
+            if base not in keys:
+                keys.append(base)
     elif isinstance(keys, str):
         keys = [keys]
     if not keys:
@@ -83,16 +96,20 @@ def plot_history(history, keys=None, path=None, *, title: str | None = None):
     fig, axes = _figure(ncols=len(keys), width=4.5, height=3.5)
     for ax, key in zip(axes[0], keys):
         drawn = False
-        for name, label, style in ((key, "train", "-"), (f"val_{key}", "validation", "--")):
+        for prefix, label, style, color in _SPLITS:
+            name = prefix + key
             if name in columns:
                 values = _values(columns[name])
                 epochs = columns.get("epoch", range(len(values)))
                 marker = "." if len(values) < 30 else None
-                ax.plot(list(epochs)[:len(values)], values, style, marker=marker, label=label)
+                ax.plot(list(epochs)[:len(values)], values, style, color=color, marker=marker, label=label)
                 drawn = True
         if not drawn:
-            raise KeyError(f"plot_history: no key {key!r} or 'val_{key}' in the history ({sorted(columns)})")
+            raise KeyError(f"plot_history: no key {key!r}, 'val_{key}' or 'test_{key}' in the history "
+                           f"({sorted(columns)})")
         ax.set_xlabel("epoch")
+        if logy is True or (not isinstance(logy, bool) and key in logy):
+            ax.set_yscale("log")
         ax.set_title(key)
         ax.grid(True, alpha=0.3)
         ax.legend()
@@ -102,7 +119,8 @@ def plot_history(history, keys=None, path=None, *, title: str | None = None):
 
 
 def plot_decision_boundary(model, X, y, path=None, *, resolution: int = 200, padding: float = 0.25,
-                           threshold: float = 0.5, title: str | None = None, ax=None):
+                           threshold: float = 0.5, title: str | None = None, ax=None,
+                           feature_names=("x\u2081", "x\u2082"), class_names=None):
     r"""The classes a 2-D classifier assigns over the plane, with the data on top.
 
     The model is evaluated on a ``resolution x resolution`` grid covering the data (plus
@@ -116,12 +134,15 @@ def plot_decision_boundary(model, X, y, path=None, *, resolution: int = 200, pad
         X: ``(N, 2)`` points. y: ``(N,)`` class labels.
         path: write the figure here.
         ax: draw into this Axes instead of a new figure (the returned Figure is its figure).
+        feature_names: the two axis labels (default x₁, x₂: the columns of ``X``).
+        class_names: a legend label for each class (default ``class 0``, ``class 1``, ...).
 
     Returns:
         The matplotlib Figure.
 
     Raises:
-        ValueError: if ``X`` is not ``(N, 2)`` or ``y`` has a different length.
+        ValueError: if ``X`` is not ``(N, 2)``, ``y`` has a different length, or
+            ``feature_names`` / ``class_names`` have the wrong length.
     """
     X, y = np.asarray(X), np.asarray(y).reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -147,6 +168,11 @@ def plot_decision_boundary(model, X, y, path=None, *, resolution: int = 200, pad
     else:
         classes = (scores.reshape(-1) > threshold).astype(np.int64)
     n_classes = int(max(classes.max(initial=0), y.max(initial=0))) + 1
+    if len(feature_names) != 2:
+        raise ValueError(f"plot_decision_boundary needs 2 feature_names, got {len(feature_names)}")
+    names = [f"class {c}" for c in range(n_classes)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != n_classes:
+        raise ValueError(f"plot_decision_boundary got {len(names)} class_names for {n_classes} classes")
     if ax is None:
         fig, axes = _figure(width=5.0, height=4.5)
         ax = axes[0, 0]
@@ -158,9 +184,16 @@ def plot_decision_boundary(model, X, y, path=None, *, resolution: int = 200, pad
     levels = np.arange(n_classes + 1) - 0.5
     ax.contourf(gx, gy, classes.reshape(gx.shape), levels=levels, cmap=cmap, vmin=-0.5, vmax=9.5, alpha=0.3)
     size = max(6.0, min(60.0, 4000.0 / max(len(X), 1)))  # visible for 4 points, not a blot for 4000
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=9.5, s=size, edgecolors="k", linewidths=0.2)
+    for c in range(n_classes):  # one scatter per class, so the legend names each colour
+        points = X[y == c]
+        ax.scatter(points[:, 0], points[:, 1], color=cmap(c % 10), s=size, edgecolors="k", linewidths=0.2,
+                   label=names[c])
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
+    ax.set_xlabel(feature_names[0])
+    ax.set_ylabel(feature_names[1])
+    ax.legend(title="true class (points) / predicted (regions)", title_fontsize=7, fontsize=8,
+              loc="best", framealpha=0.85)
     ax.set_title(title or "decision boundary")
     return _finish(fig, path)
 
@@ -231,7 +264,7 @@ def _layer_series(columns: dict, key: str, params: str | None) -> dict:
 
 
 def plot_gradient_norms(histories, path=None, *, key: str = "grad_norm", params: str | None = "weight",
-                        logy: bool = True, title: str | None = None):
+                        logy: bool = True, title: str | None = None, layer_labels=None):
     r"""Per-layer gradient norms recorded by :class:`~chainrule.train.GradientFlow`.
 
     The left panel shows each layer's norm averaged over the epochs against its depth,
@@ -246,6 +279,9 @@ def plot_gradient_norms(histories, path=None, *, key: str = "grad_norm", params:
         params: for parameter records, which parameter of each layer (``"weight"``,
             ``"bias"``); None draws every parameter.
         logy: logarithmic y axis.
+        layer_labels: a label for each layer, input to output, on the axis and in the
+            legends (e.g. ``range(1, 9)`` to number eight layers from 1); default the layers'
+            names in the model (``0``, ``2``, ... inside a Sequential).
 
     Returns:
         The matplotlib Figure.
@@ -262,7 +298,21 @@ def plot_gradient_norms(histories, path=None, *, key: str = "grad_norm", params:
             f"plot_gradient_norms found no '{key}/...' records: train with "
             f"callbacks=[chainrule.train.GradientFlow()]"
         )
-    fig, axes = _figure(ncols=1 + len(runs), width=4.5, height=3.8)
+    if layer_labels is not None:
+        layer_labels = [str(label) for label in layer_labels]
+        for label, series in runs.items():
+            if len(series) != len(layer_labels):
+                raise ValueError(f"plot_gradient_norms got {len(layer_labels)} layer_labels for "
+                                 f"{len(series)} layers{f' in run {label!r}' if label else ''}")
+        runs = {label: dict(zip(layer_labels, series.values())) for label, series in runs.items()}
+    panels = 1 + len(runs)
+    ncols = min(panels, 2)  # two panels a row: legible at page width
+    nrows = -(-panels // ncols)
+    fig, grid = _figure(ncols=ncols, nrows=nrows, width=4.8, height=3.6)
+    axes = grid.reshape(-1)
+    for unused in axes[panels:]:
+        unused.remove()
+    axes = axes[None, :panels]
     ax = axes[0, 0]
     for label, series in runs.items():
         layers = list(series)
@@ -280,7 +330,7 @@ def plot_gradient_norms(histories, path=None, *, key: str = "grad_norm", params:
         ax.set_xlabel("epoch")
         ax.set_title(f"{label} {key} per epoch".strip())
         if series:
-            ax.legend(fontsize=7, title="layer", title_fontsize=7)
+            ax.legend(fontsize=7, title="layer", title_fontsize=7, ncol=2 if len(series) > 4 else 1)
     for ax in axes[0]:
         ax.grid(True, alpha=0.3)
         if logy:

@@ -67,7 +67,7 @@ def test_early_stopping_on_val_loss_restores_the_best_validation_loss():
     assert len(history) < 200  # stopped early
     best = min(history["val_loss"])
     assert history["val_loss"].index(best) == stopper.best_epoch
-    assert evaluate(model, val_loader, nn.CrossEntropyLoss(), ())["loss"] == best
+    assert evaluate(model, nn.CrossEntropyLoss(), val_loader, ())["loss"] == best
 
 
 def test_model_checkpoint_saves_the_best_with_chainrule_save(tmp_path):

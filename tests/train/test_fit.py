@@ -176,8 +176,8 @@ def test_evaluate_is_exact_in_eval_mode_and_restores_each_modules_mode():
     object.__setattr__(model[0], "training", False)  # a mixed state must come back as it was
     loss_fn = nn.CrossEntropyLoss()
     loader = data.DataLoader(val_set, batch_size=7)
-    first = evaluate(model, loader, loss_fn, ("accuracy", "top2_accuracy"))
-    second = evaluate(model, loader, loss_fn, ("accuracy", "top2_accuracy"))
+    first = evaluate(model, loss_fn, loader, ("accuracy", "top2_accuracy"))
+    second = evaluate(model, loss_fn, loader, ("accuracy", "top2_accuracy"))
     assert first == second  # Dropout is off
     X, y = val_set.arrays
     model.eval()
@@ -189,7 +189,7 @@ def test_evaluate_is_exact_in_eval_mode_and_restores_each_modules_mode():
     assert first["loss"] == pytest.approx(loss, rel=1e-6)
     model.train()
     object.__setattr__(model[0], "training", False)
-    evaluate(model, loader, loss_fn)
+    evaluate(model, loss_fn, loader)
     assert [m.training for m in model.modules()] == [True, False, True, True, True]
 
 
@@ -300,7 +300,7 @@ def test_evaluate_leaves_a_pending_training_cache_alone():
 
     def run_evaluate():
         seen.clear()
-        result = evaluate(model, data.DataLoader(val_set, batch_size=16), loss_fn)  # other data, same loss
+        result = evaluate(model, loss_fn, data.DataLoader(val_set, batch_size=16))  # other data, same loss
         assert result["loss"] > 0
         assert seen and all(not enabled for _, enabled in seen), seen  # a cache-keeping forward would show True
         assert {name for name, _ in seen} == {"Sequential", "Linear", "Tanh", "Dropout", "CrossEntropyLoss"}
@@ -400,20 +400,55 @@ def test_a_loader_of_3_tuples_fails_at_its_first_batch_before_any_step():
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda m, l: evaluate(None, l), TypeError, r"evaluate model must be a chainrule.nn.Module, got None"),
-    (lambda m, l: evaluate(m, None), TypeError,
+    (lambda m, l: evaluate(None, None, l), TypeError, r"evaluate model must be a chainrule.nn.Module, got None"),
+    (lambda m, l: evaluate(m, None, None), TypeError,
      r"evaluate loader must be an iterable of \(input, target\) batches, .*got None"),
-    (lambda m, l: evaluate(m, 3), TypeError, r"evaluate loader must be an iterable .*got 3"),
-    (lambda m, l: evaluate(m, l, loss_fn="mse"), TypeError,
+    (lambda m, l: evaluate(m, nn.CrossEntropyLoss()), TypeError,  # the loader forgotten
+     r"evaluate loader must be an iterable of \(input, target\) batches, .*got None"),
+    (lambda m, l: evaluate(m, None, 3), TypeError, r"evaluate loader must be an iterable .*got 3"),
+    (lambda m, l: evaluate(m, "mse", l), TypeError,
      r"evaluate loss_fn must be a loss module or None, got 'mse'"),
-    (lambda m, l: evaluate(m, [(np.zeros((2, 2)),)]), ValueError,
+    (lambda m, l: evaluate(m, l, "mse"), TypeError,  # old order, but a string for the loss: not guessed
+     r"evaluate loss_fn must be a loss module or None, got a DataLoader "
+     r"\(the order is evaluate\(model, loss_fn, loader, metrics\)\)"),
+    (lambda m, l: evaluate(m, None, [(np.zeros((2, 2)),)]), ValueError,
      r"evaluate loader must yield \(input, target\) pairs, got a tuple of 1 in batch 0"),
+    (lambda m, l: evaluate(m, nn.MSELoss(reduction="none"), l), ValueError,
+     r"evaluate needs a loss with reduction 'mean' or 'sum', got reduction='none'"),
+    (lambda m, l: evaluate(m, None, l, ("f1",)), ValueError, "unknown metric 'f1'"),
 ])
 def test_evaluate_rejects_bad_arguments(call, error, match):
     train_set, _ = problem()
     model, _ = build()
     with pytest.raises(error, match=match):
         call(model, data.DataLoader(train_set, batch_size=32))
+
+
+def test_evaluate_takes_model_loss_loader_like_fit():
+    train_set, val_set = problem()
+    model, _ = build()
+    loss_fn, loader = nn.CrossEntropyLoss(), data.DataLoader(val_set, batch_size=16)
+    both = evaluate(model, loss_fn, loader, ("accuracy",))
+    assert set(both) == {"loss", "accuracy"}
+    assert evaluate(model, None, loader) == {"accuracy": both["accuracy"]}  # metrics only
+    assert evaluate(model, loader=loader, loss_fn=loss_fn, metrics=("accuracy",)) == both
+    assert evaluate(model, loss_fn, [val_set.arrays], ()) == {"loss": pytest.approx(both["loss"], rel=1e-6)}
+
+
+@pytest.mark.parametrize("old_call, new_call", [
+    (lambda m, f, l: evaluate(m, l, f, ("accuracy",)), lambda m, f, l: evaluate(m, f, l, ("accuracy",))),
+    (lambda m, f, l: evaluate(m, l, f), lambda m, f, l: evaluate(m, f, l)),
+    (lambda m, f, l: evaluate(m, l), lambda m, f, l: evaluate(m, None, l)),
+    (lambda m, f, l: evaluate(m, l, None, ()), lambda m, f, l: evaluate(m, None, l, ())),
+    (lambda m, f, l: evaluate(m, list(l), f), lambda m, f, l: evaluate(m, f, list(l))),
+])
+def test_evaluate_old_argument_order_warns_and_gives_the_same_numbers(old_call, new_call):
+    _, val_set = problem()
+    model, _ = build()
+    loss_fn, loader = nn.CrossEntropyLoss(), data.DataLoader(val_set, batch_size=16)
+    with pytest.warns(FutureWarning, match=r"old argument order; call evaluate\(model, loss_fn, loader, metrics\)"):
+        old = old_call(model, loss_fn, loader)
+    assert old == new_call(model, loss_fn, loader)
 
 
 def test_a_list_of_batches_and_callbacks_none_are_accepted():

@@ -10,8 +10,9 @@ from . import metrics
 from .callbacks import Callback, EarlyStopping, FitState, History, ModelCheckpoint
 from .diagnostics import GradientFlow
 from .loop import evaluate, fit
+from .progress import progress_bar, shows_bar
 
 __all__ = [
     "fit", "evaluate", "History", "FitState", "Callback", "EarlyStopping", "ModelCheckpoint",
-    "GradientFlow", "metrics",
+    "GradientFlow", "progress_bar", "shows_bar", "metrics",
 ]

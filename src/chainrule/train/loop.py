@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from ..nn.module import Module
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from .callbacks import CALLBACK_METHODS, FitState, History
 from .metrics import resolve_metrics
+from .progress import progress_bar, shows_bar
 
 __all__ = ["fit", "evaluate"]
 
@@ -65,8 +67,10 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
             loss without ``val_loader``).
         callbacks: :class:`Callback` objects (``EarlyStopping``, ``ModelCheckpoint``,
             ``GradientFlow``, ...).
-        progress: show a progress bar per epoch (tqdm) when stdout is a terminal, one plain
-            line per epoch when it is not (a log file, CI); ``False`` prints nothing.
+        progress: show a progress bar per epoch (tqdm) when stdout is a terminal and
+            ``TQDM_DISABLE`` is not set (the rule of :func:`~chainrule.train.progress.shows_bar`,
+            which the examples follow too), else one plain line per epoch (a log file, CI, no
+            carriage-return frames); ``False`` prints nothing.
         detect_anomaly: run inside ``chainrule.detect_anomaly(model)``, which stops at the
             first module producing a NaN or inf and names it.
 
@@ -152,7 +156,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
                 logs = {"loss": total / seen if seen else math.nan}
                 logs.update({name: s / seen if seen else math.nan for name, s in sums.items()})
                 if val_loader is not None:
-                    val = _evaluate(model, val_loader, loss_fn, metric_fns, "fit val_loader")
+                    val = _evaluate(model, loss_fn, val_loader, metric_fns, "fit val_loader")
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 logs["lr"] = optimizer.param_groups[0]["lr"]
                 if isinstance(scheduler, ReduceLROnPlateau):  # it steps on a metric: the validation loss if any
@@ -177,10 +181,13 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
     return history
 
 
-def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
+def evaluate(model, loss_fn=None, loader=None, metrics=("accuracy",)) -> dict:
     r"""The loss and metrics of ``model`` over every batch of ``loader``, in eval mode.
 
-    The forwards run under :class:`chainrule.no_grad`: they keep no cache for backward and
+    The arguments come in :func:`fit`'s order, model, loss, data:
+    ``evaluate(model, nn.CrossEntropyLoss(), test_loader)``, or
+    ``evaluate(model, None, test_loader)`` for metrics only. The forwards run under
+    :class:`chainrule.no_grad`: they keep no cache for backward and
     leave the caches of earlier forwards as they were, so ``evaluate`` may run between a
     training forward and its backward. The model is put in eval mode (Dropout off,
     BatchNorm on its running statistics) and every module's previous mode is restored
@@ -188,10 +195,16 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
     (not an average of batch values); the loss is the mean over samples of a ``'mean'``
     loss (the sum over batches of a ``'sum'`` one).
 
+    The earlier order ``evaluate(model, loader, loss_fn=None, metrics)`` still works for now,
+    with a ``FutureWarning``: it is recognised when the second argument is a loader (an
+    iterable that is not callable, such as a DataLoader or a list of batches) and the third is
+    a loss (callable) or None. A loss is always callable and a loader never is, so the two
+    orders cannot be confused.
+
     Args:
         model: the :class:`~chainrule.nn.Module`.
-        loader: an iterable of ``(input, target)`` batches.
         loss_fn: a loss module, or None for metrics only.
+        loader: an iterable of ``(input, target)`` batches.
         metrics: as :func:`fit`.
 
     Returns:
@@ -204,17 +217,30 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)) -> dict:
             are not ``(input, target)`` pairs.
     """
     _check_model(model, "evaluate")
-    _check_loader(loader, "evaluate loader", epochs=1)
+    if _is_loader(loss_fn) and (loader is None or callable(loader)):
+        warnings.warn(
+            "evaluate(model, loader, loss_fn, metrics) is the old argument order; call "
+            "evaluate(model, loss_fn, loader, metrics) (loss_fn may be None), as fit takes them",
+            FutureWarning, stacklevel=2)
+        loss_fn, loader = loader, loss_fn
     if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"evaluate loss_fn must be a loss module or None, got {_given(loss_fn)}")
+        hint = (" (the order is evaluate(model, loss_fn, loader, metrics))" if _is_loader(loss_fn) else "")
+        raise TypeError(f"evaluate loss_fn must be a loss module or None, got {_given(loss_fn)}{hint}")
+    _check_loader(loader, "evaluate loader", epochs=1)
     metric_fns = resolve_metrics(metrics)
     reduction = getattr(loss_fn, "reduction", "mean")
     if loss_fn is not None and reduction not in ("mean", "sum"):
         raise ValueError(f"evaluate needs a loss with reduction 'mean' or 'sum', got reduction={reduction!r}")
-    return _evaluate(model, loader, loss_fn, metric_fns, "evaluate loader")
+    return _evaluate(model, loss_fn, loader, metric_fns, "evaluate loader")
 
 
-def _evaluate(model, loader, loss_fn, metric_fns: dict, name: str) -> dict:
+def _is_loader(value) -> bool:
+    """A loader is an iterable that is not text and not callable; a loss is always callable."""
+    return (value is not None and not callable(value) and not isinstance(value, (str, bytes))
+            and isinstance(value, collections.abc.Iterable))
+
+
+def _evaluate(model, loss_fn, loader, metric_fns: dict, name: str) -> dict:
     """``evaluate`` once its arguments are checked (``fit`` calls it for ``val_loader``)."""
     reduction = getattr(loss_fn, "reduction", "mean")
     modes = [(module, module.training) for module in model.modules()]
@@ -363,11 +389,12 @@ class _StopOnSigint:
 
 
 class _Progress:
-    """A tqdm bar per epoch on a terminal; a plain line per epoch otherwise; or nothing."""
+    """A tqdm bar per epoch where :func:`~chainrule.train.progress.shows_bar` allows one (a
+    terminal, no ``TQDM_DISABLE``); a plain line per epoch otherwise; or nothing."""
 
     def __init__(self, enabled: bool, epochs: int):
         self.enabled, self.epochs = bool(enabled), epochs
-        self.tty = self.enabled and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+        self.tty = shows_bar(self.enabled, sys.stdout)
 
     def start_epoch(self, epoch: int, n_batches):
         return _EpochBar(self, epoch, n_batches)
@@ -382,10 +409,8 @@ class _EpochBar:
         self.report, self.epoch, self.samples, self.start = report, epoch, 0, time.perf_counter()
         self.bar = None
         if report.tty:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{report.epochs}", unit="batch",
-                            file=sys.stdout, leave=True, dynamic_ncols=True)
+            self.bar = progress_bar(total=n_batches, desc=f"epoch {epoch + 1}/{report.epochs}", unit="batch",
+                                    leave=True)
 
     def update(self, n: int, running_loss: float) -> None:
         self.samples += n
