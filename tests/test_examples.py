@@ -95,3 +95,14 @@ def test_plot_into_a_folder_names_the_files_after_the_example(tmp_path):
     run_example("xor", "--epochs", "5", "--plot", str(tmp_path / "x.svg"))
     assert (tmp_path / "x.svg").read_text().lstrip().startswith("<?xml")
     assert (tmp_path / "x-loss.svg").exists()
+
+
+def test_readme_snippet_runs_and_prints_what_examples_moons_prints(tmp_path, capsys):
+    """The README's code block is examples/moons.py's model, data and recipe: same accuracy."""
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(snippet, "README.md", "exec"), {"__name__": "readme"})
+    printed = capsys.readouterr().out.strip()
+    accuracy = run_example("moons")["metrics"]["test_accuracy"]
+    assert printed == f"test accuracy {accuracy:.2%}"
+    assert f"`{printed}`" in readme  # the README quotes what it prints
