@@ -270,3 +270,28 @@ def test_reprs_like_pytorch():
         "  )\n"
         ")"
     )
+
+
+def test_sequential_item_assignment_and_deletion_as_pytorch():
+    """seq[i] = m replaces (negative indices too), del seq[i] renumbers the rest; an instance
+    already elsewhere in the chain is refused, while putting one back at its own place is fine."""
+    first, last = nn.Linear(2, 3), nn.Linear(3, 1)
+    seq = nn.Sequential(first, nn.Tanh(), last)
+    seq[1] = nn.ReLU()
+    assert isinstance(seq[1], nn.ReLU) and seq[0] is first
+    seq[-1] = last
+    with pytest.raises(ValueError, match="Linear at position 2 is the same instance as the one at position 0"):
+        seq[2] = first
+    with pytest.raises(ValueError, match="same instance"):
+        seq[1] = nn.Sequential(nn.ReLU(), first)
+    del seq[1]
+    assert [name for name, _ in seq.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert seq[1] is last and len(seq) == 2
+    with pytest.raises(IndexError, match="index 2 is out of range for 2 modules"):
+        seq[2] = nn.ReLU()
+    with pytest.raises(IndexError, match="out of range"):
+        del seq[-3]
+    with pytest.raises(TypeError, match="indices must be int, got str"):
+        seq["0"] = nn.ReLU()
+    with pytest.raises(TypeError, match="expects Module instances, got int"):
+        seq[0] = 3

@@ -30,10 +30,16 @@ class Sequential(Module):
             self.append(module)
 
     def append(self, module: Module) -> Sequential:
+        self._place(str(len(self._modules)), module)
+        return self
+
+    def _place(self, position: str, module) -> None:
+        """Register ``module`` as child ``position`` (new or replaced), refusing an instance
+        that already stands elsewhere in the chain."""
         if not isinstance(module, Module):
             raise TypeError(f"Sequential expects Module instances, got {type(module).__name__}")
-        position = str(len(self._modules))
-        placed = {id(m): name for name, m in self.named_modules()}
+        placed = {id(m): name for name, m in self.named_modules()  # except what is being replaced
+                  if name != position and not name.startswith(position + ".")}
         for name, m in module.named_modules(position):
             if id(m) in placed:
                 raise ValueError(
@@ -42,7 +48,6 @@ class Sequential(Module):
                     f"places in one pass. Create a separate instance for each place."
                 )
         self.add_module(position, module)
-        return self
 
     def forward(self, x):
         for module in self._modules.values():
@@ -73,6 +78,28 @@ class Sequential(Module):
             raise IndexError(f"Sequential index {index} is out of range for {len(modules)} modules") from None
         except TypeError:
             raise TypeError(f"Sequential indices must be int or slice, got {type(index).__name__}") from None
+
+    def _position(self, index) -> str:
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise TypeError(f"Sequential indices must be int, got {type(index).__name__}") from None
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"Sequential index {index} is out of range for {len(self)} modules")
+        return list(self._modules)[index]
+
+    def __setitem__(self, index, module: Module) -> None:
+        """``seq[i] = module`` replaces the module at ``i``, as in PyTorch."""
+        self._place(self._position(index), module)
+
+    def __delitem__(self, index) -> None:
+        """``del seq[i]`` removes the module at ``i``; the rest are renumbered, as in PyTorch."""
+        position = self._position(index)
+        modules = [m for name, m in self._modules.items() if name != position]
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, module in enumerate(modules):
+            self.add_module(str(i), module)
 
 
 def _not_run(container: Module, method: str):
