@@ -304,7 +304,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
 
     def backward(self, grad_output):
-        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement backward(): a Module subclass defines "
+            f"backward(grad_output), which returns the gradient with respect to forward's input and "
+            f"adds its parameters' gradients into their .grad. See the docs page \"Write your own "
+            f"layer\" (docs/write-your-own-layer.md) for a template and its gradcheck"
+        )
 
     def _save_for_backward(self, *values) -> None:
         """Keep what backward needs, unless gradients are off (``chainrule.no_grad()``)."""
