@@ -15,11 +15,15 @@ Usage:
     python benchmarks/bench_gpt.py              # checks, then 15 timing rounds
     python benchmarks/bench_gpt.py --quick      # smoke run for CI: the checks, 2 short rounds
     python benchmarks/bench_gpt.py --threads 1  # PyTorch and NumPy's BLAS both on one thread
+    python benchmarks/bench_gpt.py --gelu tanh  # both models with GPT-2's tanh GELU instead
+    python benchmarks/bench_gpt.py --modules    # also: where chainrule's step spends its time
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import os
 import statistics
 import sys
@@ -52,7 +56,7 @@ def make_batch(size, batch, seed=1):
     return rng.integers(0, size["vocab_size"], shape), rng.integers(0, size["vocab_size"], shape)
 
 
-def torch_gpt(size, dtype):
+def torch_gpt(size, dtype, gelu="none"):
     """The same GPT in PyTorch, parameter names as examples/gpt.py's."""
     tnn = torch.nn
     E, H = size["n_embd"], size["n_head"]
@@ -63,7 +67,7 @@ def torch_gpt(size, dtype):
             self.ln1 = tnn.LayerNorm(E, dtype=dtype)
             self.attn = tnn.MultiheadAttention(E, H, batch_first=True, dtype=dtype)
             self.ln2 = tnn.LayerNorm(E, dtype=dtype)
-            self.mlp = tnn.Sequential(tnn.Linear(E, 4 * E, dtype=dtype), tnn.GELU(), tnn.Linear(4 * E, E, dtype=dtype))
+            self.mlp = tnn.Sequential(tnn.Linear(E, 4 * E, dtype=dtype), tnn.GELU(approximate=gelu), tnn.Linear(4 * E, E, dtype=dtype))
 
         def forward(self, x, mask):
             h = self.ln1(x)
@@ -92,8 +96,10 @@ def torch_gpt(size, dtype):
 
 
 class ChainruleStep:
-    def __init__(self, size, dtype, seed=0):
+    def __init__(self, size, dtype, seed=0, gelu="none"):
         self.model = gpt.GPT(**size, dtype=dtype, rng=np.random.default_rng(seed))
+        for block in self.model.blocks:  # gpt.py's MLP is Linear -> GELU() -> Linear
+            block.mlp[1] = nn.GELU(approximate=gelu)
         self.loss_fn = nn.CrossEntropyLoss()
         self.opt = optim.AdamW(gpt.param_groups(self.model, 0.1), lr=3e-3, betas=(0.9, 0.99))
         self.sched = optim.lr_scheduler.LambdaLR(self.opt, gpt.lr_lambda(100, 10_000))
@@ -117,8 +123,8 @@ class ChainruleStep:
 
 
 class TorchStep:
-    def __init__(self, size, dtype, ours):
-        self.model = torch_gpt(size, torch.float32 if dtype == np.float32 else torch.float64)
+    def __init__(self, size, dtype, ours, gelu="none"):
+        self.model = torch_gpt(size, torch.float32 if dtype == np.float32 else torch.float64, gelu)
         self.model.load_state_dict({k: torch.from_numpy(v) for k, v in ours.model.state_dict().items()})
         named = dict(self.model.named_parameters())
         names = {id(p): name for name, p in ours.model.named_parameters()}
@@ -152,15 +158,15 @@ class TorchStep:
         return {name: p.grad.numpy() for name, p in self.model.named_parameters()}
 
 
-def build(size, dtype, seed=0):
-    ours = ChainruleStep(size, dtype, seed)
-    return {"chainrule": ours, "torch": TorchStep(size, dtype, ours)}
+def build(size, dtype, seed=0, gelu="none"):
+    ours = ChainruleStep(size, dtype, seed, gelu)
+    return {"chainrule": ours, "torch": TorchStep(size, dtype, ours, gelu)}
 
 
-def check(size, dtype):
+def check(size, dtype, gelu="none"):
     """Loss and every gradient equal PyTorch's over three steps (the update checked at the next step)."""
     x, y = make_batch(size, 4)
-    c = build(size, dtype)
+    c = build(size, dtype, gelu=gelu)
     tol = 1e-4 if dtype == np.float32 else 1e-9
     for step in range(3):
         losses = [c[k].forward_backward(x, y) for k in ("chainrule", "torch")]
@@ -175,10 +181,58 @@ def check(size, dtype):
             c[k].sched.step()
 
 
-def bench(rounds, block_seconds):
+def bench(rounds, block_seconds, gelu="none"):
     x, y = make_batch(SIZE, BATCH)
-    c = build(SIZE, np.float32)
+    c = build(SIZE, np.float32, gelu=gelu)
     return interleaved_times({k: c[k].step for k in c}, x, y, rounds, block_seconds, warm_steps=1)
+
+
+@contextlib.contextmanager
+def timed_methods(classes, totals):
+    """Add each call's wall time of ``cls.forward`` / ``cls.backward`` to ``totals[(cls, method)]``
+    while the block runs. Times are inclusive: SelfAttention's include its out_proj Linear."""
+    saved = []
+    for cls in classes:
+        for method in ("forward", "backward"):
+            original = cls.__dict__[method]
+
+            def timed(self, *args, _original=original, _key=(cls.__name__, method), **kwargs):
+                start = time.perf_counter()
+                try:
+                    return _original(self, *args, **kwargs)
+                finally:
+                    totals[_key] += time.perf_counter() - start
+            saved.append((cls, method, original))
+            setattr(cls, method, timed)
+    try:
+        yield totals
+    finally:
+        for cls, method, original in saved:
+            setattr(cls, method, original)
+
+
+def module_table(steps, gelu="none"):
+    """chainrule's step split by module class (inclusive wall times, ms per step, median-free:
+    the mean over ``steps`` steps after two warm-up steps), the rest of the step after them."""
+    x, y = make_batch(SIZE, BATCH)
+    ours = ChainruleStep(SIZE, np.float32, gelu=gelu)
+    for _ in range(2):
+        ours.step(x, y)
+    classes = [nn.Embedding, nn.LayerNorm, nn.SelfAttention, nn.Linear, nn.GELU, nn.CrossEntropyLoss]
+    totals = collections.defaultdict(float)
+    start = time.perf_counter()
+    with timed_methods(classes, totals):
+        for _ in range(steps):
+            ours.step(x, y)
+    whole = (time.perf_counter() - start) / steps
+    lines = [f"{'module':<18} {'forward':>9} {'backward':>9}   (ms per step, inclusive; mean of {steps} steps)"]
+    for cls in classes:
+        name = cls.__name__
+        lines.append(f"{name:<18} {1e3 * totals[(name, 'forward')] / steps:>9.2f} "
+                     f"{1e3 * totals[(name, 'backward')] / steps:>9.2f}")
+    lines.append(f"whole step {1e3 * whole:.1f} ms; Linear's times include the 4 out_proj calls "
+                 "that SelfAttention's also contain")
+    return lines
 
 
 def main(argv=None):
@@ -186,6 +240,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run: the checks, 2 short rounds")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds (default 15)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch's threads and NumPy's BLAS threads (default 2)")
+    parser.add_argument("--gelu", choices=("none", "tanh"), default="none",
+                        help="the GELU of both models: 'none' (exact, gpt.py's) or 'tanh' (GPT-2's) (default none)")
+    parser.add_argument("--modules", action="store_true",
+                        help="also time chainrule's step module by module (default off)")
     args = parser.parse_args(argv)
     if torch is None:
         raise SystemExit("bench_gpt.py compares with PyTorch: install torch")
@@ -202,23 +260,28 @@ def main(argv=None):
     print("\nChecks (chainrule vs PyTorch, loss and every gradient over 3 AdamW steps, "
           f"GPT {CHECK_SIZE}, batch 4):")
     for dtype in (np.float64, np.float32):
-        check(CHECK_SIZE, dtype)
+        check(CHECK_SIZE, dtype, args.gelu)
         print(f"  {np.dtype(dtype).name:<8} equal")
 
     n_params = sum(p.numel() for p in ChainruleStep(SIZE, np.float32).model.parameters())
     rounds = args.rounds or (2 if args.quick else 15)
     print(f"\nTiming: one training step of the GPT {SIZE} ({n_params:,} parameters, tied read-out), "
-          f"batch {BATCH} x {SIZE['block_size']}, float32, median of {rounds} interleaved rounds")
+          f"batch {BATCH} x {SIZE['block_size']}, float32, GELU approximate={args.gelu!r}, "
+          f"{args.threads} thread(s), median of {rounds} interleaved rounds")
     header = f"{'contender':<10} {'median':>11} {'cr/torch':>9} {'same-round':>10} {'target':>9}"
     print(header)
     print("-" * len(header))
-    times = bench(rounds, 0.01 if args.quick else 1.0)
+    times = bench(rounds, 0.01 if args.quick else 1.0, args.gelu)
     med = {k: statistics.median(ts) for k, ts in times.items()}
     ratio = med["chainrule"] / med["torch"]
     same_round = statistics.median(a / b for a, b in zip(times["chainrule"], times["torch"]))
     mark = f"<={TARGET:.1f} " + ("ok" if ratio <= TARGET else "MISS")
     print(f"{'chainrule':<10} {fmt_time(med['chainrule']):>11}")
     print(f"{'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
+    if args.modules:
+        print("\nchainrule's step by module:")
+        for line in module_table(2 if args.quick else 10, args.gelu):
+            print("  " + line)
     print("load average at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
     return ratio
