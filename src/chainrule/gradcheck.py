@@ -22,11 +22,22 @@ def _scalar_objective(output, upstream) -> float:
 def gradcheck(fn_or_module, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
     r"""Compare ``backward`` with central finite differences, for the inputs and every parameter.
 
-    The check builds the scalar $L = \sum g \odot f(x)$ for a fixed random $g$ (or $g = 1$
-    when $f$ returns a scalar, as a reduced loss does), asks ``backward(g)`` for the
-    analytic gradients, and compares each element with
+    ``fn_or_module`` need not return a scalar, so the check first makes one: it draws a
+    fixed random array $g$ shaped like the output $f = f(x; \theta)$ (standard normal, from
+    ``seed``; $g = 1$ when $f$ is a scalar, as a reduced loss is) and defines
 
-    $$\frac{L(\theta + \epsilon) - L(\theta - \epsilon)}{2\epsilon}.$$
+    $$L = \sum g \odot f ,$$
+
+    whose gradient with respect to $f$ is $g$ itself. One forward and one ``backward(g)``
+    therefore give the analytic $\partial L/\partial x$ (returned) and
+    $\partial L/\partial\theta$ (accumulated into each ``.grad``). Then, one element $v$ of
+    an input or a parameter at a time, it sets $v \pm \epsilon$, recomputes $L$ with a
+    forward, and compares that element of the analytic gradient with the central difference
+
+    $$\frac{L(v + \epsilon) - L(v - \epsilon)}{2\epsilon},$$
+
+    all other elements held fixed. A random $g$ weights every output element differently,
+    so an error in any part of ``backward`` shows up.
 
     Everything runs in float64: float inputs are converted, and a module's parameters are
     cast to float64 for the check and restored (values, dtype and ``.grad``) afterwards.

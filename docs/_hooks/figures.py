@@ -1,0 +1,202 @@
+"""Figures for the derivation pages (backprop, activations), drawn at build time.
+
+Imported by executed code blocks, like ``docs_plots`` next to it. The numbers a figure shows
+are computed in the page's own code block (with chainrule's modules) and passed in; these
+functions only draw. Each returns an inline ``<svg>`` string made by ``docs_plots.svg``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from docs_plots import svg as _svg
+from matplotlib.patches import Circle, FancyArrowPatch
+
+FORWARD = "#3f51b5"    # values, forward pass
+BACKWARD = "#e6550d"   # gradients, backward pass
+GREY = "#9e9e9e"
+PRIME = "\u2032"      # mathtext draws "'" from a TeX font that browsers lack: use the Unicode prime
+
+
+def _prime(text: str) -> str:
+    return text.replace("'", PRIME)
+
+
+def svg(fig, min_width: int) -> str:
+    """``docs_plots.svg``, but on a narrow screen the figure keeps at least ``min_width`` CSS
+    pixels (so its labels stay readable) and scrolls sideways instead of shrinking further."""
+    html = _svg(fig)
+    html = html.replace('<div class="figure">', '<div class="figure" style="overflow-x: auto">', 1)
+    return html.replace("<svg ", f'<svg style="min-width: {min_width}px" ', 1)
+
+
+def _arrow(ax, start, end, color, *, width=1.0, style="-|>", rad=0.0, z=1, shrink=0.0):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=9, color=color,
+                                 linewidth=width, connectionstyle=f"arc3,rad={rad}", zorder=z,
+                                 shrinkA=shrink, shrinkB=shrink))
+
+
+# --------------------------------------------------------------------------------------
+# backprop.md: delta flowing backwards through a 2-3-3-2 network
+# --------------------------------------------------------------------------------------
+def delta_flow(sizes=(2, 3, 3, 2)) -> str:
+    """A small sigmoid network with BP1 at the output, BP2 between layers, BP3/BP4 per layer."""
+    L = len(sizes) - 1
+    gap, radius = 2.6, 0.22
+    xs = [i * gap for i in range(L + 1)]
+    ys = [np.linspace(-(n - 1) / 2, (n - 1) / 2, n) * 0.8 for n in sizes]
+
+    fig, ax = plt.subplots(figsize=(8.0, 4.1))
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+    # forward connections W^l, grey, and their labels above the layer gap
+    for l in range(1, L + 1):
+        for y0 in ys[l - 1]:
+            for y1 in ys[l]:
+                ax.plot([xs[l - 1], xs[l]], [y0, y1], color=GREY, linewidth=0.6, zorder=0)
+        ax.text((xs[l - 1] + xs[l]) / 2, 1.35, f"$W^{l}$", ha="center", va="bottom", color=FORWARD)
+    # neurons
+    for l, (x, column) in enumerate(zip(xs, ys)):
+        for y in column:
+            ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor=FORWARD, linewidth=1.2, zorder=2))
+        name = "$a^0 = x$" if l == 0 else f"$z^{l}\\!\\to a^{l}$"
+        ax.text(x, 1.35 if l == 0 else 1.0, name, ha="center", va="bottom", fontsize=9,
+                color=FORWARD)
+    # the cost
+    cx = xs[-1] + 2.3
+    ax.text(cx, 0, "$C$", ha="center", va="center", fontsize=13,
+            bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="black", linewidth=0.8))
+    for y in ys[-1]:
+        _arrow(ax, (xs[-1] + radius, y), (cx - 0.3, 0.0), GREY, width=0.6)
+
+    # forward direction, above everything
+    ax.annotate("", xy=(cx, 1.95), xytext=(xs[0], 1.95),
+                arrowprops=dict(arrowstyle="-|>", color=FORWARD, linewidth=1.0))
+    ax.text((xs[0] + cx) / 2, 2.02, r"forward: $z^l = W^l a^{l-1} + b^l,\ \ a^l = \sigma(z^l)$",
+            ha="center", va="bottom", color=FORWARD, fontsize=9)
+
+    # backward: BP1 at the output, BP2 from each layer to the one before
+    low = -1.45
+    _arrow(ax, (cx, low), (xs[-1], low), BACKWARD, width=1.6, shrink=12)
+    ax.text((xs[-1] + cx) / 2 + 0.05, low + 0.12, "BP1", ha="center", va="bottom", color=BACKWARD,
+            fontsize=9, fontweight="bold")
+    ax.text((xs[-1] + cx) / 2 + 0.05, low - 0.12, r"$\nabla_a C \odot \sigma′(z^{%d})$" % L,
+            ha="center", va="top", color=BACKWARD, fontsize=9)
+    for l in range(L - 1, 0, -1):
+        _arrow(ax, (xs[l + 1], low), (xs[l], low), BACKWARD, width=1.6, shrink=12)
+        mid = (xs[l] + xs[l + 1]) / 2
+        ax.text(mid, low + 0.12, "BP2", ha="center", va="bottom", color=BACKWARD, fontsize=9,
+                fontweight="bold")
+        ax.text(mid, low - 0.12, r"$(W^{%d})^{\top}\delta^{%d} \odot \sigma′(z^{%d})$" % (l + 1, l + 1, l),
+                ha="center", va="top", color=BACKWARD, fontsize=9)
+    # delta at every layer, and what it gives: BP3, BP4
+    for l in range(1, L + 1):
+        ax.plot([xs[l], xs[l]], [ys[l][0] - radius, low], color=BACKWARD, linewidth=0.6,
+                linestyle=":", zorder=0)
+        ax.text(xs[l], low, f"$\\delta^{l}$", ha="center", va="center", fontsize=10, color=BACKWARD,
+                bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor=BACKWARD, linewidth=0.8),
+                zorder=3)
+        ax.text(xs[l], low - 0.62, f"BP3: $\\partial C/\\partial b^{l} = \\delta^{l}$\n"
+                f"BP4: $\\partial C/\\partial W^{l} = \\delta^{l} (a^{{{l - 1}}})^{{\\top}}$",
+                ha="center", va="top", fontsize=8, color="black", linespacing=1.6)
+    ax.text(xs[0], low, "backward", ha="center", va="center", fontsize=9, color=BACKWARD,
+            style="italic")
+    ax.plot([cx, cx], [-0.3, low], color=BACKWARD, linewidth=0.6, linestyle=":", zorder=0)
+    ax.set_xlim(xs[0] - 0.7, cx + 0.5)
+    ax.set_ylim(low - 1.55, 2.45)
+    return svg(fig, min_width=560)
+
+
+# --------------------------------------------------------------------------------------
+# backprop.md: the two-neuron chain as a computational graph, numbers on the wires
+# --------------------------------------------------------------------------------------
+def chain_graph(values: dict, grads: dict, params: dict, param_grads: dict) -> str:
+    """Nodes x -> z1 -> a1 -> z2 -> a2 -> C; values above each wire, dC/d(value) below.
+
+    ``values`` and ``grads`` are keyed by the node names ``x, z1, a1, z2, a2`` (and ``C`` in
+    ``values``); ``params``/``param_grads`` by ``w1, b1, w2, b2``.
+    """
+    nodes = ["x", "z1", "a1", "z2", "a2", "C"]
+    tex = {"x": "$x = a^0$", "z1": "$z^1$", "a1": "$a^1$", "z2": "$z^2$", "a2": "$a^2$", "C": "$C$"}
+    op = {"z1": r"$w^1 a^0 + b^1$", "a1": r"$\sigma$", "z2": r"$w^2 a^1 + b^2$", "a2": r"$\sigma$",
+          "C": r"$\frac{1}{2}(y - a^2)^2$"}
+    gap = 2.2
+    xs = {name: i * gap for i, name in enumerate(nodes)}
+    fig, ax = plt.subplots(figsize=(8.6, 3.0))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    box = dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor="black", linewidth=0.8)
+    for name in nodes:
+        ax.text(xs[name], 0, tex[name], ha="center", va="center", fontsize=11, bbox=box, zorder=3)
+        if name in op:
+            ax.text(xs[name], -0.42, op[name], ha="center", va="top", fontsize=7.5, color="#424242")
+    for left, right in zip(nodes[:-1], nodes[1:]):
+        start, end = xs[left] + 0.42, xs[right] - 0.42
+        _arrow(ax, (start, 0), (end, 0), "black", width=0.8)
+        mid = (xs[left] + xs[right]) / 2
+        ax.text(mid, 0.16, f"{values[left]:.4f}", ha="center", va="bottom", color=FORWARD, fontsize=8.5)
+        ax.text(mid, -0.16, f"{grads[left]:.4f}", ha="center", va="top", color=BACKWARD, fontsize=8.5)
+    ax.text(xs["C"], 0.45, f"{values['C']:.4f}", ha="center", va="bottom", color=FORWARD, fontsize=8.5)
+    # the parameters, entering from above
+    for i, (w, b) in enumerate((("w1", "b1"), ("w2", "b2")), start=1):
+        target = xs[f"z{i}"]
+        for name, dx in ((w, -0.62), (b, 0.62)):
+            top = (target + dx, 1.15)
+            _arrow(ax, top, (target + dx * 0.3, 0.3), "black", width=0.6)
+            ax.text(top[0], top[1] + 0.05, f"${name[0]}^{name[1]}$ = {params[name]:g}", ha="center",
+                    va="bottom", fontsize=8.5, color=FORWARD)
+            ax.text(top[0], top[1] + 0.37, f"{param_grads[name]:.4f}", ha="center", va="bottom",
+                    fontsize=8.5, color=BACKWARD)
+    ax.text(xs["x"] - 0.6, -0.95, "above a wire: its value (forward)", color=FORWARD, fontsize=8.5,
+            ha="left")
+    ax.text(xs["x"] - 0.6, -1.25, r"below: the gradient $\partial C/\partial(\mathrm{value})$ (backward)", color=BACKWARD,
+            fontsize=8.5, ha="left")
+    ax.set_xlim(xs["x"] - 0.75, xs["C"] + 1.0)
+    ax.set_ylim(-1.4, 1.95)
+    return svg(fig, min_width=600)
+
+
+# --------------------------------------------------------------------------------------
+# activations.md
+# --------------------------------------------------------------------------------------
+def activation_derivatives(z, curves: dict) -> str:
+    """Two panels: sigma with sigma', tanh with tanh'.
+
+    ``curves`` maps a panel title to ``(a, da_dz, label, derivative_label, max_note)``.
+    """
+    fig, axes = plt.subplots(1, len(curves), figsize=(7.6, 2.9), sharex=True)
+    for ax, (title, (a, da, label, dlabel, note)) in zip(np.atleast_1d(axes), curves.items()):
+        ax.axhline(0, color=GREY, linewidth=0.6)
+        ax.axvline(0, color=GREY, linewidth=0.6)
+        label, dlabel, note = _prime(label), _prime(dlabel), _prime(note)
+        ax.plot(z, a, color=FORWARD, label=label)
+        ax.plot(z, da, color=BACKWARD, label=dlabel)
+        top = int(np.argmax(da))
+        ax.plot([z[top]], [da[top]], "o", color=BACKWARD, markersize=4)
+        ax.annotate(note, xy=(z[top], da[top]), xytext=(z[top] + 0.8, da[top] + 0.22 * (a.max() - a.min())),
+                    fontsize=8.5, color=BACKWARD, arrowprops=dict(arrowstyle="-", color=BACKWARD, linewidth=0.6))
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("$z$")
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        ax.set_ylim(min(a.min(), 0) - 0.1, a.max() + 0.45 * (a.max() - min(a.min(), 0)))
+    fig.tight_layout()
+    return svg(fig, min_width=520)
+
+
+def gradient_norms(norms: dict, layer_labels: list[str], title: str) -> str:
+    """Mean weight-gradient norm per Linear layer (log scale), one line per activation."""
+    fig, ax = plt.subplots(figsize=(6.2, 3.3))
+    colors = {"sigmoid": BACKWARD, "tanh": FORWARD, "relu": "#31a354"}
+    positions = np.arange(1, len(layer_labels) + 1)
+    for name, values in norms.items():
+        ax.plot(positions, values, marker="o", markersize=4, label=name, color=colors.get(name))
+    ax.set_yscale("log")
+    ax.set_xticks(positions, layer_labels)
+    ax.set_xlabel("Linear layer (input → output)")
+    ax.set_ylabel(r"mean $\|\partial C/\partial W\|$")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", color="#e0e0e0", linewidth=0.5)
+    ax.legend(fontsize=8.5, frameon=False)
+    fig.tight_layout()
+    return svg(fig, min_width=440)
