@@ -62,7 +62,7 @@ def add_output_options(parser: argparse.ArgumentParser, name: str, figures: str 
     """Add ``--no-progress`` and ``--plot`` to ``parser`` (``name`` names the figure files)."""
     parser.add_argument(
         "--no-progress", action="store_true",
-        help="no progress bar (default: a bar only when stdout is a terminal and TQDM_DISABLE is not set)")
+        help="no progress output (default: a bar when stdout is a terminal and TQDM_DISABLE is not set)")
     parser.add_argument(
         "--plot", metavar="PATH", type=_plot_type(name),
         help=f"write {figures}: PATH is a folder (gets {name}.png, ...) or a file ending in .png, .svg "
