@@ -40,7 +40,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_training_step import fmt_time, interleaved_times, machine_description, time_block  # noqa: E402
+from bench_training_step import TorchBatch, fmt_time, interleaved_times, load_average, start_run, time_block  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
@@ -121,19 +121,13 @@ class ChainruleStep:
         return [p.grad for p in self.model.parameters()]
 
 
-class TorchStep:
+class TorchStep(TorchBatch):
     def __init__(self, layers, dtype, optimiser, state_dict):
         self.model = torch.nn.Sequential(*layers(torch.nn, torch.float32 if dtype == np.float32 else torch.float64))
         self.model.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict.items()})
         self.loss_fn = torch.nn.CrossEntropyLoss()
         name, kwargs = optimiser
         self.opt = getattr(torch.optim, name)(self.model.parameters(), **kwargs)
-        self._x = None
-
-    def _tensors(self, x, y):
-        if self._x is None or self._x[0] is not x:  # convert once: conversion is not the step
-            self._x = (x, torch.from_numpy(x), torch.from_numpy(y))
-        return self._x[1:]
 
     def forward_backward(self, x, y):
         tx, ty = self._tensors(x, y)
@@ -304,16 +298,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2,
                         help="PyTorch's threads and NumPy's BLAS threads (default 2: PyTorch's as in the other benchmark)")
     args = parser.parse_args(argv)
-    if torch is not None:
-        torch.set_num_threads(args.threads)
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=args.threads, user_api="blas")
-    for line in machine_description():
-        print(line)
-    print("load average (1, 5, 15 min) at start: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
-          + f" on {os.cpu_count()} cores (other processes share this machine)")
-    t_start = time.perf_counter()
+    t_start = start_run(args.threads, torch)
     if args.layers:
         layer_report()
         print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
@@ -346,7 +331,7 @@ def main(argv=None):
         print(f"{name:<18} {'chainrule':<10} {fmt_time(med['chainrule']):>11}")
         print(f"{'':<18} {'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
         results[name] = ratio
-    print("load average at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print(load_average("at the end"))
     print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
     return results
 

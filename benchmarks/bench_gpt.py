@@ -34,7 +34,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))
-from bench_training_step import fmt_time, interleaved_times, machine_description  # noqa: E402
+from bench_training_step import TorchBatch, fmt_time, interleaved_times, load_average, start_run  # noqa: E402
 import gpt  # noqa: E402  (examples/gpt.py)
 
 from chainrule import nn, optim  # noqa: E402
@@ -122,7 +122,7 @@ class ChainruleStep:
         return {name: p.grad for name, p in self.model.named_parameters()}
 
 
-class TorchStep:
+class TorchStep(TorchBatch):
     def __init__(self, size, dtype, ours, gelu="none"):
         self.model = torch_gpt(size, torch.float32 if dtype == np.float32 else torch.float64, gelu)
         self.model.load_state_dict({k: torch.from_numpy(v) for k, v in ours.model.state_dict().items()})
@@ -132,15 +132,9 @@ class TorchStep:
                   for g in ours.opt.param_groups]
         self.opt = torch.optim.AdamW(groups, lr=3e-3, betas=(0.9, 0.99))
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, gpt.lr_lambda(100, 10_000))
-        self._x = None
-
-    def _tensors(self, x, y):
-        if self._x is None or self._x[0] is not x:  # convert once: conversion is not the step
-            self._x = (x, torch.from_numpy(x), torch.from_numpy(y.reshape(-1)))
-        return self._x[1:]
 
     def forward_backward(self, x, y):
-        tx, ty = self._tensors(x, y)
+        tx, ty = self._tensors(x, y.reshape(-1))
         self.opt.zero_grad()
         logits = self.model(tx)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ty)
@@ -247,15 +241,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if torch is None:
         raise SystemExit("bench_gpt.py compares with PyTorch: install torch")
-    torch.set_num_threads(args.threads)
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=args.threads, user_api="blas")
-    for line in machine_description():
-        print(line)
-    print("load average (1, 5, 15 min) at start: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
-          + f" on {os.cpu_count()} cores (other processes share this machine)")
-    t_start = time.perf_counter()
+    t_start = start_run(args.threads, torch)
 
     print("\nChecks (chainrule vs PyTorch, loss and every gradient over 3 AdamW steps, "
           f"GPT {CHECK_SIZE}, batch 4):")
@@ -282,7 +268,7 @@ def main(argv=None):
         print("\nchainrule's step by module:")
         for line in module_table(2 if args.quick else 10, args.gelu):
             print("  " + line)
-    print("load average at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print(load_average("at the end"))
     print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
     return ratio
 

@@ -8,7 +8,7 @@ Workloads (one step = forward, cross-entropy, zero_grad, backpropagation through
 PyTorch runs the same model from the same weights (state dicts move across). Before timing,
 the loss and every gradient are checked against PyTorch's (float64, 1e-9 relative). The
 contenders run interleaved round by round; the table gives each one's median time per step,
-the ratio of the medians and the median of same-round ratios. The issue sets no target for
+the ratio of the medians and the median of same-round ratios. No target is set for
 these: the numbers say where the loop over time leaves chainrule.
 
 Usage:
@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_training_step import fmt_time, interleaved_times, machine_description  # noqa: E402
+from bench_training_step import TorchBatch, fmt_time, interleaved_times, load_average, start_run  # noqa: E402
 
 from chainrule import nn, optim  # noqa: E402
 
@@ -82,7 +82,7 @@ class ChainruleStep:
         return {k: p.grad for k, p in named}
 
 
-class TorchStep:
+class TorchStep(TorchBatch):
     def __init__(self, spec, dtype, ours):
         kind, n_in, hidden, layers, bidirectional, length, _, self.reads = spec
         tdtype = torch.float32 if dtype == np.float32 else torch.float64
@@ -92,12 +92,6 @@ class TorchStep:
         for module, source in ((self.rnn, ours.rnn), (self.head, ours.head)):
             module.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in source.state_dict().items()})
         self.opt = torch.optim.Adam(list(self.rnn.parameters()) + list(self.head.parameters()), lr=1e-2)
-        self._x = None
-
-    def _tensors(self, x, y):
-        if self._x is None or self._x[0] is not x:  # convert once: conversion is not the step
-            self._x = (x, torch.from_numpy(x), torch.from_numpy(y))
-        return self._x[1:]
 
     def forward_backward(self, x, y):
         tx, ty = self._tensors(x, y)
@@ -150,15 +144,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if torch is None:
         raise SystemExit("bench_rnn.py compares with PyTorch: install torch (pip install torch==2.13.0, the CPU build)")
-    torch.set_num_threads(args.threads)
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=args.threads, user_api="blas")
-    for line in machine_description():
-        print(line)
-    print("load average (1, 5, 15 min) at start: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
-          + f" on {os.cpu_count()} cores (other processes share this machine)")
-    t_start = time.perf_counter()
+    t_start = start_run(args.threads, torch)
     rounds = 2 if args.quick else args.rounds
     header = f"{'workload':<14} {'chainrule':>11} {'torch':>11} {'cr/torch':>9} {'same-round':>10}"
     print(f"\nOne training step (float32; checked first in float64 against PyTorch), "
@@ -177,7 +163,7 @@ def main(argv=None):
         same_round = statistics.median(a / b for a, b in zip(times["chainrule"], times["torch"]))
         print(f"{name:<14} {fmt_time(med['chainrule']):>11} {fmt_time(med['torch']):>11} "
               f"{ratios[name]:>9.3f} {same_round:>10.3f}")
-    print("load average at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print(load_average("at the end"))
     print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
     return ratios
 

@@ -166,7 +166,19 @@ class ChainruleStep:
         return loss
 
 
-class TorchStep:
+class TorchBatch:
+    """For the PyTorch contenders: a batch is converted to tensors once, not at every step
+    (the conversion is not part of the step being timed)."""
+
+    _batch = None
+
+    def _tensors(self, x, y):
+        if self._batch is None or self._batch[0] is not x:
+            self._batch = (x, torch.from_numpy(x), torch.from_numpy(y))
+        return self._batch[1:]
+
+
+class TorchStep(TorchBatch):
     """PyTorch CPU eager: the canonical loop (zero_grad, forward, loss, backward, step)."""
 
     def __init__(self, weights, activation):
@@ -183,13 +195,6 @@ class TorchStep:
         self.model = torch.nn.Sequential(*layers)
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
-        self._x = self._y = None
-
-    def _tensors(self, x, y):
-        if self._x is None or self._x[0] is not x:  # convert once: conversion is not the step
-            self._x = (x, torch.from_numpy(x))
-            self._y = torch.from_numpy(y)
-        return self._x[1], self._y
 
     def forward_backward(self, x, y):
         tx, ty = self._tensors(x, y)
@@ -374,6 +379,24 @@ def blas_description():
             lines.append(f"{info.get('internal_api')} {info.get('version')} kernel={info.get('architecture')} "
                          f"threads={info.get('num_threads')} ({os.path.basename(info.get('filepath', ''))})")
     return lines or ["no BLAS found by threadpoolctl"]
+
+
+def load_average(when: str) -> str:
+    return f"load average (1, 5, 15 min) {when}: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def start_run(threads: int, torch_module=None) -> float:
+    """Put PyTorch (when given) and NumPy's BLAS on ``threads`` threads, print the machine
+    and its load; returns the start time for the closing "done in" line."""
+    if torch_module is not None:
+        torch_module.set_num_threads(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
+    for line in machine_description():
+        print(line)
+    print(load_average("at start") + f" on {os.cpu_count()} cores (other processes share this machine)")
+    return time.perf_counter()
 
 
 def machine_description():
