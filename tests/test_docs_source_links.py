@@ -88,6 +88,20 @@ def test_a_single_line_directive_shows_the_cited_line(hook, demo_repo, caplog):
     assert 'linenums="7"\nreturn params\n' in markdown
 
 
+def test_an_indented_directive_renders_inside_its_list_item(hook, demo_repo, caplog):
+    """Indented under a list item, the directive is expanded too (it used to stay raw text),
+    and every line of what it becomes carries the same indentation, so it nests in the item."""
+    page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="modules/page.md"))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        markdown = hook.on_page_markdown("- An item:\n\n  [[source: examples/demo.py :: return params]]\n",
+                                         page, None, None)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "[[source:" not in markdown
+    assert '  ```python linenums="7"\n  return params\n  ```' in markdown
+    assert "\n  [`examples/demo.py:L7`]" in markdown
+
+
 def test_an_excerpt_that_lost_its_cited_statement_is_reported(hook, demo_repo, caplog):
     directive = "examples/demo.py :: for p in params: :: p.data -= lr * g :: contains: if g is None:"
     assert render(hook, caplog, directive)[1] == []

@@ -70,7 +70,9 @@ SOURCE_PREFIX = "source"   # generated pages live under docs/source/... (virtual
 MAX_EXCERPT_LINES = 30     # longer than this is a listing, not a citation: link the source page
 
 
-_DIRECTIVE = re.compile(r"^\[\[source:\s*(?P<body>.+?)\s*\]\]\s*$", re.MULTILINE)
+# A directive stands on a line of its own; indented, it belongs to the list item above it,
+# and its excerpt is indented the same way.
+_DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\[\[source:\s*(?P<body>.+?)\s*\]\]\s*$", re.MULTILINE)
 
 _repo_root: Path | None = None
 _src_root: Path | None = None
@@ -324,7 +326,7 @@ def _render(body: str, page) -> str:
 def on_page_markdown(markdown, page, config, files):
     if page.file.src_uri.startswith(SOURCE_PREFIX + "/") or _src_root is None:
         return markdown
-    return _DIRECTIVE.sub(lambda m: _render(m.group("body"), page), markdown)
+    return _DIRECTIVE.sub(lambda m: textwrap.indent(_render(m.group("body"), page), m.group("indent")), markdown)
 
 
 _ID = re.compile(r"""\sid=["']([^"']+)["']""")
