@@ -70,7 +70,9 @@ def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.05, 
 
     Class $k$ of $K$ gets $m_k$ points ($\lfloor N/K \rfloor$, plus one for the first
     $N \bmod K$ classes) at radii $r_j = j / m_k$, $j = 1, \dots, m_k$, and angles
+
     $$\theta_j = \frac{2\pi k}{K} + 4 r_j,$$
+
     i.e. $x = r_j (\cos\theta_j, \sin\theta_j)$ plus Gaussian noise of standard deviation
     ``noise``. The arms turn by 4 radians from the centre to radius 1 (the layout of the
     CS231n spiral example) and are evenly spaced in angle. With the defaults a linear

@@ -23,8 +23,10 @@ class SelfAttention(Module):
     input projection,
 
     $$Q = x W_q^\top + b_q,\quad K = x W_k^\top + b_k,\quad V = x W_v^\top + b_v,$$
+
     $$S = \frac{Q K^\top}{\sqrt d} \;(+\,M),\qquad A = \operatorname{softmax}_{\text{keys}}(S),
     \qquad O = A V,$$
+
     $$y = \operatorname{concat}_h(O_h)\, W_o^\top + b_o,$$
 
     where the causal mask $M$ is $-\infty$ above the diagonal (key $j$ later than query
@@ -164,9 +166,12 @@ class SelfAttention(Module):
         - dropout: $\partial C/\partial A = \partial C/\partial \tilde A \odot$ mask;
         - softmax over the keys, row by row (the Jacobian-vector product of
           $\operatorname{diag}(a) - a a^\top$):
-          $$\frac{\partial C}{\partial S} = A \odot \Big(\frac{\partial C}{\partial A} -
-          \sum_j \frac{\partial C}{\partial A_{:,j}} \odot A_{:,j}\Big);$$
-          a masked score has $A = 0$ and so gets zero gradient;
+
+            $$\frac{\partial C}{\partial S} = A \odot \Big(\frac{\partial C}{\partial A} -
+            \sum_j \frac{\partial C}{\partial A_{:,j}} \odot A_{:,j}\Big);$$
+
+            a masked score has $A = 0$ and so gets zero gradient;
+
         - scores $S = QK^\top/\sqrt d$: $\partial C/\partial Q = \frac{1}{\sqrt d}\,
           \partial C/\partial S\, K$ and $\partial C/\partial K = \frac{1}{\sqrt d}\,
           (\partial C/\partial S)^\top Q$;

@@ -167,7 +167,9 @@ def _xavier_std(arr, gain, owner) -> float:
 
 def xavier_uniform_(tensor, gain: float = 1.0, *, rng=None):
     r"""Glorot/Xavier uniform: $\mathcal U(-a, a)$ with
+
     $$a = \text{gain} \cdot \sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}},$$
+
     i.e. standard deviation $\text{gain}\sqrt{2/(\text{fan\_in} + \text{fan\_out})}$.
 
     Raises:
@@ -182,6 +184,7 @@ def xavier_uniform_(tensor, gain: float = 1.0, *, rng=None):
 
 def xavier_normal_(tensor, gain: float = 1.0, *, rng=None):
     r"""Glorot/Xavier normal: $\mathcal N(0, \text{std}^2)$ with
+
     $$\text{std} = \text{gain} \cdot \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}.$$
 
     Raises:
@@ -204,7 +207,9 @@ def _kaiming_std(arr, a, mode, nonlinearity, owner) -> float:
 
 def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, rng=None):
     r"""He/Kaiming uniform: $\mathcal U(-b, b)$ with
+
     $$b = \text{gain} \cdot \sqrt{\frac{3}{\text{fan\_mode}}},$$
+
     ``gain = calculate_gain(nonlinearity, a)``. With the defaults (``a=0``, leaky_relu) the
     gain is $\sqrt 2$; PyTorch's ``Linear`` default is ``a=sqrt(5)``, i.e.
     $\mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$.
@@ -226,7 +231,9 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity:
 
 def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, rng=None):
     r"""He/Kaiming normal: $\mathcal N(0, \text{std}^2)$ with
+
     $$\text{std} = \frac{\text{gain}}{\sqrt{\text{fan\_mode}}},$$
+
     ``gain = calculate_gain(nonlinearity, a)``. Arguments as :func:`kaiming_uniform_`.
 
     Raises:

@@ -317,14 +317,18 @@ class CrossEntropyLoss(_Loss):
         r"""$\partial(g\,C)/\partial x$, shaped like the input: BP1 for softmax + cross-entropy.
 
         **The plain case** (class indices, no weight, no smoothing, ``'mean'``):
+
         $$\frac{\partial C}{\partial x} = \frac{\operatorname{softmax}(x) - y}{N},$$
+
         $y$ the one-hot target.
 
         **In general**, every case is a row loss $\ell = -\sum_c a_c \log p_c$ with some
         coefficients $a$: the one-hot $y$ above; $w_t\,y$ with class weights; mixed with
         $\tfrac{\varepsilon}{C} w$ by label smoothing; $w \odot q$ for a probability target;
         0 for an ignored row. Since $\partial \log p_c / \partial x_j = [c = j] - p_j$,
+
         $$\frac{\partial \ell}{\partial x_j} = p_j \sum_c a_c - a_j ,$$
+
         which is $p - y$ when $a = y$. Each row is then scaled by the upstream gradient $g$
         (one per row for ``'none'``) and, for ``'mean'``, divided by the forward's denominator
         ($\sum_n w_{t_n}$ for class indices, the row count for probabilities). If that was 0,

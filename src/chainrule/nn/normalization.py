@@ -179,10 +179,10 @@ class _BatchNorm(Module):
           $\partial C/\partial \beta \mathrel{+}= \sum \delta$;
         - $\hat\delta = \delta \odot \gamma$, and returned, with batch statistics (training mode)
 
-          $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
-            - \hat x \sum \hat\delta \odot \hat x\Big),$$
+            $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
+              - \hat x \sum \hat\delta \odot \hat x\Big),$$
 
-          with running statistics (eval mode), constants: $\partial C/\partial x = \hat\delta\, s$,
+            with running statistics (eval mode), constants: $\partial C/\partial x = \hat\delta\, s$,
 
         where $s = 1/\sqrt{\sigma^2 + \epsilon}$ and $m$ is the number of values per channel.
         """

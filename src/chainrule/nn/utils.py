@@ -56,7 +56,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     r"""Rescale the gradients so that their total norm is at most ``max_norm``, in place.
 
     The total norm is the norm of all gradients concatenated into one vector,
+
     $$\|g\|_p = \Big(\sum_i \|g_i\|_p^p\Big)^{1/p}$$
+
     ($\max_i \|g_i\|_\infty$ for ``norm_type=inf``). Every gradient is then multiplied by
     $\min\big(1, \text{max\_norm} / (\|g\|_p + 10^{-6})\big)$, exactly PyTorch's rule.
 
