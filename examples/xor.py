@@ -34,8 +34,8 @@ def main(argv=None):
         prediction = model(X)                 # forward: each module keeps what backward needs
         loss = loss_fn(prediction, y)         # C = mean((a - y)^2)
         optimizer.zero_grad()
-        grad = loss_fn.backward()             # BP1 starts here: dC/da = 2 (a - y) / N
-        model.backward(grad)                  # BP2-BP4, layer by layer, right to left
+        grad = loss_fn.backward()             # dC/da = 2 (a - y) / n, n = number of elements
+        model.backward(grad)                  # the output Sigmoid makes it BP1 (* sigma'(z)); then BP2-BP4, right to left
         optimizer.step()                      # W <- W - lr * v
         history["loss"].append(loss)
         if epoch % 50 == 0:
