@@ -4,13 +4,19 @@ pymdownx.arithmatex leaves each equation in the page as its TeX source,
 ``<span class="arithmatex">\(\delta^l = \partial C/\partial z^l\)</span>``, for MathJax to
 typeset in the browser. The search plugin indexes the page's HTML as text, so without this
 hook a search result would show ``\(\delta^l = \partial C/\partial z^l\)``. Here it shows
-``δ^l = ∂C/∂z^l``.
+``δˡ = ∂C/∂zˡ``.
 
 How: the search plugin reads ``page.content`` in its ``on_page_context``. Just before it
 (a higher priority), every arithmatex element's TeX is replaced by a plain-text rendering
 (``tex_to_text``); just after it (a lower priority), the original TeX is put back, element
-by element in the same order, so the built page is exactly what it would have been. Only
+by element in the same order, so the page body is exactly what it would have been. Only
 arithmatex elements are touched: code listings with backslashes are indexed as they are.
+
+The table of contents gets the same plain text, for good: the toc extension copies a
+heading's text, TeX included, into the side bar, where MathJax does not look (it typesets
+only arithmatex elements), so a heading such as "Backward: $E^\top \delta$ is a
+scatter-add" showed ``\(E^\top \delta\)`` there. It now shows ``Eᵀ δ``; the heading
+itself is still typeset.
 """
 
 from __future__ import annotations
@@ -192,7 +198,21 @@ def _readable_maths(context, *, page, config, nav):
 
     page.content = _ARITHMATEX.sub(simplify, page.content)
     _saved[page.file.src_uri] = originals
+    _readable_toc(page.toc)
     return context
+
+
+_TOC_MATHS = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
+
+
+def _readable_toc(items) -> None:
+    """Inline maths in table-of-contents titles as plain text (the headings keep their TeX)."""
+    for item in items:
+        if "\\(" in item.title:
+            item.title = _TOC_MATHS.sub(
+                lambda m: html.escape(tex_to_text(html.unescape(m.group(1))).strip(), quote=False), item.title
+            )
+        _readable_toc(item.children)
 
 
 @event_priority(-100)  # after the search plugin has indexed it: the TeX goes back
