@@ -1,39 +1,147 @@
-"""Check in a real browser that the built site renders its maths with no network.
+"""Check in a real browser that every page of the built site renders, with no network.
 
 Usage (after `mkdocs build`, from the repository root):
 
-    python docs/check_render.py [SCREENSHOT.png] [--site DIR] [--page PAGE.html]
+    python docs/check_render.py [SCREENSHOT.png] [--site DIR] [--page PAGE.html ...]
+                                [--widths 1280,390] [--jobs N]
 
-It serves ``site/`` on 127.0.0.1 (an ``http.server`` in a thread), opens the backprop page
-in headless Chromium (Debian's ``/usr/bin/chromium``, driven by the ``playwright`` Python
-package; ``apt-get install chromium`` and ``pip install playwright``, never
-``playwright install``), waits until MathJax has typeset the page, and fails when:
+It serves ``site/`` on 127.0.0.1 (an ``http.server`` in a thread), opens every page of the
+site (every ``*.html`` under it except the theme's assets: the hand-written pages, the API
+reference and the generated source pages) in one headless Chromium (Debian's
+``/usr/bin/chromium``, driven by the ``playwright`` Python package; ``apt-get install
+chromium`` and ``pip install playwright``, never ``playwright install``), once per width
+(1280 px, a desktop, and 390 px, a phone), waits until MathJax has typeset the page, and
+fails, listing page, width and problem, when:
 
-- no rendered equation is there (``mjx-container svg``), or fewer than the page has maths;
-- MathJax reports a TeX error (``merror`` / ``data-mjx-error`` nodes);
-- raw TeX is still visible in the page text (``$$``, ``\\frac``, ``\\(``, ``\\[``);
-- MathJax had to fall back to a font glyph it does not have (``text`` nodes in its SVG);
-- the page logged a console error or threw an exception;
-- any request went anywhere but 127.0.0.1 (or a ``data:``/``blob:`` URL).
+- a rendered equation (``mjx-container svg``) is narrower or shorter than 3 px (collapsed
+  by the theme's CSS: the maths is not there to read), or fewer equations were rendered than
+  the page has maths elements (``.arithmatex``);
+- MathJax reports a TeX error (``merror`` / ``data-mjx-error`` nodes), or had to draw a
+  glyph its SVG font does not have (``text`` nodes in its SVG);
+- raw TeX is left in the visible text outside code (``pre``, ``code`` and the rendered
+  maths are skipped): a TeX command (``\\frac``, ``\\delta``, ...), a maths delimiter
+  (``\\(``, ``\\)``, ``\\[``, ``\\]``), ``$$``, or a ``$`` in prose that is not a price
+  (``$5``);
+- the page itself is wider than the window (something in it overflows horizontally instead
+  of scrolling in its own box);
+- the page logged a console error or threw an exception, or did not load;
+- any request went anywhere but 127.0.0.1 (or a ``data:``/``blob:`` URL). Chromium is also
+  started with every other host name unresolvable, so nothing can leave the machine.
 
-It then saves a full-page screenshot (default ``site-screenshot.png``) and exits 0.
-Without ``/usr/bin/chromium`` it prints ``skipped: chromium not found`` and exits 0.
+It then saves a full-page screenshot of the first page checked (``backprop.html`` when it
+is checked; default ``site-screenshot.png``) at the first width and, next to it
+(``NAME-390.png``), at each other width, and exits 0. Without ``/usr/bin/chromium`` it
+prints ``skipped: chromium not found`` and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import http.server
 import os
+import re
 import sys
 import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
-RAW_TEX = ("$$", "\\frac", "\\(", "\\[", "\\partial", "\\begin{")
+WIDTHS = (1280, 390)
+MIN_EQUATION_PX = 3          # an equation smaller than this in either direction is not readable
+TYPESET_TIMEOUT_MS = 60_000
+# Directories of the built site that hold the theme's and our assets, not pages.
+ASSET_DIRS = {"assets", "javascripts", "stylesheets", "search"}
+SCREENSHOT_PAGE = "backprop.html"
+
+# Runs in the page once MathJax is done. Everything it measures is read before anything on
+# the page is changed; then collapsed <details> and hidden tabs are opened so that the maths
+# inside them can be measured too.
+_INSPECT = r"""
+() => {
+  const q = (s) => document.querySelectorAll(s).length;
+  const out = {};
+  out.sources = q('.arithmatex');
+  out.rendered = q('mjx-container svg');
+  out.errors = q('mjx-merror, [data-mjx-error], mjx-container .merror, mjx-container [data-mml-node="merror"]');
+  out.errorText = Array.from(document.querySelectorAll('[data-mjx-error]'))
+    .map(e => e.getAttribute('data-mjx-error')).slice(0, 3);
+  out.fallbackGlyphs = q('mjx-container svg text');
+
+  // The page wider than the window: find the widest elements that stick out.
+  const root = document.documentElement;
+  out.scrollWidth = root.scrollWidth;
+  out.clientWidth = root.clientWidth;
+  out.overflowing = [];
+  if (root.scrollWidth > root.clientWidth + 1) {
+    const scrolls = (el) => {
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        const s = getComputedStyle(p);
+        if (/(auto|scroll|hidden|clip)/.test(s.overflowX)) return true;
+      }
+      return false;
+    };
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.right > root.clientWidth + 1 && r.width > 0 && !scrolls(el)) {
+        const cls = (el.getAttribute('class') || '').split(/\s+/).filter(Boolean).slice(0, 2).join('.');
+        out.overflowing.push(`<${el.tagName.toLowerCase()}${cls ? ' class=' + cls : ''}> right edge at ${Math.round(r.right)} px`);
+        if (out.overflowing.length >= 3) break;
+      }
+    }
+  }
+
+  // Text a reader sees, outside code and outside the rendered maths.
+  const skip = 'pre, code, kbd, samp, script, style, noscript, textarea, template, mjx-container, svg';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => (n.parentElement && n.parentElement.closest(skip))
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const texts = [];
+  const block = 'p, li, td, th, dt, dd, h1, h2, h3, h4, h5, h6, figcaption, caption, summary, a, label';
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.nodeValue.trim()) continue;
+    // The text node, and for the report the text of the paragraph (or cell, link...) around it.
+    const around = n.parentElement.closest(block) || n.parentElement;
+    texts.push([n.nodeValue, around.textContent]);
+  }
+  out.texts = texts;
+
+  // A "$" inside an equation's own TeX: two $$...$$ displays written without a blank line
+  // between them become one display with "$$" in the middle.
+  out.dollarInTex = [];
+  if (window.MathJax && MathJax.startup && MathJax.startup.document) {
+    for (const item of MathJax.startup.document.math) {
+      if (/(^|[^\\])\$/.test(item.math)) out.dollarInTex.push(item.math.slice(0, 80));
+    }
+  }
+
+  // Open what is collapsed, then measure every equation.
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const style = document.createElement('style');
+  style.textContent = '.tabbed-set > .tabbed-content > .tabbed-block { display: block !important; }';
+  document.head.appendChild(style);
+  out.tiny = [];
+  out.unmeasured = 0;
+  document.querySelectorAll('mjx-container svg').forEach((svg) => {
+    if (svg.parentElement.closest('mjx-container svg')) return;  // nested svg of one equation
+    if (svg.getClientRects().length === 0) { out.unmeasured += 1; return; }
+    const r = svg.getBoundingClientRect();
+    if (r.width < %(min)d || r.height < %(min)d) {
+      const c = svg.closest('mjx-container');
+      const mml = c ? (c.querySelector('mjx-assistive-mml') || {}).textContent || '' : '';
+      out.tiny.push(`${r.width.toFixed(0)}x${r.height.toFixed(0)} px` +
+        (c && c.hasAttribute('display') ? ' (display)' : ' (inline)') +
+        (mml ? ` ${JSON.stringify(mml.trim().slice(0, 40))}` : ''));
+    }
+  });
+  return out;
+}
+""".replace("%(min)d", str(MIN_EQUATION_PX))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -55,111 +163,194 @@ def _local(url: str) -> bool:
     return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname == "127.0.0.1"
 
 
-def check(site: Path, page: str, screenshot: Path) -> list[str]:
-    from playwright.sync_api import sync_playwright
+def site_pages(site: Path) -> list[str]:
+    """Every page of the built site, as paths relative to it (``modules/linear.html``)."""
+    pages = []
+    for path in site.rglob("*.html"):
+        rel = path.relative_to(site)
+        if rel.parts[0] in ASSET_DIRS:
+            continue
+        pages.append(rel.as_posix())
+    # The screenshot page first (its screenshot is taken while the browser is fresh), then in order.
+    return sorted(pages, key=lambda p: (p != SCREENSHOT_PAGE, p.count("/"), p))
 
-    problems: list[str] = []
+
+# --------------------------------------------------------------------------------------
+# raw TeX in text
+
+
+def _context(text: str, at: int, width: int = 50) -> str:
+    return " ".join(text[max(0, at - width):at + width].split())
+
+
+def raw_tex(texts: list[tuple[str, str]]) -> list[str]:
+    """Raw TeX in visible text: ``texts`` holds (text node, the text of the block around it)
+    pairs, code and rendered maths already left out. One problem per passage, naming the
+    TeX found there and quoting the block (a paragraph, a cell, a link) around it."""
+    command = re.compile(r"\\(?:[A-Za-z]{2,}|[()\[\]{}])")
+    # A price ("$5", after a space or bracket) is prose; any other "$" is a maths delimiter
+    # that arithmatex did not turn into maths.
+    dollar = re.compile(r"(?<![\w$])\$(?!\d)|(?<=[\w$])\$")
+    passages: dict[str, list[str]] = {}
+    for text, around in texts:
+        tokens = [m.group(0) for m in command.finditer(text)]
+        if "$$" in text:
+            tokens.append("$$")
+        elif dollar.search(text):
+            tokens.append("$")
+        if not tokens:
+            continue
+        first = tokens[0]
+        where = _context(around, around.index(first)) if first in around else _context(text, text.index(first))
+        found = passages.setdefault(where, [])
+        found.extend(t for t in tokens if t not in found)
+    return [
+        f"raw TeX ({' '.join(tokens[:6])}{' ...' if len(tokens) > 6 else ''}) in the text: ...{where}..."
+        for where, tokens in passages.items()
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# the browser
+
+
+@dataclass
+class Result:
+    page: str
+    width: int
+    problems: list[str] = field(default_factory=list)
+    equations: int = 0
+
+
+async def _check_one(context, base: str, page: str, width: int, screenshot: Path | None) -> Result:
+    result = Result(page, width)
     outside: list[str] = []
-    console_errors: list[str] = []
+    console: list[str] = []
+    pg = await context.new_page()
+    pg.on("request", lambda req: None if _local(req.url) else outside.append(req.url))
+    pg.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda err: console.append(f"uncaught: {err}"))
+    try:
+        url = f"{base}/{page}"
+        try:
+            response = await pg.goto(url, wait_until="load", timeout=TYPESET_TIMEOUT_MS)
+        except Exception as err:  # noqa: BLE001 — reported, not raised
+            result.problems.append(f"could not load: {str(err).splitlines()[0]}")
+            return result
+        if response is None or not response.ok:
+            result.problems.append(f"could not load: HTTP {response.status if response else 'no response'}")
+            return result
+        # mathjax-config.js sets data-mathjax="ready" once the first typeset pass is done.
+        try:
+            await pg.wait_for_function(
+                "document.documentElement.getAttribute('data-mathjax') === 'ready'",
+                timeout=TYPESET_TIMEOUT_MS,
+            )
+        except Exception:  # noqa: BLE001
+            result.problems.append(
+                f"MathJax did not finish typesetting within {TYPESET_TIMEOUT_MS // 1000} s "
+                "(is the vendored script there?)"
+            )
+            return result
+        stats = await pg.evaluate(_INSPECT)
+        result.equations = stats["rendered"]
+        if stats["rendered"] < stats["sources"]:
+            result.problems.append(
+                f"only {stats['rendered']} of {stats['sources']} maths elements were rendered as SVG"
+            )
+        if stats["errors"]:
+            result.problems.append(f"{stats['errors']} TeX error node(s): {stats['errorText']}")
+        if stats["fallbackGlyphs"]:
+            result.problems.append(
+                f"{stats['fallbackGlyphs']} character(s) drawn as <text> in MathJax SVG: "
+                "a glyph missing from the font"
+            )
+        if stats["tiny"]:
+            shown = "; ".join(stats["tiny"][:3])
+            more = f" (and {len(stats['tiny']) - 3} more)" if len(stats["tiny"]) > 3 else ""
+            result.problems.append(
+                f"{len(stats['tiny'])} equation(s) rendered smaller than {MIN_EQUATION_PX} px: {shown}{more}"
+            )
+        if stats["scrollWidth"] > stats["clientWidth"] + 1:
+            result.problems.append(
+                f"the page is {stats['scrollWidth']} px wide in a {stats['clientWidth']} px window "
+                f"(scrolls sideways): {'; '.join(stats['overflowing']) or 'no single element found'}"
+            )
+        result.problems.extend(raw_tex(stats["texts"]))
+        for tex in stats["dollarInTex"][:3]:
+            result.problems.append(f"'$' inside an equation's TeX (two displays run together?): {tex!r}")
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            await pg.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        await pg.close()
+        if console:
+            result.problems.append("console error(s): " + "; ".join(console[:3]))
+        if outside:
+            result.problems.append("request(s) beyond 127.0.0.1: " + ", ".join(sorted(set(outside))[:5]))
+    return result
+
+
+async def check_site(site: Path, pages: list[str], widths: list[int], screenshot: Path,
+                     jobs: int) -> list[Result]:
+    from playwright.async_api import async_playwright
 
     server, base = _serve(site)
+    results: list[Result] = []
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(
                 executable_path=CHROMIUM,
                 headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+                args=[
+                    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    # No outside host resolves: a page that asks for one gets an error (and is
+                    # reported by the request hook), and nothing leaves the machine.
+                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                ],
             )
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+            # One context per width; the browser cache is shared by its pages, so the theme and
+            # MathJax are fetched and compiled once per width, not once per page.
+            contexts = {
+                w: await browser.new_context(viewport={"width": w, "height": 900}, service_workers="block")
+                for w in widths
+            }
+            queue: asyncio.Queue = asyncio.Queue()
+            for w in widths:
+                for i, page in enumerate(pages):
+                    shot = None
+                    if i == 0:
+                        shot = screenshot if w == widths[0] else screenshot.with_name(
+                            f"{screenshot.stem}-{w}{screenshot.suffix}")
+                    queue.put_nowait((page, w, shot))
 
-            # Every request the page makes passes through here. Outside ones are recorded
-            # and aborted, so the check cannot leak anything even when it fails.
-            def route(r):
-                if _local(r.request.url):
-                    r.continue_()
-                else:
-                    outside.append(r.request.url)
-                    r.abort()
+            async def worker():
+                while True:
+                    try:
+                        page, w, shot = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    results.append(await _check_one(contexts[w], base, page, w, shot))
 
-            context.route("**/*", route)
-            pg = context.new_page()
-            pg.on("request", lambda req: None if _local(req.url) else outside.append(req.url))
-            pg.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
-            pg.on("pageerror", lambda err: console_errors.append(f"uncaught: {err}"))
-
-            url = f"{base}/{page}"
-            response = pg.goto(url, wait_until="load")
-            if response is None or not response.ok:
-                status = response.status if response else "no response"
-                return [f"could not load {url}: {status}"]
-
-            # Our MathJax config sets data-mathjax="ready" once the first typeset pass is done.
-            try:
-                pg.wait_for_function(
-                    "document.documentElement.getAttribute('data-mathjax') === 'ready'", timeout=60_000
-                )
-            except Exception:  # noqa: BLE001
-                problems.append("MathJax did not finish typesetting within 60 s (is the vendored script there?)")
-
-            stats = pg.evaluate(
-                """() => {
-                  const q = (s) => document.querySelectorAll(s).length;
-                  const main = document.querySelector('article') || document.body;
-                  return {
-                    sources: q('.arithmatex'),
-                    rendered: q('mjx-container svg'),
-                    containers: q('mjx-container'),
-                    errors: q('mjx-merror, [data-mjx-error], mjx-container .merror, mjx-container [data-mml-node="merror"]'),
-                    errorText: Array.from(document.querySelectorAll('[data-mjx-error]')).map(e => e.getAttribute('data-mjx-error')).slice(0, 5),
-                    fallbackGlyphs: q('mjx-container svg text'),
-                    text: main.innerText,
-                  };
-                }"""
-            )
-            if stats["rendered"] == 0:
-                problems.append("no rendered maths: found no 'mjx-container svg' element")
-            if stats["rendered"] < stats["sources"]:
-                problems.append(
-                    f"only {stats['rendered']} of {stats['sources']} maths elements were rendered as SVG"
-                )
-            if stats["errors"]:
-                problems.append(f"{stats['errors']} TeX error node(s): {stats['errorText']}")
-            if stats["fallbackGlyphs"]:
-                problems.append(
-                    f"{stats['fallbackGlyphs']} character(s) drawn as <text> in MathJax SVG: "
-                    "a glyph missing from the font"
-                )
-            visible = stats["text"]
-            for token in RAW_TEX:
-                if token in visible:
-                    at = visible.index(token)
-                    problems.append(f"raw TeX {token!r} is visible: ...{visible[max(0, at - 60):at + 60]!r}...")
-
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            pg.screenshot(path=str(screenshot), full_page=True)
-            browser.close()
+            await asyncio.gather(*(worker() for _ in range(max(1, jobs))))
+            await browser.close()
     finally:
         server.shutdown()
         server.server_close()
-
-    if console_errors:
-        problems.append("console errors: " + "; ".join(console_errors[:5]))
-    if outside:
-        problems.append("requests left 127.0.0.1: " + ", ".join(sorted(set(outside))[:10]))
-    if not problems:
-        print(
-            f"ok: {page}: {stats['rendered']} equations rendered as SVG "
-            f"({stats['sources']} in the page), no TeX errors, no raw TeX, no console errors, "
-            f"no request beyond 127.0.0.1; screenshot: {screenshot}"
-        )
-    return problems
+    order = {(p, w): i for i, (p, w) in enumerate((p, w) for w in widths for p in pages)}
+    return sorted(results, key=lambda r: order[(r.page, r.width)])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("screenshot", nargs="?", default="site-screenshot.png", type=Path)
+    parser.add_argument("screenshot", nargs="?", default="site-screenshot.png", type=Path,
+                        help="full-page screenshot of the first page checked (default: site-screenshot.png)")
     parser.add_argument("--site", default=ROOT / "site", type=Path, help="the built site (default: site/)")
-    parser.add_argument("--page", default="backprop.html", help="page to check, relative to the site")
+    parser.add_argument("--page", action="append", default=None,
+                        help="check only this page, relative to the site (repeatable; default: every page)")
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
+                        help="window widths in px, comma-separated (default: 1280,390)")
+    parser.add_argument("--jobs", type=int, default=3, help="pages open at once (default: 3)")
     args = parser.parse_args(argv)
 
     if not os.path.exists(CHROMIUM):
@@ -170,16 +361,39 @@ def main(argv=None) -> int:
     except ImportError:
         print("check_render: the 'playwright' Python package is missing (pip install playwright)", file=sys.stderr)
         return 2
-    if not (args.site / args.page).is_file():
-        print(f"check_render: {args.site / args.page} not found: run `mkdocs build` first", file=sys.stderr)
-        return 2
+    if args.page:
+        pages = args.page
+        missing = [p for p in pages if not (args.site / p).is_file()]
+        if missing:
+            print(f"check_render: {', '.join(missing)} not found in {args.site}: run `mkdocs build` first",
+                  file=sys.stderr)
+            return 2
+    else:
+        if not (args.site / "index.html").is_file():
+            print(f"check_render: {args.site / 'index.html'} not found: run `mkdocs build` first", file=sys.stderr)
+            return 2
+        pages = site_pages(args.site)
+    widths = [int(w) for w in args.widths.split(",") if w.strip()]
 
-    problems = check(args.site, args.page, args.screenshot)
-    if problems:
-        print(f"check_render: FAILED on {args.page}:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
+    start = time.monotonic()
+    results = asyncio.run(check_site(args.site, pages, widths, args.screenshot, args.jobs))
+    seconds = time.monotonic() - start
+
+    failed = [r for r in results if r.problems]
+    equations = sum(r.equations for r in results if r.width == widths[0])
+    if failed:
+        print(f"check_render: FAILED: {len(failed)} of {len(results)} page views have problems "
+              f"({len(pages)} pages x widths {', '.join(map(str, widths))} px, {seconds:.0f} s):", file=sys.stderr)
+        for r in failed:
+            for problem in r.problems:
+                print(f"  {r.page} @ {r.width} px: {problem}", file=sys.stderr)
         return 1
+    print(
+        f"ok: {len(pages)} pages x widths {', '.join(map(str, widths))} px ({seconds:.0f} s): "
+        f"{equations} equations rendered as SVG, none collapsed, no TeX errors, no raw TeX, "
+        f"no page wider than its window, no console errors, no request beyond 127.0.0.1; "
+        f"screenshot: {args.screenshot}"
+    )
     return 0
 
 
