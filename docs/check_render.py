@@ -22,6 +22,8 @@ fails, listing page, width and problem, when:
   maths are skipped): a TeX command (``\\frac``, ``\\delta``, ...), a maths delimiter
   (``\\(``, ``\\)``, ``\\[``, ``\\]``), ``$$``, or a ``$`` in prose that is not a price
   (``$5``);
+- a ``[[source: ...]]`` directive is left as text (the hook expands only one on a line of
+  its own);
 - the page itself is wider than the window (something in it overflows horizontally instead
   of scrolling in its own box);
 - the page logged a console error or threw an exception, or did not load;
@@ -210,6 +212,13 @@ def raw_tex(texts: list[tuple[str, str]]) -> list[str]:
     ]
 
 
+def raw_directives(texts: list[tuple[str, str]]) -> list[str]:
+    """A ``[[source: ...]]`` directive the hook left as text (it only expands one that
+    stands on a line of its own)."""
+    return [f"an unexpanded source directive in the text: ...{_context(text, text.index('[[source:'))}..."
+            for text, _ in texts if "[[source:" in text]
+
+
 # --------------------------------------------------------------------------------------
 # the browser
 
@@ -277,6 +286,7 @@ async def _check_one(context, base: str, page: str, width: int, screenshot: Path
                 f"(scrolls sideways): {'; '.join(stats['overflowing']) or 'no single element found'}"
             )
         result.problems.extend(raw_tex(stats["texts"]))
+        result.problems.extend(raw_directives(stats["texts"]))
         for tex in stats["dollarInTex"][:3]:
             result.problems.append(f"'$' inside an equation's TeX (two displays run together?): {tex!r}")
         if screenshot is not None:
