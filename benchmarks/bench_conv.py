@@ -40,7 +40,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_training_step import TorchBatch, fmt_time, interleaved_times, load_average, start_run, time_block  # noqa: E402
+from bench_training_step import Contender, TorchBatch, fmt_time, interleaved_times, load_average, start_run, time_block  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
@@ -98,7 +98,7 @@ def make_batch(shape, dtype, seed=1):
     return rng.standard_normal(shape).astype(dtype), rng.integers(0, 10, shape[0]).astype(np.int64)
 
 
-class ChainruleStep:
+class ChainruleStep(Contender):
     def __init__(self, layers, dtype, optimiser):
         self.model = nn.Sequential(*layers(nn, dtype))
         self.model[0].needs_input_grad = False  # the input is data: no dC/dx, as PyTorch skips it
@@ -110,11 +110,6 @@ class ChainruleStep:
         loss = self.loss_fn(self.model(x), y)
         self.opt.zero_grad()
         self.model.backward(self.loss_fn.backward())
-        return loss
-
-    def step(self, x, y):
-        loss = self.forward_backward(x, y)
-        self.opt.step()
         return loss
 
     def grads(self):

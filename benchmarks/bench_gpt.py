@@ -34,7 +34,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))
-from bench_training_step import TorchBatch, fmt_time, interleaved_times, load_average, start_run  # noqa: E402
+from bench_training_step import Contender, TorchBatch, fmt_time, interleaved_times, load_average, start_run  # noqa: E402
 import gpt  # noqa: E402  (examples/gpt.py)
 
 from chainrule import nn, optim  # noqa: E402
@@ -95,7 +95,7 @@ def torch_gpt(size, dtype, gelu="none"):
     return GPT()
 
 
-class ChainruleStep:
+class ChainruleStep(Contender):
     def __init__(self, size, dtype, seed=0, gelu="none"):
         self.model = gpt.GPT(**size, dtype=dtype, rng=np.random.default_rng(seed))
         for block in self.model.blocks:  # gpt.py's MLP is Linear -> GELU() -> Linear
@@ -110,12 +110,6 @@ class ChainruleStep:
         self.opt.zero_grad()
         self.model.backward(self.loss_fn.backward().reshape(logits.shape))
         nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        return loss
-
-    def step(self, x, y):
-        loss = self.forward_backward(x, y)
-        self.opt.step()
-        self.sched.step()
         return loss
 
     def grads(self):
@@ -141,12 +135,6 @@ class TorchStep(TorchBatch):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         return loss.item()
-
-    def step(self, x, y):
-        loss = self.forward_backward(x, y)
-        self.opt.step()
-        self.sched.step()
-        return loss
 
     def grads(self):
         return {name: p.grad.numpy() for name, p in self.model.named_parameters()}

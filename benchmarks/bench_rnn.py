@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_training_step import TorchBatch, fmt_time, interleaved_times, load_average, start_run  # noqa: E402
+from bench_training_step import Contender, TorchBatch, fmt_time, interleaved_times, load_average, start_run  # noqa: E402
 
 from chainrule import nn, optim  # noqa: E402
 
@@ -45,7 +45,7 @@ WORKLOADS = {
 CLASSES = 10
 
 
-class ChainruleStep:
+class ChainruleStep(Contender):
     def __init__(self, spec, dtype, seed=0):
         kind, n_in, hidden, layers, bidirectional, length, _, self.reads = spec
         rng = np.random.default_rng(seed)
@@ -72,11 +72,6 @@ class ChainruleStep:
         self.rnn.backward(grad_out)
         return loss
 
-    def step(self, x, y):
-        loss = self.forward_backward(x, y)
-        self.opt.step()
-        return loss
-
     def grads(self):
         named = list(self.rnn.named_parameters()) + [("head." + k, p) for k, p in self.head.named_parameters()]
         return {k: p.grad for k, p in named}
@@ -101,11 +96,6 @@ class TorchStep(TorchBatch):
         loss = torch.nn.functional.cross_entropy(self.head(features), ty)
         loss.backward()
         return loss.item()
-
-    def step(self, x, y):
-        loss = self.forward_backward(x, y)
-        self.opt.step()
-        return loss
 
     def grads(self):
         named = list(self.rnn.named_parameters()) + [("head." + k, p) for k, p in self.head.named_parameters()]

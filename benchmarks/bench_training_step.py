@@ -116,7 +116,21 @@ def import_baseline(rev):
     return importlib.import_module(name)
 
 
-class ChainruleStep:
+class Contender:
+    """A contender's training step: its own ``forward_backward``, then its optimiser's step
+    (and its scheduler's, where the workload has one)."""
+
+    sched = None
+
+    def step(self, x, y):
+        loss = self.forward_backward(x, y)
+        self.opt.step()
+        if self.sched is not None:
+            self.sched.step()
+        return loss
+
+
+class ChainruleStep(Contender):
     """The training loop of chainrule's README, one step per call (``lib``: the chainrule
     package to use, this one or a --baseline)."""
 
@@ -141,11 +155,6 @@ class ChainruleStep:
         self.model.backward(self.loss_fn.backward())
         return loss
 
-    def step(self, x, y):
-        loss = self.forward_backward(x, y)
-        self.opt.step()
-        return loss
-
     def grads(self):
         return [p.grad for p in self.model.parameters()]
 
@@ -166,7 +175,7 @@ class ChainruleStep:
         return loss
 
 
-class TorchBatch:
+class TorchBatch(Contender):
     """For the PyTorch contenders: a batch is converted to tensors once, not at every step
     (the conversion is not part of the step being timed)."""
 

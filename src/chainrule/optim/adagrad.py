@@ -84,34 +84,23 @@ class Adagrad(Optimizer):
             for param in group["params"]:
                 self.state[param] = self._fresh_state(param, group["initial_accumulator_value"])
 
-    def step(self, closure=None):
-        """Apply one update to every parameter from its ``.grad`` (see the class docstring).
-        A parameter with no ``.grad``, or frozen (``requires_grad=False``), is left as it is.
-
-        Args:
-            closure: optional; re-evaluates the model and returns the loss, called first.
-
-        Returns:
-            What ``closure`` returned, or ``None``.
-        """
-        loss = None if closure is None else closure()
-        for group in self.param_groups:
-            updates = self._params_with_grad(group)  # checked before any hyper-parameter is read
-            # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
-            lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            for param, grad in updates:
-                state = self.state[param]
-                if not state:  # e.g. loaded from a state_dict that had none for it
-                    state.update(self._fresh_state(param, group["initial_accumulator_value"]))
-                state["step"] += 1
-                g = -grad if group["maximize"] else grad
-                if weight_decay != 0:
-                    g = g + weight_decay * param.data
-                clr = lr / (1 + (state["step"] - 1) * lr_decay)  # the decayed learning rate
-                s = state["sum"]
-                s += g * g  # s <- s + g^2
-                std = np.sqrt(s)
-                std += eps
-                param.data += -clr * (g / std)
-        return loss
+    def _step_group(self, group, updates):
+        """One group's update, parameter by parameter (the rule of the class docstring);
+        ``Optimizer.step`` calls it with the group's ``(param, grad)`` pairs."""
+        # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
+        lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
+        weight_decay = float(group["weight_decay"])
+        for param, grad in updates:
+            state = self.state[param]
+            if not state:  # e.g. loaded from a state_dict that had none for it
+                state.update(self._fresh_state(param, group["initial_accumulator_value"]))
+            state["step"] += 1
+            g = -grad if group["maximize"] else grad
+            if weight_decay != 0:
+                g = g + weight_decay * param.data
+            clr = lr / (1 + (state["step"] - 1) * lr_decay)  # the decayed learning rate
+            s = state["sum"]
+            s += g * g  # s <- s + g^2
+            std = np.sqrt(s)
+            std += eps
+            param.data += -clr * (g / std)

@@ -81,48 +81,38 @@ class Adam(Optimizer):
         self._check_bool(group, "amsgrad")
         self._check_bool(group, "maximize")
 
-    def step(self, closure=None):
-        """Apply one update to every parameter from its ``.grad`` (see the class docstring).
+    def _step_group(self, group, updates):
+        """One group's update, parameter by parameter (the rule of the class docstring);
+        ``Optimizer.step`` calls it with the group's ``(param, grad)`` pairs."""
+        # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
+        lr = float(group["lr"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        eps = float(group["eps"])
+        weight_decay = float(group["weight_decay"])
+        amsgrad = bool(group["amsgrad"])
+        maximize = bool(group["maximize"])
+        for param, grad in updates:
+            state = self.state[param]
+            if not state:
+                state.update(step=0, exp_avg=np.zeros_like(param.data), exp_avg_sq=np.zeros_like(param.data))
+            if amsgrad and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = np.zeros_like(param.data)
+            state["step"] += 1
+            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
 
-        Args:
-            closure: optional; re-evaluates the model and returns the loss, called first.
-
-        Returns:
-            What ``closure`` returned, or ``None``.
-        """
-        loss = None if closure is None else closure()
-        for group in self.param_groups:
-            updates = self._params_with_grad(group)  # checked before any hyper-parameter is read
-            # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
-            lr = float(group["lr"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            amsgrad = bool(group["amsgrad"])
-            maximize = bool(group["maximize"])
-            for param, grad in updates:
-                state = self.state[param]
-                if not state:
-                    state.update(step=0, exp_avg=np.zeros_like(param.data), exp_avg_sq=np.zeros_like(param.data))
-                if amsgrad and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = np.zeros_like(param.data)
-                state["step"] += 1
-                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-
-                g = -grad if maximize else grad
-                if weight_decay != 0 and self._decoupled_weight_decay:
-                    param.data *= 1 - lr * weight_decay  # AdamW: theta <- theta (1 - lr lambda)
-                elif weight_decay != 0:
-                    g = g + weight_decay * param.data  # Adam: an L2 penalty in the gradient
-                _lerp(m, g, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
-                v *= beta2
-                v += (1 - beta2) * g * g  # v <- beta2 v + (1 - beta2) g^2
-                if amsgrad:
-                    v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-                step_size = lr / (1 - beta1 ** t)
-                denominator = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
-                param.data += -step_size * m / denominator
-        return loss
+            g = -grad if maximize else grad
+            if weight_decay != 0 and self._decoupled_weight_decay:
+                param.data *= 1 - lr * weight_decay  # AdamW: theta <- theta (1 - lr lambda)
+            elif weight_decay != 0:
+                g = g + weight_decay * param.data  # Adam: an L2 penalty in the gradient
+            _lerp(m, g, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
+            v *= beta2
+            v += (1 - beta2) * g * g  # v <- beta2 v + (1 - beta2) g^2
+            if amsgrad:
+                v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            step_size = lr / (1 - beta1 ** t)
+            denominator = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
+            param.data += -step_size * m / denominator
 
 
 def _lerp(m: np.ndarray, g: np.ndarray, weight: float) -> None:

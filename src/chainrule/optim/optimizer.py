@@ -171,7 +171,9 @@ class Optimizer:
                 param.zero_grad(set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
-        """Update every parameter from its ``.grad``. Subclasses implement the rule.
+        """Apply one update to every parameter from its ``.grad``, group by group, with the
+        rule of the optimiser's class docstring (its ``_step_group``). A parameter with no
+        ``.grad``, or frozen (``requires_grad=False``), is left as it is.
 
         Args:
             closure: optional; a function that re-evaluates the model (forward, backward)
@@ -180,7 +182,15 @@ class Optimizer:
         Returns:
             What ``closure`` returned, or ``None``.
         """
-        raise NotImplementedError(f"{self._name} does not implement step()")
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            # the (param, grad) pairs are checked before the rule reads any hyper-parameter
+            self._step_group(group, self._params_with_grad(group))
+        return loss
+
+    def _step_group(self, group: dict, updates: list) -> None:
+        """Update the ``(param, grad)`` pairs of one group: each optimiser's rule."""
+        raise NotImplementedError(f"{self._name} does not implement _step_group(), its update rule")
 
     def _params_with_grad(self, group: dict) -> list:
         """``(param, grad)`` for each parameter of ``group`` that a step updates: one that

@@ -71,50 +71,39 @@ class RMSprop(Optimizer):
         self._check_bool(group, "centered")
         self._check_bool(group, "maximize")
 
-    def step(self, closure=None):
-        """Apply one update to every parameter from its ``.grad`` (see the class docstring).
-        A parameter with no ``.grad``, or frozen (``requires_grad=False``), is left as it is.
+    def _step_group(self, group, updates):
+        """One group's update, parameter by parameter (the rule of the class docstring);
+        ``Optimizer.step`` calls it with the group's ``(param, grad)`` pairs."""
+        # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
+        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
+        for param, grad in updates:
+            state = self.state[param]
+            if not state:
+                state.update(step=0, square_avg=np.zeros_like(param.data))
+            if momentum > 0 and "momentum_buffer" not in state:
+                state["momentum_buffer"] = np.zeros_like(param.data)
+            if group["centered"] and "grad_avg" not in state:
+                state["grad_avg"] = np.zeros_like(param.data)
+            state["step"] += 1
 
-        Args:
-            closure: optional; re-evaluates the model and returns the loss, called first.
-
-        Returns:
-            What ``closure`` returned, or ``None``.
-        """
-        loss = None if closure is None else closure()
-        for group in self.param_groups:
-            updates = self._params_with_grad(group)  # checked before any hyper-parameter is read
-            # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
-            lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
-            weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
-            for param, grad in updates:
-                state = self.state[param]
-                if not state:
-                    state.update(step=0, square_avg=np.zeros_like(param.data))
-                if momentum > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = np.zeros_like(param.data)
-                if group["centered"] and "grad_avg" not in state:
-                    state["grad_avg"] = np.zeros_like(param.data)
-                state["step"] += 1
-
-                g = -grad if group["maximize"] else grad
-                if weight_decay != 0:
-                    g = g + weight_decay * param.data
-                v = state["square_avg"]
-                v *= alpha
-                v += (1 - alpha) * g * g  # v <- alpha v + (1 - alpha) g^2
-                if group["centered"]:
-                    g_avg = state["grad_avg"]
-                    _lerp(g_avg, g, 1 - alpha)  # g_avg <- alpha g_avg + (1 - alpha) g
-                    avg = np.sqrt(v - g_avg * g_avg)  # the root of the variance estimate
-                else:
-                    avg = np.sqrt(v)
-                avg += eps
-                if momentum > 0:
-                    buf = state["momentum_buffer"]
-                    buf *= momentum
-                    buf += g / avg  # b <- mu b + g / (sqrt(v) + eps)
-                    param.data += -lr * buf
-                else:
-                    param.data += -lr * (g / avg)
-        return loss
+            g = -grad if group["maximize"] else grad
+            if weight_decay != 0:
+                g = g + weight_decay * param.data
+            v = state["square_avg"]
+            v *= alpha
+            v += (1 - alpha) * g * g  # v <- alpha v + (1 - alpha) g^2
+            if group["centered"]:
+                g_avg = state["grad_avg"]
+                _lerp(g_avg, g, 1 - alpha)  # g_avg <- alpha g_avg + (1 - alpha) g
+                avg = np.sqrt(v - g_avg * g_avg)  # the root of the variance estimate
+            else:
+                avg = np.sqrt(v)
+            avg += eps
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf *= momentum
+                buf += g / avg  # b <- mu b + g / (sqrt(v) + eps)
+                param.data += -lr * buf
+            else:
+                param.data += -lr * (g / avg)

@@ -83,35 +83,24 @@ class SGD(Optimizer):
                 f"got momentum={group['momentum']!r} and dampening={group['dampening']!r}"
             )
 
-    def step(self, closure=None):
-        """Apply one update to every parameter from its ``.grad`` (see the class docstring).
-        A parameter with no ``.grad``, or frozen (``requires_grad=False``), is left as it is.
-
-        Args:
-            closure: optional; re-evaluates the model and returns the loss, called first.
-
-        Returns:
-            What ``closure`` returned, or ``None``.
-        """
-        loss = None if closure is None else closure()
-        for group in self.param_groups:
-            updates = self._params_with_grad(group)  # checked before any hyper-parameter is read
-            # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
-            lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
-            weight_decay = float(group["weight_decay"])
-            for param, grad in updates:
-                g = -grad if group["maximize"] else grad
-                if weight_decay != 0:
-                    g = g + weight_decay * param.data
-                if momentum != 0:
-                    state = self.state[param]
-                    if "momentum_buffer" not in state:
-                        state["momentum_buffer"] = np.array(g)  # b_1 = g_1, a copy
-                    else:
-                        buf = state["momentum_buffer"]
-                        buf *= momentum
-                        buf += g if dampening == 0 else (1 - dampening) * g  # (1 - 0) g is g: no copy
+    def _step_group(self, group, updates):
+        """One group's update, parameter by parameter (the rule of the class docstring);
+        ``Optimizer.step`` calls it with the group's ``(param, grad)`` pairs."""
+        # Python floats: NumPy casts them to the parameter's dtype, so float32 stays float32.
+        lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
+        weight_decay = float(group["weight_decay"])
+        for param, grad in updates:
+            g = -grad if group["maximize"] else grad
+            if weight_decay != 0:
+                g = g + weight_decay * param.data
+            if momentum != 0:
+                state = self.state[param]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = np.array(g)  # b_1 = g_1, a copy
+                else:
                     buf = state["momentum_buffer"]
-                    g = g + momentum * buf if group["nesterov"] else buf
-                param.data -= lr * g
-        return loss
+                    buf *= momentum
+                    buf += g if dampening == 0 else (1 - dampening) * g  # (1 - 0) g is g: no copy
+                buf = state["momentum_buffer"]
+                g = g + momentum * buf if group["nesterov"] else buf
+            param.data -= lr * g
