@@ -58,11 +58,11 @@ class Reshape(nn.Module):
     """(N, ...) -> (N, -1), for a chainrule without nn.Flatten."""
 
     def forward(self, x):
-        self._save_for_backward(x.shape)
+        self.save_for_backward(x.shape)
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_output):
-        (shape,) = self._saved()
+        (shape,) = self.saved_tensors
         return grad_output.reshape(shape)
 
 

@@ -9,7 +9,7 @@ from chainrule import nn
 
 class WrongSigmoid(nn.Sigmoid):
     def backward(self, grad_output):
-        (a,) = self._saved()
+        (a,) = self.saved_tensors
         return grad_output * a  # forgot the (1 - a) factor
 
 

@@ -47,11 +47,11 @@ class Everything(nn.Module):
         hx = (tuple(states) if lstm else states[0]) if states else None
         output, final = self.rnn(x, hx) if states else self.rnn(x)
         finals = final if lstm else (final,)
-        self._save_for_backward(output.shape, [f.shape for f in finals], len(states))
+        self.save_for_backward(output.shape, [f.shape for f in finals], len(states))
         return np.concatenate([output.ravel()] + [f.ravel() for f in finals])
 
     def backward(self, grad):
-        out_shape, final_shapes, given = self._saved()
+        out_shape, final_shapes, given = self.saved_tensors
         sizes = np.cumsum([int(np.prod(out_shape))] + [int(np.prod(s)) for s in final_shapes])
         pieces = np.split(grad, sizes[:-1])
         grads = [pieces[0].reshape(out_shape)] + [p.reshape(s) for p, s in zip(pieces[1:], final_shapes)]

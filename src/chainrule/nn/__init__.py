@@ -6,7 +6,7 @@ from .container import Sequential
 from .dropout import Dropout
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .module import Module, Parameter
+from .module import Module, Parameter, accumulate_grad
 from .activation import ELU, GELU, SiLU, Softplus
 from .container import ModuleDict, ModuleList
 from .flatten import Flatten, Unflatten
@@ -19,7 +19,7 @@ from .attention import SelfAttention
 from .rnn import GRU, LSTM, RNN
 
 __all__ = [
-    "Parameter", "Module", "Sequential", "Linear",
+    "Parameter", "Module", "accumulate_grad", "Sequential", "Linear",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "Dropout",
     "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",

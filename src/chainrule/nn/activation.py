@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import erf
 
 from . import functional as F
-from ._checks import as_float_array
+from .._checks import as_float_array
 from .module import Module
 
 def _check_grad(module: Module, grad_output, shape: tuple, dtype) -> np.ndarray:
@@ -34,12 +34,12 @@ class Sigmoid(Module):
 
     def forward(self, z):
         a = np.asarray(F.sigmoid(as_float_array(z, "Sigmoid")))
-        self._save_for_backward(a)  # sigma'(z) = a (1 - a): the output is all backward needs
+        self.save_for_backward(a)  # sigma'(z) = a (1 - a): the output is all backward needs
         return a
 
     def backward(self, grad_output):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot \sigma'(z)$ with $\sigma'(z) = a(1 - a)$."""
-        (a,) = self._saved()
+        (a,) = self.saved_tensors
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
         return np.asarray(grad_output * a * (1 - a))
 
@@ -50,12 +50,12 @@ class Tanh(Module):
     def forward(self, z):
         z = as_float_array(z, "Tanh")
         a = np.asarray(np.tanh(z))
-        self._save_for_backward(a)  # tanh'(z) = 1 - a^2: cheapest from the output
+        self.save_for_backward(a)  # tanh'(z) = 1 - a^2: cheapest from the output
         return a
 
     def backward(self, grad_output):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot (1 - a^2)$."""
-        (a,) = self._saved()
+        (a,) = self.saved_tensors
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
         return np.asarray(grad_output * (1 - a * a))
 
@@ -69,7 +69,7 @@ class ReLU(Module):
     def forward(self, z):
         z = as_float_array(z, "ReLU")
         a = np.asarray(np.maximum(z, 0))
-        self._save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
+        self.save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
         return a
 
     def backward(self, grad_output):
@@ -79,7 +79,7 @@ class ReLU(Module):
         so, unlike PyTorch, an infinite incoming gradient at a switched-off unit gives NaN, not 0
         (such a gradient is already broken, and ``chainrule.detect_anomaly`` names where).
         """
-        (a,) = self._saved()
+        (a,) = self.saved_tensors
         grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
         # "not a <= 0" rather than "a > 0": where the input was NaN the gradient passes on,
         # as in PyTorch, instead of a silent 0.
@@ -102,12 +102,12 @@ class LeakyReLU(Module):
     def forward(self, z):
         z = as_float_array(z, "LeakyReLU")
         positive = z > 0
-        self._save_for_backward(positive, z.dtype)  # the derivative is 1 or alpha, decided by the sign
+        self.save_for_backward(positive, z.dtype)  # the derivative is 1 or alpha, decided by the sign
         return np.where(positive, z, z * z.dtype.type(self.negative_slope))
 
     def backward(self, grad_output):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot (1 \text{ if } z > 0 \text{ else } \alpha)$."""
-        positive, dtype = self._saved()
+        positive, dtype = self.saved_tensors
         grad_output = _check_grad(self, grad_output, positive.shape, dtype)
         return np.where(positive, grad_output, grad_output * dtype.type(self.negative_slope))
 
@@ -120,12 +120,12 @@ class Identity(Module):
 
     def forward(self, z):
         z = np.asarray(z)
-        self._save_for_backward(z.shape)
+        self.save_for_backward(z.shape)
         return z
 
     def backward(self, grad_output):
         r"""$\delta = \partial C/\partial a$: the derivative of the identity is 1."""
-        (shape,) = self._saved()
+        (shape,) = self.saved_tensors
         grad_output = np.asarray(grad_output)
         if grad_output.shape != shape:
             raise ValueError(f"Identity.backward expected grad_output of shape {shape}, got {grad_output.shape}")
@@ -157,7 +157,7 @@ class Softmax(Module):
         z = as_float_array(z, "Softmax")
         dim = _check_dim("Softmax", self.dim, z.ndim)
         s = F.softmax(z, axis=dim)
-        self._save_for_backward(s, dim)  # the Jacobian diag(s) - s s^T is a function of s
+        self.save_for_backward(s, dim)  # the Jacobian diag(s) - s s^T is a function of s
         return s
 
     def backward(self, grad_output):
@@ -167,7 +167,7 @@ class Softmax(Module):
 
         computed without ever forming $J$.
         """
-        s, dim = self._saved()
+        s, dim = self.saved_tensors
         g = _check_grad(self, grad_output, s.shape, s.dtype)
         return s * (g - (g * s).sum(axis=dim, keepdims=True))
 
@@ -192,7 +192,7 @@ class LogSoftmax(Module):
         z = as_float_array(z, "LogSoftmax")
         dim = _check_dim("LogSoftmax", self.dim, z.ndim)
         y = F.log_softmax(z, axis=dim)
-        self._save_for_backward(y, dim)  # softmax = exp(y) is all the derivative needs
+        self.save_for_backward(y, dim)  # softmax = exp(y) is all the derivative needs
         return y
 
     def backward(self, grad_output):
@@ -200,7 +200,7 @@ class LogSoftmax(Module):
 
         $$\frac{\partial C}{\partial z} = g - s \sum_i g_i .$$
         """
-        y, dim = self._saved()
+        y, dim = self.saved_tensors
         g = _check_grad(self, grad_output, y.shape, y.dtype)
         return g - np.exp(y) * g.sum(axis=dim, keepdims=True)
 
@@ -245,10 +245,10 @@ class GELU(Module):
         z = as_float_array(z, "GELU")
         if self.approximate == "tanh":
             t = np.tanh(_TANH_SCALE * (z + _TANH_CUBIC * z * z * z))
-            self._save_for_backward(z, t)  # the derivative needs z and tanh(u)
+            self.save_for_backward(z, t)  # the derivative needs z and tanh(u)
             return np.asarray(0.5 * z * (1.0 + t))
         cdf = np.asarray(0.5 * (1.0 + erf(z * _SQRT_HALF)))
-        self._save_for_backward(z, cdf)  # the derivative Phi(z) + z phi(z) needs z and Phi(z)
+        self.save_for_backward(z, cdf)  # the derivative Phi(z) + z phi(z) needs z and Phi(z)
         return np.asarray(z * cdf)
 
     def backward(self, grad_output):
@@ -262,7 +262,7 @@ class GELU(Module):
 
         $$\delta = \frac{\partial C}{\partial a} \odot \Big(\tfrac12(1 + t) + \tfrac12 z\,(1 - t^2)\,u'\Big).$$
         """
-        z, saved = self._saved()
+        z, saved = self.saved_tensors
         g = _check_grad(self, grad_output, z.shape, z.dtype)
         if self.approximate == "tanh":
             t = saved
@@ -281,7 +281,7 @@ class SiLU(Module):
     def forward(self, z):
         z = as_float_array(z, "SiLU")
         s = np.asarray(F.sigmoid(z))
-        self._save_for_backward(z, s)  # the derivative s (1 + z (1 - s)) needs z and sigma(z)
+        self.save_for_backward(z, s)  # the derivative s (1 + z (1 - s)) needs z and sigma(z)
         return np.asarray(z * s)
 
     def backward(self, grad_output):
@@ -290,7 +290,7 @@ class SiLU(Module):
 
         $$\delta = \frac{\partial C}{\partial a} \odot \sigma(z)\big(1 + z\,(1 - \sigma(z))\big).$$
         """
-        z, s = self._saved()
+        z, s = self.saved_tensors
         g = _check_grad(self, grad_output, z.shape, z.dtype)
         return np.asarray(g * s * (1.0 + z * (1.0 - s)))
 
@@ -310,7 +310,7 @@ class ELU(Module):
     def forward(self, z):
         z = as_float_array(z, "ELU")
         # Keep z, not the output: alpha e^z = a + alpha would lose every digit where a is near -alpha.
-        self._save_for_backward(z)
+        self.save_for_backward(z)
         # The exponential of min(z, 0) only, so a large positive z cannot overflow it.
         return np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0.0)))
 
@@ -321,7 +321,7 @@ class ELU(Module):
 
         At $z = 0$ this is $\alpha$, PyTorch's choice.
         """
-        (z,) = self._saved()
+        (z,) = self.saved_tensors
         g = _check_grad(self, grad_output, z.shape, z.dtype)
         return np.where(z > 0, g, g * (self.alpha * np.exp(np.minimum(z, 0.0))))
 
@@ -352,7 +352,7 @@ class Softplus(Module):
     def forward(self, z):
         z = as_float_array(z, "Softplus")
         bz = z * self.beta
-        self._save_for_backward(bz)  # the derivative sigma(beta z) and the switch both read beta z
+        self.save_for_backward(bz)  # the derivative sigma(beta z) and the switch both read beta z
         return np.asarray(F.softplus(z, self.beta, self.threshold))
 
     def backward(self, grad_output):
@@ -361,7 +361,7 @@ class Softplus(Module):
 
         $$\delta = \frac{\partial C}{\partial a} \odot \begin{cases} 1 & \beta z > \text{threshold} \\ \sigma(\beta z) & \text{otherwise.} \end{cases}$$
         """
-        (bz,) = self._saved()
+        (bz,) = self.saved_tensors
         g = _check_grad(self, grad_output, bz.shape, bz.dtype)
         return np.where(bz > self.threshold, g, g * F.sigmoid(bz))
 

@@ -10,7 +10,7 @@ import numpy as np
 from .._config import check_float_dtype, resolve_rng
 from . import functional as F
 from . import init
-from ._checks import as_float_array
+from .._checks import as_float_array
 from .linear import Linear
 from .module import Module, Parameter, accumulate_grad
 
@@ -151,7 +151,7 @@ class SelfAttention(Module):
         context = self._merge_heads(weights @ v)              # O = A V per head, concatenated: (N, T, E)
         # backward needs x (for dW_in), Q, K, V (for dA, dQ, dK), A (softmax's Jacobian is a
         # function of A; dV needs it) and the dropout mask. out_proj keeps its own input.
-        self._save_for_backward(xb, q, k, v, attn, drop, batched)
+        self.save_for_backward(xb, q, k, v, attn, drop, batched)
         y = self.out_proj(context.reshape(N * T, E)).reshape(N, T, E)  # as rows: one GEMM
         return y if batched else y[0]
 
@@ -182,7 +182,7 @@ class SelfAttention(Module):
           \partial C/\partial K\; \partial C/\partial V]$, which sums the gradients of the three
           uses of $x$.
         """
-        xb, q, k, v, attn, drop, batched = self._saved()
+        xb, q, k, v, attn, drop, batched = self.saved_tensors
         W = self.in_proj_weight.data
         grad_output = as_float_array(grad_output, "SelfAttention.backward", "grad_output", dtype=W.dtype)
         expected = xb.shape if batched else xb.shape[1:]

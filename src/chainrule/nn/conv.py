@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._config import check_float_dtype, resolve_rng
 from . import init
-from ._checks import as_float_array
+from .._checks import as_float_array
 from .module import Module, Parameter, accumulate_grad
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # PyTorch's; only 'zeros' here
@@ -201,7 +201,7 @@ class _ConvNd(Module):
         # (N, G, in/G * prod(kernel), positions). The copy makes one GEMM per sample and group.
         rows = self.in_channels // G * math.prod(self.kernel_size)
         cols = windows(xp, self.kernel_size, self.stride, self.dilation).reshape(N, G, rows, math.prod(out))
-        self._save_for_backward(cols, xp.shape, batched)  # dW correlates these windows with delta
+        self.save_for_backward(cols, xp.shape, batched)  # dW correlates these windows with delta
         W = self.weight.data.reshape(G, self.out_channels // G, rows)  # (G, out/G, in/G * prod(kernel))
         y = (W @ cols).reshape(N, self.out_channels, *out)  # y[n, o, p] = sum_{c,k} W[o, c, k] x_p[n, c, p s + k d]
         if self.bias is not None:
@@ -221,7 +221,7 @@ class _ConvNd(Module):
 
         Within a group only; groups never mix. A frozen parameter gets no gradient.
         """
-        cols, padded_shape, batched = self._saved()
+        cols, padded_shape, batched = self.saved_tensors
         owner = f"{type(self).__name__}.backward"
         grad_output = as_float_array(grad_output, owner, "grad_output", dtype=self.weight.dtype)
         N, G = padded_shape[0], self.groups

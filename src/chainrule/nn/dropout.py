@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._config import resolve_rng
-from ._checks import as_float_array
+from .._checks import as_float_array
 from .module import Module
 
 
@@ -31,20 +31,20 @@ class Dropout(Module):
     def forward(self, x):
         x = as_float_array(x, "Dropout")
         if not self.training or self.p == 0.0:
-            self._save_for_backward(None)  # the identity: backward passes grad_output through
+            self.save_for_backward(None)  # the identity: backward passes grad_output through
             return x
         if self.p == 1.0:
             mask = np.zeros_like(x)
         else:
             keep = resolve_rng(rng=self.rng, owner="Dropout").random(x.shape) >= self.p
             mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
-        self._save_for_backward(mask)  # backward multiplies by the same scaled mask
+        self.save_for_backward(mask)  # backward multiplies by the same scaled mask
         return np.asarray(x * mask)  # asarray: a 0-d input stays an array
 
     def backward(self, grad_output):
         r"""$\partial C/\partial x = \partial C/\partial y \odot m / (1-p)$, with the forward's 0/1 mask
         $m$ (kept already scaled, as ``mask`` $= m/(1-p)$)."""
-        (mask,) = self._saved()
+        (mask,) = self.saved_tensors
         grad_output = np.asarray(grad_output)
         if mask is None:
             return grad_output

@@ -71,14 +71,14 @@ class Flatten(Module):
             )
         shape = x.shape or (1,)
         y = x.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
-        self._save_for_backward(x.shape, y.shape)  # a reshape's backward needs only the shapes
+        self.save_for_backward(x.shape, y.shape)  # a reshape's backward needs only the shapes
         return y
 
     def backward(self, grad_output):
         r"""$y = \operatorname{reshape}(x)$ has Jacobian $I$ (element $k$ of $y$ is element $k$
         of $x$), so $\partial C/\partial x = \operatorname{reshape}(\partial C/\partial y)$
         back to $x$'s shape."""
-        input_shape, output_shape = self._saved()
+        input_shape, output_shape = self.saved_tensors
         return _reshape_back(self, grad_output, output_shape, input_shape)
 
     def extra_repr(self) -> str:
@@ -144,13 +144,13 @@ class Unflatten(Module):
             raise ValueError("Unflatten expected an input with at least one dimension, got a 0-d array")
         dim = _wrap_dim("Unflatten", "dim", self.dim, x.ndim)
         y = x.reshape(x.shape[:dim] + self._sizes(x.shape[dim]) + x.shape[dim + 1:])
-        self._save_for_backward(x.shape, y.shape)  # a reshape's backward needs only the shapes
+        self.save_for_backward(x.shape, y.shape)  # a reshape's backward needs only the shapes
         return y
 
     def backward(self, grad_output):
         r"""A reshape, like :class:`Flatten`: $\partial C/\partial x$ is $\partial C/\partial y$
         reshaped back to $x$'s shape."""
-        input_shape, output_shape = self._saved()
+        input_shape, output_shape = self.saved_tensors
         return _reshape_back(self, grad_output, output_shape, input_shape)
 
     def extra_repr(self) -> str:

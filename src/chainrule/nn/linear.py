@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .._config import check_float_dtype, resolve_rng
-from ._checks import as_float_array
+from .._checks import as_float_array
 from .module import Module, Parameter, accumulate_grad
 
 
@@ -59,7 +59,7 @@ class Linear(Module):
                 f"Linear expected input with last dimension {self.in_features} (in_features), "
                 f"got shape {x.shape}"
             )
-        self._save_for_backward(x)  # BP4 needs the layer's input a^{l-1}
+        self.save_for_backward(x)  # BP4 needs the layer's input a^{l-1}
         # Every leading dimension is part of the batch: one GEMM over all rows (NumPy would
         # run a 3-D @ 2-D product as one small GEMM per leading index).
         rows = math.prod(x.shape[:-1])
@@ -78,7 +78,7 @@ class Linear(Module):
 
         A frozen parameter (``requires_grad=False``) gets no gradient.
         """
-        (x,) = self._saved()
+        (x,) = self.saved_tensors
         grad_output = as_float_array(grad_output, "Linear.backward", "grad_output", dtype=self.weight.dtype)
         if grad_output.shape != x.shape[:-1] + (self.out_features,):
             raise ValueError(

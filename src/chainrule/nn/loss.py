@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import functional as F
-from ._checks import as_float_array, check_reduction
+from .._checks import as_float_array, reduction as check_reduction
 from .module import Module
 
 
@@ -80,12 +80,12 @@ class MSELoss(_Loss):
         target = as_float_array(target, "MSELoss", "target", dtype=input.dtype)
         self._check_same_shape(input, target)
         diff = input - target
-        self._save_for_backward(diff)  # dC/dx = 2 (x - y) / n needs only the difference
+        self.save_for_backward(diff)  # dC/dx = 2 (x - y) / n needs only the difference
         return self._reduce(diff * diff)
 
     def backward(self, grad=1.0):
         r"""BP1 for this cost: $\partial C/\partial x_i = 2 (x_i - y_i)\cdot g$, divided by $n$ for 'mean'."""
-        (diff,) = self._saved()
+        (diff,) = self.saved_tensors
         g = self._upstream(grad, diff.shape, diff.dtype)
         scale = 2 * g / diff.size if self.reduction == "mean" and diff.size else 2 * g
         return diff * scale
@@ -271,7 +271,7 @@ class CrossEntropyLoss(_Loss):
         else:
             losses, coefficients, denominator, counted = self._index_terms(log_p, target.reshape(-1))
         # backward needs p = exp(log p) and each row's coefficients a (see backward)
-        self._save_for_backward(_CrossEntropyCache(x.shape, log_p, coefficients, denominator, counted))
+        self.save_for_backward(_CrossEntropyCache(x.shape, log_p, coefficients, denominator, counted))
         if self.reduction == "none":
             return losses.reshape(() if x.ndim == 1 else x.shape[:1] + x.shape[2:])
         return self._reduce(losses, denominator)
@@ -338,7 +338,7 @@ class CrossEntropyLoss(_Loss):
             grad: the upstream gradient: a scalar for ``'mean'``/``'sum'`` (default 1.0), an
                 array of the loss's shape for ``'none'``.
         """
-        (cache,) = self._saved()
+        (cache,) = self.saved_tensors
         p, a = np.exp(cache.log_p), cache.coefficients
         loss_shape = () if len(cache.input_shape) == 1 else cache.input_shape[:1] + cache.input_shape[2:]
         g = self._upstream(grad, loss_shape, p.dtype)
@@ -450,7 +450,7 @@ class BCELoss(_Loss):
         losses = -(y * log_x + (1 - y) * log_1mx)
         if w is not None:
             losses *= w
-        self._save_for_backward(x, y, w)  # the derivative is a function of x, y and w only
+        self.save_for_backward(x, y, w)  # the derivative is a function of x, y and w only
         return self._reduce(losses)
 
     def backward(self, grad=1.0):
@@ -459,7 +459,7 @@ class BCELoss(_Loss):
         but finite gradient, $\approx \pm 10^{12}$), times the upstream gradient, divided by $n$ for
         ``'mean'``. The clamp is PyTorch's exact constant: $10^{-12}$ rounded to float32, also in
         float64."""
-        x, y, w = self._saved()
+        x, y, w = self.saved_tensors
         g = self._upstream(grad, x.shape, x.dtype)
         scale = g / x.size if self.reduction == "mean" and x.size else g
         delta = (x - y) / np.maximum((1 - x) * x, _BCE_EPSILON)
@@ -512,7 +512,7 @@ class BCEWithLogitsLoss(_Loss):
         if w is not None:
             losses *= w
         # backward needs sigma(x) (from x), y, w and p_c y
-        self._save_for_backward(x, y, w, None if pw is None else pos)
+        self.save_for_backward(x, y, w, None if pw is None else pos)
         return self._reduce(losses)
 
     def backward(self, grad=1.0):
@@ -520,7 +520,7 @@ class BCEWithLogitsLoss(_Loss):
         $\dfrac{\partial \ell}{\partial x} = w\,\big((1 - y)\sigma(x) - p_c\,y\,(1 - \sigma(x))\big)
         = w\,\big((1 + (p_c - 1)y)\,\sigma(x) - p_c\,y\big)$, which without ``pos_weight`` is BP1's
         $\delta = w\,(\sigma(x) - y)$; times the upstream gradient, divided by $n$ for ``'mean'``."""
-        x, y, w, pos = self._saved()
+        x, y, w, pos = self.saved_tensors
         g = self._upstream(grad, x.shape, x.dtype)
         scale = g / x.size if self.reduction == "mean" and x.size else g
         s = F.sigmoid(x)
@@ -595,7 +595,7 @@ class NLLLoss(_Loss):
         w_t = counted.astype(x.dtype) if self.weight is None else self.weight.astype(x.dtype)[t] * counted
         losses = -rows[np.arange(t.size), t] * w_t
         # backward needs only where each row's target is and its weight: dl/dx_{n,c} = -w_t [c = t]
-        self._save_for_backward(x.shape, n_classes, t, w_t, counted, w_t.sum().item())
+        self.save_for_backward(x.shape, n_classes, t, w_t, counted, w_t.sum().item())
         if self.reduction == "none":
             return losses.reshape(loss_shape)
         return self._reduce(losses, w_t.sum().item())
@@ -609,7 +609,7 @@ class NLLLoss(_Loss):
         $g$ (one per row for ``'none'``) and, for ``'mean'``, divided by $\sum_n w_{t_n}$. If
         that is 0, counted rows get ``nan`` at their target and everything else 0, as in PyTorch.
         """
-        input_shape, n_classes, t, w_t, counted, denominator = self._saved()
+        input_shape, n_classes, t, w_t, counted, denominator = self.saved_tensors
         g = self._upstream(grad, _index_target_shape(input_shape), w_t.dtype)
         rows = np.arange(t.size)
         delta = np.zeros((t.size, n_classes), dtype=w_t.dtype)  # one row per prediction, as in forward
@@ -639,14 +639,14 @@ class L1Loss(_Loss):
         target = as_float_array(target, "L1Loss", "target", dtype=input.dtype)
         self._check_same_shape(input, target)
         diff = input - target
-        self._save_for_backward(np.sign(diff))  # the derivative of |d| is sign(d): nothing else is needed
+        self.save_for_backward(np.sign(diff))  # the derivative of |d| is sign(d): nothing else is needed
         return self._reduce(np.abs(diff))
 
     def backward(self, grad=1.0):
         r"""$\dfrac{\partial \ell_i}{\partial x_i} = \operatorname{sign}(x_i - y_i)$, with PyTorch's
         choice of 0 at $x_i = y_i$ (where $|d|$ has no derivative); times the upstream gradient,
         divided by $n$ for ``'mean'``."""
-        (sign,) = self._saved()
+        (sign,) = self.saved_tensors
         g = self._upstream(grad, sign.shape, sign.dtype)
         scale = g / sign.size if self.reduction == "mean" and sign.size else g
         return sign * scale
@@ -680,7 +680,7 @@ class SmoothL1Loss(_Loss):
         target = as_float_array(target, "SmoothL1Loss", "target", dtype=input.dtype)
         self._check_same_shape(input, target)
         d = input - target
-        self._save_for_backward(d)  # both branches of the derivative are functions of d
+        self.save_for_backward(d)  # both branches of the derivative are functions of d
         if self.beta == 0:
             return self._reduce(np.abs(d))
         small = np.abs(d) < self.beta
@@ -691,7 +691,7 @@ class SmoothL1Loss(_Loss):
         $\operatorname{sign}(d_i)$ (continuous at $|d_i| = \beta$, where both are $\pm 1$; for
         $\beta = 0$ it is L1's sign, 0 at $d_i = 0$). Times the upstream gradient, divided by $n$
         for ``'mean'``."""
-        (d,) = self._saved()
+        (d,) = self.saved_tensors
         g = self._upstream(grad, d.shape, d.dtype)
         scale = g / d.size if self.reduction == "mean" and d.size else g
         if self.beta == 0:
@@ -730,7 +730,7 @@ class HuberLoss(_Loss):
         target = as_float_array(target, "HuberLoss", "target", dtype=input.dtype)
         self._check_same_shape(input, target)
         d = input - target
-        self._save_for_backward(d)  # both branches of the derivative are functions of d
+        self.save_for_backward(d)  # both branches of the derivative are functions of d
         small = np.abs(d) < self.delta
         return self._reduce(np.where(small, 0.5 * d * d, self.delta * (np.abs(d) - 0.5 * self.delta)))
 
@@ -738,7 +738,7 @@ class HuberLoss(_Loss):
         r"""$\dfrac{\partial \ell_i}{\partial d_i} = d_i$ where $|d_i| < \delta$, else
         $\delta\,\operatorname{sign}(d_i)$: the error itself, clipped to $[-\delta, \delta]$.
         Times the upstream gradient, divided by $n$ for ``'mean'``."""
-        (d,) = self._saved()
+        (d,) = self.saved_tensors
         g = self._upstream(grad, d.shape, d.dtype)
         scale = g / d.size if self.reduction == "mean" and d.size else g
         return np.clip(d, -self.delta, self.delta) * scale

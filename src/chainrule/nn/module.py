@@ -96,8 +96,11 @@ class Parameter:
 
 def accumulate_grad(param: Parameter, grad: np.ndarray) -> None:
     """Add ``grad`` into ``param.grad``: the sum over the batch and over every use of the
-    parameter that backprop calls for. After a reset (``.grad is None``) the first gradient
-    is stored as it is, with no zeros to fill and no temporary, so pass a new array."""
+    parameter that backprop calls for (part of the extension API, as ``nn.accumulate_grad``).
+
+    After a reset (``.grad is None``) the first gradient is stored as it is, with no zeros to
+    fill and no temporary, so pass a new array; later ones are added. A frozen parameter is
+    the caller's to skip: ``if param.requires_grad: accumulate_grad(param, grad)``."""
     if param.grad is None:
         param.grad = grad
     else:
@@ -177,8 +180,8 @@ class Module:
     """Base class of every layer, loss and container.
 
     A subclass implements ``forward(...)``, which returns the output and keeps what
-    ``backward`` needs (``self._save_for_backward(...)``), and ``backward(grad_output)``,
-    which reads it back (``self._saved()``), returns the gradient with respect to the
+    ``backward`` needs (``self.save_for_backward(...)``), and ``backward(grad_output)``,
+    which reads it back (``self.saved_tensors``), returns the gradient with respect to the
     forward input and adds its parameters' gradients into their ``.grad``.
     Parameters, buffers and sub-modules assigned as attributes are registered
     automatically, so ``parameters()``, ``state_dict()`` and ``train()``/``eval()`` see them.
@@ -312,42 +315,53 @@ class Module:
             f"layer\" (docs/write-your-own-layer.md) for a template and its gradcheck"
         )
 
-    def _save_for_backward(self, *values) -> None:
-        """Keep what backward needs, unless gradients are off (``chainrule.no_grad()``)."""
+    # -- the extension API: what forward keeps for backward ------------------------------
+    def save_for_backward(self, *arrays) -> None:
+        """Keep ``arrays`` for ``backward`` (read there as ``self.saved_tensors``), unless
+        gradients are off (``chainrule.no_grad()``): then nothing is kept and an earlier
+        cache stays. A forward that replaces a cache no backward has used warns, once."""
         if not is_grad_enabled():
             return  # nothing will backpropagate through this forward; an earlier cache stays
         if self._cache is not None and not self._cache_warned:
-            object.__setattr__(self, "_cache_warned", True)
-            warnings.warn(
-                f"{type(self).__name__}.forward() replaced a cache that no backward() has used, so a "
-                f"backward now gives the gradients of this forward, not of the earlier one. Run "
-                f"forwards you do not backpropagate (evaluation, logging) under `with chainrule.no_grad():`, "
-                f"and use a separate {type(self).__name__} instance at each place in a model. "
-                f"(Shown once per module.)",
-                CacheWarning, stacklevel=4,  # the line that called the module
-            )
-        object.__setattr__(self, "_cache", values)
+            self._warn_replaced_cache()
+        object.__setattr__(self, "_cache", arrays)
         object.__setattr__(self, "_cache_released", False)
 
-    def _saved(self):
-        """What forward kept, released: backward runs once per forward. A RuntimeError that
-        says why when there is nothing."""
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tuple ``forward`` passed to ``save_for_backward``, released as it is read: a
+        backward runs once per forward, so read it once, at the top of ``backward``. A
+        ``RuntimeError`` says why when there is nothing to read."""
         cache = self._cache
         if cache is None:
-            name = type(self).__name__
-            if self._cache_released:
-                raise RuntimeError(
-                    f"{name}.backward() called a second time after one forward(): backward uses the "
-                    f"forward's cache and releases it (as PyTorch refuses to backward through a graph "
-                    f"twice). Run forward again first."
-                )
-            raise RuntimeError(
-                f"{name}.backward() called before forward() (a forward under chainrule.no_grad() "
-                f"keeps nothing for backward)"
-            )
+            self._raise_no_cache()
         object.__setattr__(self, "_cache", None)
         object.__setattr__(self, "_cache_released", True)
         return cache
+
+    def _warn_replaced_cache(self) -> None:
+        object.__setattr__(self, "_cache_warned", True)
+        name = type(self).__name__
+        warnings.warn(
+            f"{name}.forward() replaced a cache that no backward() has used, so a backward now gives "
+            f"the gradients of this forward, not of the earlier one. Run forwards you do not "
+            f"backpropagate (evaluation, logging) under `with chainrule.no_grad():`, and use a "
+            f"separate {name} instance at each place in a model. (Shown once per module.)",
+            CacheWarning, stacklevel=5,  # the line that called the module
+        )
+
+    def _raise_no_cache(self):
+        name = type(self).__name__
+        if self._cache_released:
+            raise RuntimeError(
+                f"{name}.backward() called a second time after one forward(): backward uses the "
+                f"forward's cache and releases it (as PyTorch refuses to backward through a graph "
+                f"twice). Run forward again first."
+            )
+        raise RuntimeError(
+            f"{name}.backward() called before forward() (a forward under chainrule.no_grad() "
+            f"keeps nothing for backward)"
+        )
 
     # -- hooks ----------------------------------------------------------------------
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:

@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from .._config import check_float_dtype
-from ._checks import as_float_array
+from .._checks import as_float_array
 from .module import Module, Parameter, accumulate_grad
 
 
@@ -152,7 +152,7 @@ class _BatchNorm(Module):
         xhat, inv_std = _normalize(x, mean, var, self.eps)
         # Backward needs x-hat and 1/std (x itself only through them), and whether mu and
         # sigma^2 depended on x (batch statistics) or were constants (running statistics).
-        self._save_for_backward(xhat, inv_std, use_batch_stats)
+        self.save_for_backward(xhat, inv_std, use_batch_stats)
         if self.weight is None:
             return xhat
         y = xhat * self.weight.data.reshape(per_channel)
@@ -186,7 +186,7 @@ class _BatchNorm(Module):
 
         where $s = 1/\sqrt{\sigma^2 + \epsilon}$ and $m$ is the number of values per channel.
         """
-        xhat, inv_std, use_batch_stats = self._saved()
+        xhat, inv_std, use_batch_stats = self.saved_tensors
         grad_output = _check_grad_output(type(self).__name__, grad_output, xhat.shape, xhat.dtype)
         axes = (0,) + tuple(range(2, xhat.ndim))
         per_channel = (1, self.num_features) + (1,) * (xhat.ndim - 2)
@@ -341,7 +341,7 @@ class LayerNorm(Module):
         mean = x.mean(axis=axes, keepdims=True)
         var = x.var(axis=axes, keepdims=True)  # biased
         xhat, inv_std = _normalize(x, mean, var, self.eps)
-        self._save_for_backward(xhat, inv_std)  # all the three-term backward needs
+        self.save_for_backward(xhat, inv_std)  # all the three-term backward needs
         if self.weight is None:
             return xhat
         y = xhat * self.weight.data
@@ -357,7 +357,7 @@ class LayerNorm(Module):
         $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
           - \hat x \sum \hat\delta \odot \hat x\Big), \qquad \hat\delta = \delta \odot \gamma.$$
         """
-        xhat, inv_std = self._saved()
+        xhat, inv_std = self.saved_tensors
         grad_output = _check_grad_output("LayerNorm", grad_output, xhat.shape, xhat.dtype)
         k = len(self.normalized_shape)
         batch_axes = tuple(range(xhat.ndim - k))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .conv import add_windows, as_tuple, batch_input, crop, pad, windows
 from .module import Module
-from ._checks import as_float_array
+from .._checks import as_float_array
 
 
 def _check_grad(module: Module, grad_output, batched: bool, out_shape: tuple, dtype) -> np.ndarray:
@@ -105,7 +105,7 @@ class _MaxPoolNd(_WindowPoolNd):
             # sets argmax to i exactly where offset i takes over (branch-free, unlike a masked copy)
             np.maximum(argmax, takes_over * argmax.dtype.type(i), out=argmax)
             np.maximum(y, slabs[i], out=y)  # the same choice for the values (NaN propagates)
-        self._save_for_backward(argmax, xp.shape, x.dtype, pads, batched)  # delta is routed by the arg-max
+        self.save_for_backward(argmax, xp.shape, x.dtype, pads, batched)  # delta is routed by the arg-max
         return y if batched else y[0]
 
     def backward(self, grad_output):
@@ -113,7 +113,7 @@ class _MaxPoolNd(_WindowPoolNd):
         for the others, so $\delta$ goes to the input element $k^*$ was read from:
         $\partial C/\partial x_i = \sum_{o\,:\, i = \text{argmax of window } o} \delta_o$
         (overlapping windows that share an arg-max add up)."""
-        argmax, padded_shape, dtype, pads, batched = self._saved()
+        argmax, padded_shape, dtype, pads, batched = self.saved_tensors
         N, C, n = *padded_shape[:2], self._n
         delta = _check_grad(self, grad_output, batched, argmax.shape, dtype)
         # Each window's gradient: delta at its arg-max, 0 elsewhere, slab by slab as in forward.
@@ -204,7 +204,7 @@ class _AvgPoolNd(_WindowPoolNd):
         pads = self._pads(x.shape, out)
         xp = pad(x, pads)
         divisor = self._divisor(x.shape, out, x.dtype)
-        self._save_for_backward(divisor, xp.shape, pads, batched)  # backward needs only the geometry
+        self.save_for_backward(divisor, xp.shape, pads, batched)  # backward needs only the geometry
         kernel_axes = tuple(range(2, 2 + self._n))
         y = windows(xp, self._kernel, self._stride, self._dilation).sum(axis=kernel_axes) / divisor
         return y if batched else y[0]
@@ -212,7 +212,7 @@ class _AvgPoolNd(_WindowPoolNd):
     def backward(self, grad_output):
         r"""$y_o = \frac{1}{D_o}\sum_k x[\text{window}_o(k)]$, so every element of window $o$
         receives $\delta_o / D_o$; an element in several windows gets the sum."""
-        divisor, padded_shape, pads, batched = self._saved()
+        divisor, padded_shape, pads, batched = self.saved_tensors
         N, C = padded_shape[:2]
         delta = _check_grad(self, grad_output, batched, (N, C, *divisor.shape), divisor.dtype)
         share = (delta / divisor)[:, :, *(np.newaxis,) * self._n]  # (N, C, 1.., *out)
@@ -297,7 +297,7 @@ class _AdaptiveAvgPoolNd(Module):
             raise ValueError(f"{name} expected an input with no empty non-batch axis, got shape {x.shape if batched else x.shape[1:]}")
         sizes = tuple(L if o is None else o for L, o in zip(x.shape[2:], self._sizes))  # None keeps the size
         A = [self.averaging_matrix(L, o, x.dtype) for L, o in zip(x.shape[2:], sizes)]
-        self._save_for_backward(A, batched, x.shape)  # the map is linear: backward needs only A
+        self.save_for_backward(A, batched, x.shape)  # the map is linear: backward needs only A
         y = x @ A[-1].T  # the last axis: (..., L) @ (L, out)
         if self._n == 2:
             y = A[0] @ y  # the height axis: (out_h, H) @ (..., H, out_w)
@@ -306,7 +306,7 @@ class _AdaptiveAvgPoolNd(Module):
     def backward(self, grad_output):
         r"""$y = A x$ along each axis, so $\partial C/\partial x = A^\top \delta$ along each axis
         (2-D: $y = A_h\, x\, A_w^\top$, $\partial C/\partial x = A_h^\top\, \delta\, A_w$)."""
-        A, batched, x_shape = self._saved()
+        A, batched, x_shape = self.saved_tensors
         out_shape = (*x_shape[:2], *(a.shape[0] for a in A))
         delta = _check_grad(self, grad_output, batched, out_shape, A[0].dtype)
         dx = delta @ A[-1]

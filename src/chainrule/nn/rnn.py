@@ -33,7 +33,7 @@ import numpy as np
 
 from .._config import check_float_dtype, resolve_rng
 from . import functional as F
-from ._checks import as_float_array
+from .._checks import as_float_array
 from .module import Module, Parameter, accumulate_grad
 
 
@@ -177,7 +177,7 @@ class _RNNBase(Module):
             masks.append(mask)
             layer_input = layer_output
         # Everything backward needs: each direction's per-step cache, the dropout masks, the layout.
-        self._save_for_backward(caches, masks, batched, given)
+        self.save_for_backward(caches, masks, batched, given)
         output = layer_input
         if not batched:
             output = output[:, 0, :]
@@ -208,7 +208,7 @@ class _RNNBase(Module):
 
     # -- backward -------------------------------------------------------------------
     def _backward(self, grad_output, grad_finals):
-        caches, masks, batched, given = self._saved()
+        caches, masks, batched, given = self.saved_tensors
         name = type(self).__name__
         dtype = self.weight_ih_l0.dtype
         directions = 2 if self.bidirectional else 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._config import check_float_dtype, resolve_rng
-from ._checks import as_float_array
+from .._checks import as_float_array
 from .module import Module, Parameter, accumulate_grad
 
 
@@ -91,7 +91,7 @@ class Embedding(Module):
             bad = indices[(indices < 0) | (indices >= self.num_embeddings)].flat[0]
             raise IndexError(f"Embedding index {bad} is out of range for num_embeddings={self.num_embeddings} "
                              f"(indices must be in [0, {self.num_embeddings}))")
-        self._save_for_backward(indices)  # dC/dW scatters delta to the rows that were looked up
+        self.save_for_backward(indices)  # dC/dW scatters delta to the rows that were looked up
         return self.weight.data[indices]
 
     def backward(self, grad_output):
@@ -102,7 +102,7 @@ class Embedding(Module):
 
         Returns ``None``: the indices are integers, with no gradient.
         """
-        (indices,) = self._saved()
+        (indices,) = self.saved_tensors
         grad_output = as_float_array(grad_output, "Embedding.backward", "grad_output", dtype=self.weight.dtype)
         if grad_output.shape != indices.shape + (self.embedding_dim,):
             raise ValueError(f"Embedding.backward expected grad_output of shape "
