@@ -1,6 +1,6 @@
 """Modules, layers and losses, each with a backward written from the chain rule."""
 
-from . import functional, init, utils
+from . import init, stable, utils
 from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import Sequential
 from .dropout import Dropout
@@ -11,7 +11,7 @@ from .activation import ELU, GELU, SiLU, Softplus
 from .container import ModuleDict, ModuleList
 from .flatten import Flatten, Unflatten
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .sparse import Embedding
+from .embedding import Embedding
 from .loss import HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .conv import Conv1d, Conv2d
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
@@ -21,7 +21,7 @@ from .rnn import GRU, LSTM, RNN
 __all__ = [
     "Parameter", "Module", "accumulate_grad", "Sequential", "Linear",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "Dropout",
-    "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "init", "utils",
+    "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "stable", "init", "utils",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "GELU", "SiLU", "ELU", "Softplus", "Flatten", "Unflatten", "ModuleList", "ModuleDict",
     "NLLLoss", "L1Loss", "SmoothL1Loss", "HuberLoss",

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy.special import erf
 
-from . import functional as F
+from . import stable
 from .._checks import as_float_array
 from .module import Module
 
@@ -33,7 +33,7 @@ class Sigmoid(Module):
     """
 
     def forward(self, z):
-        a = np.asarray(F.sigmoid(as_float_array(z, "Sigmoid")))
+        a = np.asarray(stable.sigmoid(as_float_array(z, "Sigmoid")))
         self.save_for_backward(a)  # sigma'(z) = a (1 - a): the output is all backward needs
         return a
 
@@ -140,6 +140,13 @@ def _check_dim(owner: str, dim, ndim: int) -> int:
     return int(dim)
 
 
+def softmax_backward(grad_output: np.ndarray, s: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""The softmax's Jacobian-vector product, from its output $s$, without forming the
+    Jacobian $J = \operatorname{diag}(s) - s s^\top$ (symmetric):
+    $J g = s \odot \big(g - \sum_j g_j s_j\big)$ along ``axis``."""
+    return s * (grad_output - (grad_output * s).sum(axis=axis, keepdims=True))
+
+
 class Softmax(Module):
     r"""$s_i = e^{z_i} / \sum_j e^{z_j}$ along ``dim``, max-shifted so it never overflows.
 
@@ -156,7 +163,7 @@ class Softmax(Module):
     def forward(self, z):
         z = as_float_array(z, "Softmax")
         dim = _check_dim("Softmax", self.dim, z.ndim)
-        s = F.softmax(z, axis=dim)
+        s = stable.softmax(z, axis=dim)
         self.save_for_backward(s, dim)  # the Jacobian diag(s) - s s^T is a function of s
         return s
 
@@ -169,7 +176,7 @@ class Softmax(Module):
         """
         s, dim = self.saved_tensors
         g = _check_grad(self, grad_output, s.shape, s.dtype)
-        return s * (g - (g * s).sum(axis=dim, keepdims=True))
+        return softmax_backward(g, s, axis=dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -191,7 +198,7 @@ class LogSoftmax(Module):
     def forward(self, z):
         z = as_float_array(z, "LogSoftmax")
         dim = _check_dim("LogSoftmax", self.dim, z.ndim)
-        y = F.log_softmax(z, axis=dim)
+        y = stable.log_softmax(z, axis=dim)
         self.save_for_backward(y, dim)  # softmax = exp(y) is all the derivative needs
         return y
 
@@ -280,7 +287,7 @@ class SiLU(Module):
 
     def forward(self, z):
         z = as_float_array(z, "SiLU")
-        s = np.asarray(F.sigmoid(z))
+        s = np.asarray(stable.sigmoid(z))
         self.save_for_backward(z, s)  # the derivative s (1 + z (1 - s)) needs z and sigma(z)
         return np.asarray(z * s)
 
@@ -333,7 +340,7 @@ class Softplus(Module):
     r"""$a = \frac{1}{\beta}\log(1 + e^{\beta z})$, element-wise, and $a = z$ where
     $\beta z >$ ``threshold`` (as PyTorch: there the two agree to rounding).
 
-    Stable for any $z$: no overflow warning (see :func:`chainrule.nn.functional.softplus`).
+    Stable for any $z$: no overflow warning (see :func:`chainrule.nn.stable.softplus`).
 
     Args:
         beta: $\beta$, a non-zero number. Default 1.0.
@@ -353,7 +360,7 @@ class Softplus(Module):
         z = as_float_array(z, "Softplus")
         bz = z * self.beta
         self.save_for_backward(bz)  # the derivative sigma(beta z) and the switch both read beta z
-        return np.asarray(F.softplus(z, self.beta, self.threshold))
+        return np.asarray(stable.softplus(z, self.beta, self.threshold))
 
     def backward(self, grad_output):
         r"""By the chain rule, $\dfrac{d}{dz}\,\frac1\beta\log(1 + e^{\beta z})
@@ -363,7 +370,7 @@ class Softplus(Module):
         """
         (bz,) = self.saved_tensors
         g = _check_grad(self, grad_output, bz.shape, bz.dtype)
-        return np.where(bz > self.threshold, g, g * F.sigmoid(bz))
+        return np.where(bz > self.threshold, g, g * stable.sigmoid(bz))
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"

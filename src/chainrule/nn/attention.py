@@ -8,7 +8,9 @@ import math
 import numpy as np
 
 from .._config import check_float_dtype, resolve_rng
-from . import functional as F
+from . import stable
+from .activation import softmax_backward
+from .dropout import dropout_mask
 from . import init
 from .._checks import as_float_array
 from .linear import Linear
@@ -140,10 +142,9 @@ class SelfAttention(Module):
         if self.causal:
             mask = np.triu(np.full((T, T), -np.inf, dtype=scores.dtype), k=1)  # M: -inf where key j > query i
             scores += mask                                    # exp(-inf) = 0: no weight on the future
-        attn = F.softmax(scores, axis=-1)                     # A, each row sums to 1 over the keys
+        attn = stable.softmax(scores, axis=-1)                     # A, each row sums to 1 over the keys
         if self.training and self.dropout > 0.0:
-            keep = resolve_rng(rng=self.rng, owner="SelfAttention").random(attn.shape) >= self.dropout
-            drop = keep.astype(attn.dtype) * attn.dtype.type(1.0 / (1.0 - self.dropout))
+            drop = dropout_mask(attn.shape, self.dropout, resolve_rng(rng=self.rng, owner="SelfAttention"), attn.dtype)
             weights = attn * drop                             # dropout on the attention weights
         else:
             drop = None
@@ -200,7 +201,7 @@ class SelfAttention(Module):
         d_attn = d_weights if drop is None else d_weights * drop  # dropout: dA = dA~ * mask
 
         # softmax over the keys (last axis); masked keys have A = 0, hence dS = 0 there.
-        d_scores = attn * (d_attn - (d_attn * attn).sum(axis=-1, keepdims=True))  # (N, H, T, T)
+        d_scores = softmax_backward(d_attn, attn, axis=-1)  # (N, H, T, T)
         d_scores *= 1.0 / math.sqrt(self.head_dim)            # S = (Q K^T) / sqrt(d)
 
         d_q = d_scores @ k                                    # dQ = dS K, (N, H, T, d)

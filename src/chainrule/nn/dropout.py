@@ -9,6 +9,16 @@ from .._checks import as_float_array
 from .module import Module
 
 
+def dropout_mask(shape: tuple, p: float, rng, dtype) -> np.ndarray:
+    r"""Inverted dropout's mask, already scaled: $m/(1-p)$ with $m_i = 1$ with probability
+    $1 - p$ and 0 otherwise, so ``x * mask`` keeps the expected value of ``x``. Used by
+    Dropout and by the dropout inside RNN/GRU/LSTM and SelfAttention."""
+    if p == 1.0:
+        return np.zeros(shape, dtype=dtype)  # everything dropped (and no 1/0 scale)
+    keep = rng.random(shape) >= p
+    return keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p))
+
+
 class Dropout(Module):
     r"""Zero each element with probability $p$ during training and scale the survivors by
     $1/(1-p)$, so the expected output equals the input and eval mode needs no rescaling.
@@ -33,11 +43,7 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self.save_for_backward(None)  # the identity: backward passes grad_output through
             return x
-        if self.p == 1.0:
-            mask = np.zeros_like(x)
-        else:
-            keep = resolve_rng(rng=self.rng, owner="Dropout").random(x.shape) >= self.p
-            mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
+        mask = dropout_mask(x.shape, self.p, resolve_rng(rng=self.rng, owner="Dropout"), x.dtype)
         self.save_for_backward(mask)  # backward multiplies by the same scaled mask
         return np.asarray(x * mask)  # asarray: a 0-d input stays an array
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import functional as F
+from . import stable
 from .._checks import as_float_array, reduction as check_reduction
 from .module import Module
 
@@ -264,7 +264,7 @@ class CrossEntropyLoss(_Loss):
 
     def forward(self, input, target):
         x, target = self._check(input, target)
-        log_p = F.log_softmax(_class_last(x), axis=1)  # one row per prediction: (M, C)
+        log_p = stable.log_softmax(_class_last(x), axis=1)  # one row per prediction: (M, C)
         if target.dtype.kind == "f":
             losses, coefficients, denominator = self._probability_terms(log_p, _class_last(target))
             counted = None
@@ -507,8 +507,8 @@ class BCEWithLogitsLoss(_Loss):
         w = _weight_for_input(self.weight, x.shape, x.dtype, "BCEWithLogitsLoss", "weight")
         pw = _weight_for_input(self.pos_weight, x.shape, x.dtype, "BCEWithLogitsLoss", "pos_weight")
         pos = y if pw is None else pw * y  # p_c y: the weight of the -log sigma(x) term
-        losses = -(1 - y) * F.log_sigmoid(-x)
-        losses -= pos * F.log_sigmoid(x)
+        losses = -(1 - y) * stable.log_sigmoid(-x)
+        losses -= pos * stable.log_sigmoid(x)
         if w is not None:
             losses *= w
         # backward needs sigma(x) (from x), y, w and p_c y
@@ -523,7 +523,7 @@ class BCEWithLogitsLoss(_Loss):
         x, y, w, pos = self.saved_tensors
         g = self._upstream(grad, x.shape, x.dtype)
         scale = g / x.size if self.reduction == "mean" and x.size else g
-        s = F.sigmoid(x)
+        s = stable.sigmoid(x)
         if pos is None:
             delta = s - y
         else:

@@ -32,7 +32,8 @@ import warnings
 import numpy as np
 
 from .._config import check_float_dtype, resolve_rng
-from . import functional as F
+from . import stable
+from .dropout import dropout_mask
 from .._checks import as_float_array
 from .module import Module, Parameter, accumulate_grad
 
@@ -168,11 +169,8 @@ class _RNNBase(Module):
             mask = None
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 # Dropout between layers, as nn.Dropout: kept elements scaled by 1/(1-p).
-                if self.dropout == 1.0:
-                    mask = np.zeros_like(layer_output)
-                else:
-                    keep = resolve_rng(rng=self.rng, owner=type(self).__name__).random(layer_output.shape) >= self.dropout
-                    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.dropout))
+                rng = resolve_rng(rng=self.rng, owner=type(self).__name__)
+                mask = dropout_mask(layer_output.shape, self.dropout, rng, x.dtype)
                 layer_output = layer_output * mask
             masks.append(mask)
             layer_input = layer_output
@@ -445,8 +443,8 @@ class GRU(_RNNBase):
         h_proj = h_prev @ w_hh.T  # (N, 3H): the recurrent halves of r, z and n
         if b_hh is not None:
             h_proj += b_hh
-        r = F.sigmoid(x_proj[:, :H] + h_proj[:, :H])
-        z = F.sigmoid(x_proj[:, H:2 * H] + h_proj[:, H:2 * H])
+        r = stable.sigmoid(x_proj[:, :H] + h_proj[:, :H])
+        z = stable.sigmoid(x_proj[:, H:2 * H] + h_proj[:, H:2 * H])
         hn = h_proj[:, 2 * H:]
         n = np.tanh(x_proj[:, 2 * H:] + r * hn)
         h = (1 - z) * n + z * h_prev
@@ -537,10 +535,10 @@ class LSTM(_RNNBase):
         a = x_proj + h_prev @ w_hh.T
         if b_hh is not None:
             a += b_hh
-        i = F.sigmoid(a[:, :H])
-        f = F.sigmoid(a[:, H:2 * H])
+        i = stable.sigmoid(a[:, :H])
+        f = stable.sigmoid(a[:, H:2 * H])
         g = np.tanh(a[:, 2 * H:3 * H])
-        o = F.sigmoid(a[:, 3 * H:])
+        o = stable.sigmoid(a[:, 3 * H:])
         c = f * c_prev + i * g
         tanh_c = np.tanh(c)
         h = o * tanh_c

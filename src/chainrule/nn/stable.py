@@ -1,4 +1,4 @@
-r"""Numerically stable kernels shared by modules and losses.
+r"""Numerically stable kernels (sigmoid, softmax, softplus) shared by the activations and losses.
 
 Each keeps the dtype of its input (float32 stays float32) and gives no overflow warning
 for inputs as large as $\pm 10^4$.
