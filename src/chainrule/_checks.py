@@ -182,3 +182,6 @@ def last_dim(x, owner, size: int, what: str) -> np.ndarray:
 
 
 # -- losses and containers ------------------------------------------------------------------
+
+
+# -- optimisers and schedulers --------------------------------------------------------------
