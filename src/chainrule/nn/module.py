@@ -10,6 +10,8 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
+from .. import _checks
+from .._config import check_float_dtype
 from ..grad_mode import CacheWarning, is_grad_enabled
 
 
@@ -68,12 +70,26 @@ class Parameter:
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self, dim: int | None = None):
+        """The shape, as PyTorch's ``size()``: a tuple, or the length of axis ``dim``.
+        (Not NumPy's ``.size``, the element count: that is ``numel()``.)"""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_checks.dim(dim, "Parameter.size", self.data.ndim)]
+
+    def dim(self) -> int:
+        """The number of axes, as PyTorch's ``dim()`` (NumPy's ``ndim``)."""
+        return self.data.ndim
 
     def numel(self) -> int:
         return self.data.size
+
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(param) is its data, as np.asarray(tensor) is the tensor's values
+        # (without this NumPy would wrap the Parameter in a 0-d object array).
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Parameter:
         """Set ``requires_grad`` in place; returns ``self``."""
@@ -451,6 +467,45 @@ class Module:
     def eval(self) -> Module:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
+
+    def apply(self, fn: Callable) -> Module:
+        """Call ``fn(module)`` on every child (recursively), then on this module, as PyTorch's
+        ``apply``; returns ``self``. The usual use is initialisation:
+        ``model.apply(init_weights)`` with ``def init_weights(m): if isinstance(m, nn.Linear): ...``."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype) -> Module:
+        """Cast every parameter and floating-point buffer to ``dtype`` (``np.float32`` or
+        ``np.float64``) in place, as PyTorch's ``module.to(dtype)``; returns ``self``.
+        Gradients are cast with their parameters; a forward cache is left as it is."""
+        dtype = check_float_dtype(dtype, f"{type(self).__name__}.to")
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is not None and param.data.dtype != dtype:
+                    param.data = param.data.astype(dtype)
+                    if param.grad is not None:
+                        param.grad = param.grad.astype(dtype)
+            for name, array in module._buffers.items():
+                if array is not None and array.dtype.kind == "f" and array.dtype != dtype:
+                    module._buffers[name] = array.astype(dtype)
+                    object.__setattr__(module, name, module._buffers[name])
+            module._cast(dtype)
+        return self
+
+    def double(self) -> Module:
+        """``to(np.float64)``."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """``to(np.float32)``."""
+        return self.to(np.float32)
+
+    def _cast(self, dtype) -> None:
+        """Called by ``to`` on every module after its parameters and buffers: a module that
+        keeps a dtype of its own (for when it has no parameter to read it from) updates it."""
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set ``requires_grad`` of every parameter (``False`` freezes the module); returns ``self``."""

@@ -1,0 +1,73 @@
+"""Lines PyTorch users write without thinking, which must mean the same thing here."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+
+def test_parameter_size_and_dim_are_pytorchs():
+    p = nn.Parameter(np.zeros((4, 3), dtype=np.float32))
+    assert p.size() == (4, 3)                  # the shape, not NumPy's element count
+    assert p.size(0) == 4 and p.size(-1) == 3
+    assert p.dim() == 2 and p.numel() == 12
+    with pytest.raises(ValueError, match=r"Parameter\.size.*dim=2"):
+        p.size(2)
+
+
+def test_np_asarray_of_a_parameter_is_its_data():
+    p = nn.Parameter(np.arange(6, dtype=np.float64).reshape(2, 3))
+    a = np.asarray(p)
+    assert a is p.data                         # no copy, and not a 0-d object array
+    assert np.asarray(p, dtype=np.float32).dtype == np.float32
+    assert np.array(p, copy=True) is not p.data
+    assert np.allclose(np.array(p) * 2, p.data * 2)
+
+
+def test_apply_visits_children_first_then_the_module():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.Tanh(), nn.Linear(3, 1)))
+    seen = []
+    assert model.apply(lambda m: seen.append(type(m).__name__)) is model
+    assert seen == ["Linear", "Tanh", "Linear", "Sequential", "Sequential"]
+
+
+def test_apply_initialises_every_linear_as_nanogpt_does():
+    def init_weights(module):
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02, rng=np.random.default_rng(0))
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+    model = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 8))
+    model.apply(init_weights)
+    for layer in (model[0], model[2]):
+        assert np.all(layer.bias.data == 0) and abs(layer.weight.data.std() - 0.02) < 0.01
+
+
+def test_to_double_and_float_cast_parameters_buffers_and_grads():
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    model(x.astype(np.float32))
+    model.backward(np.ones((5, 4), dtype=np.float32))
+    assert model[0].weight.grad.dtype == np.float32
+    assert model.double() is model
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert model[1].running_mean.dtype == np.float64 and model[1].num_batches_tracked.dtype.kind == "i"
+    assert model[0].weight.grad.dtype == np.float64
+    assert model(x).dtype == np.float64                       # computes in the new dtype
+    assert dict(model.named_buffers())["1.running_var"] is model[1].running_var
+    model.float()
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    with pytest.raises(TypeError, match=r"Sequential\.to dtype"):
+        model.to(np.int32)
+
+
+def test_to_matches_torch_double_state_dict():
+    torch = pytest.importorskip("torch")
+    cr.manual_seed(0)
+    ours = nn.Linear(3, 2).double()
+    theirs = torch.nn.Linear(3, 2).double()
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    assert np.allclose(ours(x), theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-15)
