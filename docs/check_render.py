@@ -26,6 +26,11 @@ fails, listing page, width and problem, when:
   its own);
 - the page itself is wider than the window (something in it overflows horizontally instead
   of scrolling in its own box);
+- an output block (``pre > code``) is empty: an executed block whose output went to the
+  build log instead of the page;
+- a display equation is wider than its box but does not show that it scrolls (its box must
+  scroll with a scroll bar that is not hidden, and carry the edge-shadow cue of
+  ``stylesheets/extra.css``, since phones draw no scroll bar until one scrolls);
 - the page logged a console error or threw an exception, or did not load;
 - any request went anywhere but 127.0.0.1 (or a ``data:``/``blob:`` URL). Chromium is also
   started with every other host name unresolvable, so nothing can leave the machine.
@@ -122,6 +127,17 @@ _INSPECT = r"""
     }
   }
 
+  // An output block that shows nothing: an executed block whose output went elsewhere
+  // (printed by an imported module to the build log, not to the page).
+  out.emptyBlocks = [];
+  document.querySelectorAll('.md-typeset pre > code').forEach((code) => {
+    if (code.textContent.trim() === '') {
+      const h = code.closest('article') ? Array.from(code.closest('article').querySelectorAll('h1, h2, h3'))
+        .filter(x => x.compareDocumentPosition(code) & Node.DOCUMENT_POSITION_FOLLOWING).pop() : null;
+      out.emptyBlocks.push(h ? h.textContent.replace(/\s+/g, ' ').trim().slice(0, 60) : '(top of page)');
+    }
+  });
+
   // Open what is collapsed, then measure every equation.
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   const style = document.createElement('style');
@@ -141,6 +157,26 @@ _INSPECT = r"""
         (mml ? ` ${JSON.stringify(mml.trim().slice(0, 40))}` : ''));
     }
   });
+
+  // A display wider than its box must show that it scrolls: the box scrolls, its scroll bar
+  // is not hidden, and the shadow cue of extra.css marks the hidden side (phones draw no
+  // scroll bar until one scrolls).
+  out.hiddenOverflow = [];
+  out.scrollingDisplays = 0;
+  document.querySelectorAll('.md-typeset div.arithmatex').forEach((box) => {
+    if (box.scrollWidth <= box.clientWidth + 1) return;
+    out.scrollingDisplays += 1;
+    const s = getComputedStyle(box);
+    const scrolls = /(auto|scroll)/.test(s.overflowX) && s.scrollbarWidth !== 'none';
+    const cue = /gradient/.test(s.backgroundImage);
+    if (!(scrolls && cue)) {
+      const c = box.querySelector('mjx-container');
+      const mml = c ? (c.querySelector('mjx-assistive-mml') || {}).textContent || '' : '';
+      out.hiddenOverflow.push(`${box.scrollWidth} px in a ${box.clientWidth} px box` +
+        (mml ? ` ${JSON.stringify(mml.trim().slice(0, 40))}` : ''));
+    }
+  });
+
   return out;
 }
 """.replace("%(min)d", str(MIN_EQUATION_PX))
@@ -229,6 +265,7 @@ class Result:
     width: int
     problems: list[str] = field(default_factory=list)
     equations: int = 0
+    scrolling: int = 0   # display equations wider than their box (they scroll, visibly)
 
 
 async def _check_one(context, base: str, page: str, width: int, screenshot: Path | None) -> Result:
@@ -285,6 +322,14 @@ async def _check_one(context, base: str, page: str, width: int, screenshot: Path
                 f"the page is {stats['scrollWidth']} px wide in a {stats['clientWidth']} px window "
                 f"(scrolls sideways): {'; '.join(stats['overflowing']) or 'no single element found'}"
             )
+        for heading in stats["emptyBlocks"][:3]:
+            result.problems.append(f"an empty output block (its output went to the build log?) under {heading!r}")
+        if stats["hiddenOverflow"]:
+            result.problems.append(
+                f"{len(stats['hiddenOverflow'])} display equation(s) wider than their box that do not "
+                f"show that they scroll: {'; '.join(stats['hiddenOverflow'][:3])}"
+            )
+        result.scrolling = stats["scrollingDisplays"]
         result.problems.extend(raw_tex(stats["texts"]))
         result.problems.extend(raw_directives(stats["texts"]))
         for tex in stats["dollarInTex"][:3]:
@@ -398,10 +443,12 @@ def main(argv=None) -> int:
             for problem in r.problems:
                 print(f"  {r.page} @ {r.width} px: {problem}", file=sys.stderr)
         return 1
+    scrolling = ", ".join(f"{sum(r.scrolling for r in results if r.width == w)} at {w} px" for w in widths)
     print(
         f"ok: {len(pages)} pages x widths {', '.join(map(str, widths))} px ({seconds:.0f} s): "
         f"{equations} equations rendered as SVG, none collapsed, no TeX errors, no raw TeX, "
-        f"no page wider than its window, no console errors, no request beyond 127.0.0.1; "
+        f"no page wider than its window, no empty output block, wide displays "
+        f"visibly scrollable ({scrolling}), no console errors, no request beyond 127.0.0.1; "
         f"screenshot: {args.screenshot}"
     )
     return 0
