@@ -31,6 +31,7 @@ fails, listing page, width and problem, when:
 - a display equation is wider than its box but does not show that it scrolls (its box must
   scroll with a scroll bar that is not hidden, and carry the edge-shadow cue of
   ``stylesheets/extra.css``, since phones draw no scroll bar until one scrolls);
+- at 390 px, text in a build-time figure (``.figure svg text``) is drawn smaller than 9 CSS px;
 - the page logged a console error or threw an exception, or did not load;
 - any request went anywhere but 127.0.0.1 (or a ``data:``/``blob:`` URL). Chromium is also
   started with every other host name unresolvable, so nothing can leave the machine.
@@ -60,6 +61,8 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 WIDTHS = (1280, 390)
 MIN_EQUATION_PX = 3          # an equation smaller than this in either direction is not readable
+MIN_FIGURE_TEXT_PX = 9       # figure text drawn smaller than this (CSS px) is not readable
+FIGURE_TEXT_WIDTHS = (390,)  # checked on a phone, where figures shrink most
 TYPESET_TIMEOUT_MS = 60_000
 # Directories of the built site that hold the theme's and our assets, not pages.
 ASSET_DIRS = {"assets", "javascripts", "stylesheets", "search"}
@@ -177,9 +180,18 @@ _INSPECT = r"""
     }
   });
 
+  // Text in a build-time figure, at the size it is drawn on this screen: the font size
+  // times the scale from the SVG's own units to CSS pixels.
+  out.smallFigureText = [];
+  document.querySelectorAll('.md-typeset .figure svg text').forEach((t) => {
+    if (t.getClientRects().length === 0 || !t.textContent.trim()) return;
+    const m = t.getScreenCTM();
+    const size = parseFloat(getComputedStyle(t).fontSize) * Math.sqrt(Math.abs(m.a * m.d - m.b * m.c));
+    if (size < %(minText)s) out.smallFigureText.push(`${JSON.stringify(t.textContent.trim().slice(0, 30))} at ${size.toFixed(1)} px`);
+  });
   return out;
 }
-""".replace("%(min)d", str(MIN_EQUATION_PX))
+""".replace("%(min)d", str(MIN_EQUATION_PX)).replace("%(minText)s", str(MIN_FIGURE_TEXT_PX))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -330,6 +342,11 @@ async def _check_one(context, base: str, page: str, width: int, screenshot: Path
                 f"show that they scroll: {'; '.join(stats['hiddenOverflow'][:3])}"
             )
         result.scrolling = stats["scrollingDisplays"]
+        if width in FIGURE_TEXT_WIDTHS and stats["smallFigureText"]:
+            shown = "; ".join(stats["smallFigureText"][:4])
+            result.problems.append(
+                f"{len(stats['smallFigureText'])} figure label(s) drawn under {MIN_FIGURE_TEXT_PX} px: {shown}"
+            )
         result.problems.extend(raw_tex(stats["texts"]))
         result.problems.extend(raw_directives(stats["texts"]))
         for tex in stats["dollarInTex"][:3]:
@@ -447,7 +464,8 @@ def main(argv=None) -> int:
     print(
         f"ok: {len(pages)} pages x widths {', '.join(map(str, widths))} px ({seconds:.0f} s): "
         f"{equations} equations rendered as SVG, none collapsed, no TeX errors, no raw TeX, "
-        f"no page wider than its window, no empty output block, wide displays "
+        f"no page wider than its window, no empty output block, figure text at least "
+        f"{MIN_FIGURE_TEXT_PX} px at {', '.join(map(str, FIGURE_TEXT_WIDTHS))} px, wide displays "
         f"visibly scrollable ({scrolling}), no console errors, no request beyond 127.0.0.1; "
         f"screenshot: {args.screenshot}"
     )

@@ -21,10 +21,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+# A figure is shown at most as wide as the text column and shrinks with it: on a phone
+# (390 px) the column is about 358 px wide. Labels must still be at least 9 px there, so a
+# figure W points wide needs fonts of at least 9 * W / 358 points (``svg`` checks this).
+PHONE_COLUMN_PX = 358
+MIN_TEXT_PX = 9
+
 plt.rcParams.update({
     "svg.fonttype": "none",      # text stays text: smaller pages, selectable labels
     "svg.hashsalt": "chainrule",  # stable element ids from one build to the next
-    "font.size": 10,
+    "font.size": 12,
+    "legend.fontsize": 11,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
     "axes.spines.top": False,
     "axes.spines.right": False,
 })
@@ -40,16 +49,47 @@ def run_example(name: str, *args: str):
     return result, out.getvalue()
 
 
-def svg(fig) -> str:
-    """The figure as an inline ``<svg>`` element, free of outside references."""
+def _svg_text(fig) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]                          # drop the XML prolog and doctype
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    text = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", text)        # namespaces: implied inside HTML
-    return f'<div class="figure">{text}</div>'
+    return re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", text)        # namespaces: implied inside HTML
+
+
+def smallest_text_px(fig, column_px: float = PHONE_COLUMN_PX) -> tuple[float, str]:
+    """The size in CSS px of the figure's smallest label when the figure is shown
+    ``column_px`` wide (or at its natural size, if narrower), and that label."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width_pt = fig.get_tightbbox(renderer).width * 72  # inches -> points, as the SVG's units
+    scale = min(1.0, column_px / (width_pt * 96 / 72)) * 96 / 72  # CSS px per point
+    sizes = [(t.get_fontsize() * scale, t.get_text()) for t in fig.findobj(plt.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes, default=(float("inf"), ""))
+
+
+def svg(fig, phone=None) -> str:
+    """The figure as an inline ``<svg>`` element, free of outside references.
+
+    ``phone``: a second figure, drawn for a narrow screen (panels stacked instead of side by
+    side), shown instead of ``fig`` below 45em. Each figure must keep its labels at least
+    ``MIN_TEXT_PX`` at the width it is shown (a ValueError names the label otherwise), so a
+    figure is legible on a phone without scrolling sideways.
+    """
+    for figure, column in ((fig, PHONE_COLUMN_PX if phone is None else 680), (phone, PHONE_COLUMN_PX)):
+        if figure is None:
+            continue
+        size, label = smallest_text_px(figure, column)
+        if size < MIN_TEXT_PX + 0.2:  # a margin: browsers round sizes and widths
+            raise ValueError(f"figure label {label!r} would be drawn at {size:.1f} px at a {column} px "
+                             f"column (at least {MIN_TEXT_PX} px, and a 0.2 px margin): larger fonts or a narrower figure")
+    if phone is None:
+        return f'<div class="figure">{_svg_text(fig)}</div>'
+    return (f'<div class="figure figure-wide">{_svg_text(fig)}</div>'
+            f'<div class="figure figure-phone">{_svg_text(phone)}</div>')
 
 
 def _history_axes(ax, history: dict):
@@ -69,7 +109,7 @@ def _history_axes(ax, history: dict):
 
 
 def loss_curve(history: dict, title: str) -> str:
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
     _history_axes(ax, history)
     ax.set_title(title)
     return svg(fig)
@@ -102,7 +142,7 @@ def decision_boundary(model, X: np.ndarray, y: np.ndarray, title: str, resolutio
     classes = int(max(y.max(), 1)) + 1
     region = _predict(model, grid).reshape(gx.shape)
 
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    fig, ax = plt.subplots(figsize=(5.0, 4.6))
     cmap = ListedColormap(_COLORS[:classes])
     ax.imshow(region, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap=cmap,
               vmin=-0.5, vmax=classes - 0.5, alpha=0.25, aspect="auto", interpolation="nearest")
@@ -114,7 +154,7 @@ def decision_boundary(model, X: np.ndarray, y: np.ndarray, title: str, resolutio
     ax.set_title(title)
     ax.set_xlabel(feature_names[0])
     ax.set_ylabel(feature_names[1])
-    ax.legend(loc="best", fontsize=8, framealpha=0.8, title="true class", title_fontsize=8)
+    ax.legend(loc="best", framealpha=0.8, title="true class")
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     return svg(fig)
@@ -122,13 +162,13 @@ def decision_boundary(model, X: np.ndarray, y: np.ndarray, title: str, resolutio
 
 def confusion_matrix_figure(confusion: np.ndarray, title: str) -> str:
     k = confusion.shape[0]
-    fig, ax = plt.subplots(figsize=(5.4, 4.8))
+    fig, ax = plt.subplots(figsize=(5.0, 4.6))
     ax.imshow(confusion, cmap="Blues")
     for i in range(k):
         for j in range(k):
             value = confusion[i, j]
             if value:
-                ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=10,
                         color="white" if value > confusion.max() / 2 else "black")
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
