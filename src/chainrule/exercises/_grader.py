@@ -126,8 +126,9 @@ class _Learner:
         text = linecache.getline(code.co_filename, lineno).strip()
         return f"\n  at {code.co_filename}, line {lineno}: {text}"
 
-    def call(self, label: str, function, *args, backward: bool = False):
+    def call(self, label: str, function, *args, backward: bool = False, expect: str = ""):
         code = _code_of(function)
+        expect = f"\n  expected it to {expect}" if expect else ""
         returned = []
 
         def profile(frame, event, arg):
@@ -141,7 +142,7 @@ class _Learner:
         except _TimeUp as error:
             signal.setitimer(signal.ITIMER_REAL, 0)
             raise _Failure(f"{label} did not return within {self.time_limit:g} s (an endless loop?); "
-                           f"it was stopped{self.where(error.__traceback__) or '.'}") from None
+                           f"it was stopped{self.where(error.__traceback__) or '.'}{expect}") from None
         except SystemExit as error:
             raise _Failure(f"{label} called sys.exit({error.code!r}){self.where(error.__traceback__)}\n"
                            f"  expected it to return; the grader ignores the exit") from None
@@ -152,10 +153,10 @@ class _Learner:
                 raise _Failure(f"{label} is still to write: it raised NotImplementedError"
                                f"{f' ({error})' if str(error) else ''}.{self.where(error.__traceback__)}\n"
                                f"  Replace the raise with the gradient it asks for.") from None
-            raise _Failure(f"{label} raised NotImplementedError: {error}{self.where(error.__traceback__)}",
+            raise _Failure(f"{label} raised NotImplementedError: {error}{self.where(error.__traceback__)}{expect}",
                            ("NotImplementedError", str(error))) from None
         except BaseException as error:  # anything else the learner's code raised
-            raise _Failure(f"{label} raised {type(error).__name__}: {error}{self.where(error.__traceback__)}",
+            raise _Failure(f"{label} raised {type(error).__name__}: {error}{self.where(error.__traceback__)}{expect}",
                            (type(error).__name__, str(error))) from None
         finally:
             sys.setprofile(previous)
@@ -169,7 +170,7 @@ class _Trusted:
     returned_at = ""
 
     @staticmethod
-    def call(label, function, *args, backward=False):
+    def call(label, function, *args, backward=False, expect=""):
         return function(*args)
 
 
@@ -244,10 +245,14 @@ def prepare(ex, case: Case, index: int) -> Trial:
                  description, names)
 
 
-def _grad_key(trial: Trial) -> str:
+def _wrt(trial: Trial) -> str:
+    """What backward returns: ``dC/dx`` (named after forward's argument), or ``None``."""
     args = trial.case.grad_args
-    wrt = ", ".join(f"dC/d{trial.input_names[i]}" for i in args) if args else "None"
-    return f"backward's return ({wrt})"
+    return ", ".join(f"dC/d{trial.input_names[i]}" for i in args) if args else "None"
+
+
+def _grad_key(trial: Trial) -> str:
+    return f"backward's return ({_wrt(trial)})"
 
 
 def _build(cls, trial: Trial, runner):
@@ -296,17 +301,18 @@ def run_trial(cls, trial: Trial, runner=_Trusted, expected: dict | None = None) 
     record = {}
     for step, after in enumerate(("", " after the second forward and backward")):
         inputs = tuple(np.array(a) for a in trial.inputs[step])
-        output = runner.call(f"{name}.forward", module.forward, *inputs)
+        output = runner.call(f"{name}.forward", module.forward, *inputs, expect="return the output")
         if expected is not None:
             output = _check_value(output, expected[f"output{after}"], f"{name}.forward's output", runner)
             for arg, given, original in zip(trial.input_names, inputs, trial.inputs[step]):
                 if not _unchanged(original, given):
                     raise _Failure(f"{name}.forward changed its input {arg} in place; it must leave the "
-                                   f"caller's arrays as they were (compute into new arrays)")
+                                   f"caller's arrays as they were (compute into new arrays){runner.returned_at}")
         record[f"output{after}"] = np.array(output) if isinstance(output, np.ndarray) else output
         grad = np.array(trial.grads[step]) if isinstance(trial.grads[step], np.ndarray) else trial.grads[step]
         before = {k: np.array(v) for k, v in module.state_dict().items()} if expected is not None else None
-        returned = runner.call(f"{name}.backward", module.backward, grad, backward=True)
+        returned = runner.call(f"{name}.backward", module.backward, grad, backward=True,
+                               expect=f"return {_wrt(trial)}")
         if expected is not None:
             advice = ("" if expected[f"{grad_key}{after}"] is None else
                       f" (the shape of forward's {trial.input_names[trial.case.grad_args[0]]})")
@@ -318,7 +324,7 @@ def run_trial(cls, trial: Trial, runner=_Trusted, expected: dict | None = None) 
             for key, value in module.state_dict().items():
                 if not _unchanged(before[key], value):
                     raise _Failure(f"{name}.backward changed {key} (its values, not its .grad); a backward "
-                                   f"only reads the parameters and adds into their .grad")
+                                   f"only reads the parameters and adds into their .grad{runner.returned_at}")
         record[f"{grad_key}{after}"] = np.array(returned) if isinstance(returned, np.ndarray) else returned
         for pname, param in module.named_parameters():
             record[f"{pname}.grad{after}"] = None if param.grad is None else np.array(param.grad)
