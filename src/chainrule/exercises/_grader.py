@@ -320,7 +320,7 @@ def run_trial(cls, trial: Trial, runner=_Trusted, expected: dict | None = None) 
                                     runner, advice)
             if isinstance(grad, np.ndarray) and not _unchanged(trial.grads[step], grad):
                 raise _Failure(f"{name}.backward changed its argument grad_output in place; it belongs to the "
-                               f"caller: compute into a new array (`g * mask`, not `g *= mask`)")
+                               f"caller: compute into a new array (`g * mask`, not `g *= mask`){runner.returned_at}")
             for key, value in module.state_dict().items():
                 if not _unchanged(before[key], value):
                     raise _Failure(f"{name}.backward changed {key} (its values, not its .grad); a backward "
