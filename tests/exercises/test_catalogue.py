@@ -112,3 +112,24 @@ def test_hint_and_solution(name):
 def test_solution_includes_the_maths_function_backward_calls(name):
     text = exercises.solution(name)
     assert text.count("def ") >= 2 and "which it calls" in text
+
+
+def test_pytorch_is_compared_when_installed(monkeypatch):
+    pytest.importorskip("torch")
+    ex = EXERCISES["relu"]
+    monkeypatch.setattr(ex, "torch", lambda torch, p, b, kw, train, z: 2 * torch.relu(z))
+    result = exercises.check(ex.builtin_class)
+    assert not result.passed and "PyTorch's" in result.message
+    assert exercises.check(ex.builtin_class, torch=False).passed
+
+
+def test_central_differences_catch_what_agrees_with_a_wrong_builtin(monkeypatch):
+    from chainrule import nn
+
+    class Doubled(nn.Sigmoid):
+        def backward(self, grad_output):
+            return 2 * super().backward(grad_output)
+
+    monkeypatch.setattr(EXERCISES["sigmoid"], "builtin", Doubled)
+    result = exercises.check(Doubled, "sigmoid", torch=False)
+    assert not result.passed and "central difference" in result.message

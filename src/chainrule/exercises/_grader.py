@@ -203,7 +203,7 @@ class Trial:
 
 def _short(value) -> str:
     if isinstance(value, np.ndarray):
-        return np.array2string(value, precision=3, separator=", ")
+        return repr([round(float(v), 4) for v in value.ravel()])
     return repr(value)
 
 
@@ -237,9 +237,10 @@ def prepare(ex, case: Case, index: int) -> Trial:
     names = tuple(inspect.signature(cls.forward).parameters)[1:]
     shapes = ", ".join(f"{n} {np.shape(a)}" for n, a in zip(names, inputs[0]))
     settings = ", ".join(f"{k}={_short(v)}" for k, v in case.kwargs.items())
-    frozen = f", {' and '.join(case.frozen)} frozen (requires_grad=False)" if case.frozen else ""
-    description = (f"case {index + 1} of {len(ex.cases)}: {cls.__name__}({settings}), {shapes}, "
-                   f"{'train' if case.train else 'eval'} mode{frozen}")
+    parts = [f"case {index + 1} of {len(ex.cases)}: {cls.__name__}({settings})", shapes]
+    parts += [] if case.train else ["eval mode"]
+    parts += [f"{' and '.join(case.frozen)} frozen (requires_grad=False)"] if case.frozen else []
+    description = ", ".join(parts)
     return Trial(index, case, kwargs, state, tuple(n for n, _ in module.named_parameters()),
                  tuple(n for n, b in module.named_buffers() if b is not None), inputs, tuple(grads),
                  description, names)
