@@ -71,8 +71,10 @@ class Exercise:
         solution: a mixin with a learner-style ``backward`` that takes ``self.mistake``
             (``None``, or a catalogued mistake's name) and makes that one wrong step.
         mistakes: the names of the mistakes ``solution`` can make.
-        torch: ``(torch, params, buffers, module, training, *inputs) -> output``, PyTorch's
-            forward with autograd, for the comparison; ``None`` to skip it.
+        torch: ``(torch, params, buffers, kwargs, training, *inputs) -> output``: PyTorch's
+            forward (params and buffers are dicts of tensors by state-dict name, kwargs the
+            case's constructor arguments), differentiated by autograd for the comparison;
+            ``None`` to skip it.
         reference: for ``builtin=None``, a mixin with the library's own backward.
         signature: backward's parameters, as the stub writes them.
     """

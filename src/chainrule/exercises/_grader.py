@@ -280,7 +280,7 @@ def _check_value(value, expected, what: str, runner, advice: str = ""):
         if isinstance(value, (int, float, np.number)) or (isinstance(value, np.ndarray) and value.ndim == 0):
             return float(value)
         raise _Failure(f"{what} is {_describe(value)}; expected a number{where}")
-    if not isinstance(value, (np.ndarray, np.number)) or np.asarray(value).dtype.kind not in "fiu":
+    if not isinstance(value, (np.ndarray, np.floating)) or np.asarray(value).dtype.kind != "f":
         raise _Failure(f"{what} is {_describe(value)}; expected {_describe(expected)}{advice}{where}")
     value = np.asarray(value)
     if value.shape != expected.shape:
@@ -345,8 +345,7 @@ def _difference(key: str, value, expected, whose: str, frozen=()) -> str | None:
         return None
     param = key.split(".grad")[0]
     if value is None:
-        return (f"{key} is None; expected a gradient (add it with nn.accumulate_grad({param_attr(param)}, "
-                f"grad))")
+        return f"{key} is None; expected a gradient (add it with nn.accumulate_grad(self.{param}, grad))"
     if expected is None:
         why = (f"{param} is frozen (requires_grad=False), so its .grad must stay None"
                if param in frozen else "expected None")
@@ -364,10 +363,6 @@ def _difference(key: str, value, expected, whose: str, frozen=()) -> str | None:
     at = f" at index {tuple(int(i) for i in index)}" if value.ndim else ""
     return (f"{key} differs from {whose}{at}: yours {value[index]:.6g}, expected {expected[index]:.6g} "
             f"({int(wrong.sum())} of {wrong.size} entries differ, by up to {float(gap.max()):.3g})")
-
-
-def param_attr(name: str) -> str:
-    return "self." + name
 
 
 def _differing(record: dict, expected: dict, frozen=()) -> list:
