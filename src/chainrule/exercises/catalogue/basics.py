@@ -84,8 +84,8 @@ exercise(
             a1 = 1 / (1 + np.exp(-z1))               # (N,)
             z2 = self.w2.data * a1 + self.b2.data    # (N,)
             a2 = 1 / (1 + np.exp(-z2))               # (N,), the output
-            # backward needs x (for dC/dw1), a1 (for dC/dw2, and sigma'(z1) = a1 (1 - a1))
-            # and a2 (for sigma'(z2) = a2 (1 - a2))
+            # backward needs x (for dC/dw1), a1 (for dC/dw2, and the sigmoid's derivative at z1)
+            # and a2 (for its derivative at z2): sigma' can be computed from sigma's output
             self.save_for_backward(x, a1, a2)
             return a2
     ''',
