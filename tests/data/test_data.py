@@ -518,3 +518,13 @@ def test_dataloader_attributes_and_repr():
     assert loader.batch_size == 2 and type(loader.batch_size) is int
     assert loader.shuffle is True and loader.drop_last is False and loader.seed == 1
     assert repr(loader) == "DataLoader(dataset=TensorDataset, batch_size=2, shuffle=True, drop_last=False, seed=1)"
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.str_, object])
+def test_subset_refuses_empty_indices_that_are_not_numbers(dtype):
+    # An empty list is a float array (no positions); an empty complex, string or object array
+    # is still the wrong kind of index, refused by name rather than cast with a warning.
+    ds = TensorDataset(np.arange(5.0))
+    with pytest.raises(TypeError, match=r"Subset indices"):
+        Subset(ds, np.array([], dtype=dtype))
+    assert len(Subset(ds, [])) == 0

@@ -132,7 +132,7 @@ class Subset(Dataset):
                 f"Subset dataset must be a chainrule.data.Dataset, got {type(dataset).__name__}"
             )
         idx = _as_array(indices, "Subset", "indices")
-        if idx.size == 0:
+        if idx.size == 0 and idx.dtype.kind in "bf":  # [] is a float array: no positions
             idx = idx.astype(np.int64)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"Subset indices must be integers, got dtype {idx.dtype}")
