@@ -1,4 +1,4 @@
-"""What every test file shares: the two tiers, the examples on ``sys.path``, and fixtures.
+"""What every test file shares: the two tiers, and the examples on ``sys.path``.
 
 Tiers. ``python -m pytest`` is the fast tier (``-m "not slow"`` in pyproject.toml's addopts):
 unit, gradcheck and torch-comparison tests, and the fuzz tests with a tenth of their

@@ -6,6 +6,8 @@ Each side computes its own gradient from its own current parameters with the sam
 deterministic function, so only the optimiser's arithmetic can make the trajectories differ.
 """
 
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -15,27 +17,8 @@ from chainrule import nn, optim
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
-STEPS = 25
-RTOL, ATOL = 1e-10, 1e-14
-SHAPES = [(3, 4), (5,), ()]
-
-
-def problem(seed=0, dtype=np.float64):
-    """Starting values, and per parameter a fixed SPD matrix A and vector b for the gradient."""
-    rng = np.random.default_rng(seed)
-    starts, terms = [], []
-    for shape in SHAPES:
-        n = int(np.prod(shape))
-        q = rng.standard_normal((n, n))
-        terms.append((q @ q.T / n + np.eye(n), rng.standard_normal(n)))
-        starts.append(rng.standard_normal(shape).astype(dtype))
-    return starts, terms
-
-
-def gradient(theta, a, b):
-    r"""$\nabla(\frac12 \theta^\top A \theta - b^\top \theta) + 0.3 \sin\theta$, in theta's dtype."""
-    flat = theta.reshape(-1).astype(np.float64)
-    return (a @ flat - b + 0.3 * np.sin(flat)).reshape(theta.shape).astype(theta.dtype)
+sys.path.insert(0, os.path.dirname(__file__))
+from _trajectory import ATOL, RTOL, STEPS, gradient, problem  # noqa: E402
 
 
 def set_gradients(ours, theirs, terms):
