@@ -9,8 +9,10 @@ Run:  python examples/digits_cnn.py  [--plot FOLDER | FILE.png]    (--help lists
 import numpy as np
 
 import chainrule as cr
-from chainrule import cli, data, nn, optim
+from chainrule import data, nn, optim
 from chainrule.train import progress_bar
+
+import cli  # examples/cli.py: the command line the examples share
 
 
 def parse_args(argv=None):

@@ -13,8 +13,10 @@ import tempfile
 import numpy as np
 
 import chainrule as cr
-from chainrule import cli, data, nn, optim
+from chainrule import data, nn, optim
 from chainrule.train import EarlyStopping, ModelCheckpoint, evaluate, fit, metrics
+
+import cli  # examples/cli.py: the command line the examples share
 
 
 def parse_args(argv=None):

@@ -30,8 +30,10 @@ import time
 import numpy as np
 
 import chainrule as cr
-from chainrule import cli, nn, optim
+from chainrule import nn, optim
 from chainrule.train import progress_bar
+
+import cli  # examples/cli.py: the command line the examples share
 
 # Standard-library modules whose source is the text (paths relative to the stdlib directory).
 TEXT_FILES = sorted([

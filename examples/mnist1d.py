@@ -18,8 +18,10 @@ import time
 import numpy as np
 
 import chainrule as cr
-from chainrule import cli, data, nn, optim
+from chainrule import data, nn, optim
 from chainrule.train import progress_bar
+
+import cli  # examples/cli.py: the command line the examples share
 
 MODELS = ("logistic", "mlp", "cnn", "gru")
 TITLES = {"logistic": "logistic regression", "mlp": "MLP (residual)", "cnn": "CNN", "gru": "GRU (bidirectional)"}

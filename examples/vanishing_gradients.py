@@ -14,8 +14,10 @@ Run:  python examples/vanishing_gradients.py  [--plot FOLDER | FILE.png]    (--h
 import numpy as np
 
 import chainrule as cr
-from chainrule import cli, data, nn, optim
+from chainrule import data, nn, optim
 from chainrule.train import GradientFlow, evaluate, fit
+
+import cli  # examples/cli.py: the command line the examples share
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 

@@ -8,8 +8,10 @@ Run:  python examples/xor.py  [--plot FOLDER | FILE.png]    (--help lists every 
 import numpy as np
 
 import chainrule as cr
-from chainrule import cli, nn, optim
+from chainrule import nn, optim
 from chainrule.train import progress_bar
+
+import cli  # examples/cli.py: the command line the examples share
 
 
 def parse_args(argv=None):

@@ -12,8 +12,9 @@ import chainrule as cr
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = """
-import runpy, sys
+import os, runpy, sys
 import chainrule as cr
+sys.path.append(os.path.dirname(sys.argv[1]))  # examples/cli.py, as `python examples/moons.py` finds it
 module = runpy.run_path(sys.argv[1])
 result = module["main"](["--epochs", "2", "--no-progress", "--seed", sys.argv[3]])
 cr.save(result["model"].state_dict(), sys.argv[2])

@@ -14,10 +14,12 @@ def run_example(name, *args):
     return runpy.run_path(str(EXAMPLES / f"{name}.py"))["main"](["--no-progress", *args])
 
 
+@pytest.mark.slow
 def test_xor_loss_below_001():
     assert run_example("xor")["metrics"]["loss"] < 0.01
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, threshold", [("moons", 0.97), ("spirals", 0.95), ("digits", 0.96)])
 def test_example_test_accuracy(name, threshold):
     result = run_example(name)
@@ -32,7 +34,7 @@ def test_import_is_light():
     assert out.strip() == "[]"
 
 
-ALL_EXAMPLES = sorted(p.stem for p in EXAMPLES.glob("*.py"))
+ALL_EXAMPLES = sorted(p.stem for p in EXAMPLES.glob("*.py") if p.stem != "cli")  # cli.py: their shared options
 
 
 def help_entries(name, capsys):
@@ -71,7 +73,7 @@ def test_plot_refuses_other_suffixes_and_bare_suffixes_before_training(value, ca
 
 
 def test_plot_paths_folder_or_file(tmp_path):
-    from chainrule.cli import companion, figure_path
+    from cli import companion, figure_path  # examples/cli.py (conftest.py puts examples/ on sys.path)
 
     assert figure_path(str(tmp_path), "moons") == str(tmp_path / "moons.png")       # an existing folder
     assert figure_path("figs/", "moons") == "figs/moons.png"                          # a trailing slash
@@ -97,6 +99,7 @@ def test_plot_into_a_folder_names_the_files_after_the_example(tmp_path):
     assert (tmp_path / "x-loss.svg").exists()
 
 
+@pytest.mark.slow
 def test_readme_snippet_runs_and_prints_what_examples_moons_prints(tmp_path, capsys):
     """The README's code block is examples/moons.py's model, data and recipe: same accuracy."""
     readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")

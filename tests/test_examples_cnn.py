@@ -35,6 +35,7 @@ def run_mnist1d(*args):
 # --------------------------------------------------------------------------- MNIST-1D
 
 
+@pytest.mark.slow
 @needs_mnist1d
 @needs_conv1d
 def test_mnist1d_reaches_the_papers_table(capsys, tmp_path):
@@ -54,6 +55,7 @@ def test_mnist1d_reaches_the_papers_table(capsys, tmp_path):
         assert title in table
 
 
+@pytest.mark.slow
 @needs_mnist1d
 def test_mnist1d_short_run_of_a_subset(capsys):
     accuracy = run_mnist1d("--updates", "200", "--models", "mlp")["metrics"]["test_accuracy"]
@@ -95,6 +97,7 @@ def test_residual_mlp_matches_torch_gradients():
                                    rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.slow
 @needs_mnist1d
 def test_mnist1d_logistic_regression_same_accuracy_as_torch_from_the_same_weights(capsys):
     pytest.importorskip("torch", reason="torch is not installed")
@@ -108,6 +111,7 @@ def test_mnist1d_logistic_regression_same_accuracy_as_torch_from_the_same_weight
 # --------------------------------------------------------------------------- digits CNN
 
 
+@pytest.mark.slow
 @needs_conv2d
 def test_digits_cnn_reaches_97_percent():
     result = example("digits_cnn")["main"](["--no-progress"])

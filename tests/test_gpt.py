@@ -115,6 +115,7 @@ def test_schedule_warms_up_linearly_then_cosine_to_a_tenth():
     assert factor(110) == pytest.approx(0.1) and factor(500) == pytest.approx(0.1)
 
 
+@pytest.mark.slow
 def test_quick_training_run_lowers_the_loss_and_samples():
     result = gpt["main"](["--quick", "--no-progress", "--steps", "40", "--sample-length", "30"])
     curves = result["curves"]

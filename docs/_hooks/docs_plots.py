@@ -13,6 +13,7 @@ import contextlib
 import io
 import re
 import runpy
+import sys
 
 import matplotlib
 
@@ -43,6 +44,8 @@ _COLORS = ["#3f51b5", "#e6550d", "#31a354", "#756bb1", "#636363"]
 
 def run_example(name: str, *args: str):
     """Run ``examples/<name>.py``'s ``main`` and return ``(result, printed_text)``."""
+    if "examples" not in sys.path:  # the examples import their shared command line: examples/cli.py
+        sys.path.append("examples")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         result = runpy.run_path(f"examples/{name}.py")["main"](["--no-progress", *args])

@@ -1,4 +1,19 @@
-"""The only global state in chainrule: the default dtype and the default generator."""
+"""The default dtype and the default generator: two of chainrule's four pieces of global state.
+
+chainrule keeps process-wide settings in four places, each beside the code that reads it:
+
+- the default dtype of new parameters (``set_default_dtype`` / ``get_default_dtype``), here;
+- the default generator of initialisers, Dropout and shuffling (``manual_seed``,
+  ``default_generator``), here;
+- grad mode, whether forwards keep their caches for backward (``no_grad``, ``enable_grad``,
+  ``is_grad_enabled``), in ``chainrule/grad_mode.py``;
+- the global hook registries, hooks run for every module (``register_module_forward_hook``,
+  ``register_module_full_backward_hook``, behind ``detect_anomaly``), in
+  ``chainrule/nn/module.py``.
+
+Importing chainrule also sets glibc's malloc thresholds for the whole process
+(``chainrule/_malloc.py``): a setting of the C library, not state that chainrule reads.
+"""
 
 from __future__ import annotations
 

@@ -8,11 +8,16 @@ faults in each page again. On 2 -> 500 -> 2 at batch 1024 that made a step 2.2x 
 (benchmarks/bench_training_step.py, see the performance page). PyTorch's processes end up
 in the same state as this module sets up, through their own large allocations.
 
-This sets the two thresholds to what glibc's own heuristic reaches after one 32 MiB block
-has been freed: arrays below 32 MiB come from the heap and are reused, and up to 64 MiB of
-free heap is kept. It changes nothing where the process is not on glibc, and nothing if the
-user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables) or
-``CHAINRULE_MALLOC_DEFAULTS=1`` (leave glibc as it is).
+What it changes is process-wide: ``import chainrule`` calls ``keep_freed_memory()`` once,
+and the two thresholds then hold for every allocation of the process, not only chainrule's
+arrays (NumPy's, other libraries', the interpreter's). They are set to what glibc's own
+heuristic reaches after one 32 MiB block has been freed: blocks below 32 MiB come from the
+heap and are reused, and up to 64 MiB of free heap is kept instead of being returned to the
+system. Nothing changes where the process is not on glibc.
+
+To opt out, set ``CHAINRULE_MALLOC_DEFAULTS=1`` in the environment before importing
+chainrule (glibc keeps its defaults), or set glibc's own ``MALLOC_MMAP_THRESHOLD_`` or
+``MALLOC_TRIM_THRESHOLD_`` (then your values stand). Both are read at import.
 """
 
 from __future__ import annotations

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
+
+def examples(count: int) -> int:
+    """``max_examples`` for a target generated ``count`` times in the slow tier: a tenth of
+    that (at least 10) in the fast tier (the hypothesis profile tests/conftest.py loads)."""
+    return count if settings.get_current_profile_name() == "slow" else max(10, count // 10)
+
 
 DTYPES = [np.float64, np.float32, np.float16, np.int64, np.int32, np.uint8, np.bool_, np.complex128]
 

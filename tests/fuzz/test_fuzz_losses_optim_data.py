@@ -8,7 +8,8 @@ optimiser takes a step, a loader yields exactly the dataset, a dataset function 
 ``float32``/``int64`` arrays of the promised shapes -- or raises a ``ValueError``/``TypeError``
 whose message names the class or function. The caller's arrays are never modified.
 
-Generated cases per target (hypothesis ``max_examples``, derandomized, so the same cases every run;
+Generated cases per target in the slow tier (a tenth, at least 10, in the fast tier; see
+``examples`` in _strategies.py) (hypothesis ``max_examples``, derandomized, so the same cases every run;
 an upper bound: hypothesis stops early once a small strategy is exhausted):
 MSELoss 200, CrossEntropyLoss 300, BCELoss 200, BCEWithLogitsLoss 200, SGD 300, Adam 300,
 AdamW 150, Optimizer params 150, DataLoader 200, TensorDataset 150, Subset 100,
@@ -26,10 +27,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _strategies import arrays, expected_dtype, garbage, snapshot, tol, unchanged  # noqa: E402
+from _strategies import arrays, examples, expected_dtype, garbage, snapshot, tol, unchanged  # noqa: E402
 
 from chainrule import data, nn, optim  # noqa: E402
 
+pytestmark = pytest.mark.fuzz  # both tiers: a tenth of the cases in the fast one (conftest.py)
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -71,7 +73,7 @@ def _pair(data_, same_shape_bias=True):
     return x, tshape
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(data_=st.data())
 def test_mse(data_):
     x, tshape = _pair(data_)
@@ -99,7 +101,7 @@ def _ref_ce(x64, t):
     return -(logp * onehot).sum() / n, (np.exp(logp) - onehot) / n
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(data_=st.data())
 def test_cross_entropy(data_):
     n, c = data_.draw(st.integers(0, 4), label="N"), data_.draw(st.integers(0, 4), label="C")
@@ -125,7 +127,7 @@ def test_cross_entropy(data_):
     _check_loss(nn.CrossEntropyLoss(), x, t, reference, "CrossEntropyLoss")
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(data_=st.data())
 def test_bce(data_):
     shape = tuple(data_.draw(st.lists(st.integers(0, 4), max_size=2), label="shape"))
@@ -148,7 +150,7 @@ def test_bce(data_):
     _check_loss(nn.BCELoss(), x, t, reference, "BCELoss")
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(data_=st.data())
 def test_bce_with_logits(data_):
     x, tshape = _pair(data_)
@@ -199,7 +201,7 @@ def _optimiser_case(cls, kwargs):
         opt.step()
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(kwargs=st.fixed_dictionaries({}, optional={
     "lr": garbage(), "momentum": garbage(), "dampening": garbage(), "weight_decay": garbage(),
     "nesterov": garbage(), "maximize": garbage()}))
@@ -207,20 +209,20 @@ def test_sgd_constructor(kwargs):
     _optimiser_case(optim.SGD, kwargs)
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(kwargs=st.fixed_dictionaries({}, optional={
     "lr": garbage(), "betas": garbage(), "eps": garbage(), "weight_decay": garbage(), "amsgrad": garbage()}))
 def test_adam_constructor(kwargs):
     _optimiser_case(optim.Adam, kwargs)
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(kwargs=st.fixed_dictionaries({}, optional={"lr": garbage(), "betas": garbage(), "weight_decay": garbage()}))
 def test_adamw_constructor(kwargs):
     _optimiser_case(optim.AdamW, kwargs)
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(params=st.one_of(
     garbage(), st.just([]), st.just(np.zeros(3)), st.lists(st.sampled_from(["p", "q", 3, None, np.zeros(2)]), max_size=3),
     st.just([{"lr": 0.1}]), st.just([{"params": "abc"}]), st.just([{"params": [np.zeros(2)]}])))
@@ -236,7 +238,7 @@ def test_optimizer_params(params):
 # -- data ---------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(n=st.integers(0, 9), batch_size=garbage(), shuffle=garbage(), drop_last=garbage(),
        seed=st.one_of(st.none(), garbage()))
 def test_dataloader(n, batch_size, shuffle, drop_last, seed):
@@ -257,7 +259,7 @@ def test_dataloader(n, batch_size, shuffle, drop_last, seed):
         np.testing.assert_array_equal(xb, X[yb])
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(first=arrays(), second=st.one_of(arrays(), st.just([[1, 2], [3]]), st.just("abc"), st.none()))
 def test_tensor_dataset(first, second):
     try:
@@ -271,7 +273,7 @@ def test_tensor_dataset(first, second):
         assert np.array_equal(ds[0][0], a[0], equal_nan=a.dtype.kind in "fc")
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=examples(100), **SETTINGS)
 @given(indices=st.one_of(garbage(), arrays(), st.lists(st.integers(-3, 8), max_size=5), st.just([[1], [2, 3]])))
 def test_subset(indices):
     ds = data.TensorDataset(np.arange(5.0))
@@ -285,7 +287,7 @@ def test_subset(indices):
     assert [sub[i][0] for i in range(len(sub))] == [float(i) for i in idx]
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(lengths=st.one_of(garbage(), st.lists(st.one_of(st.integers(-1, 6), st.floats(-0.5, 1.5)), max_size=4)))
 def test_random_split(lengths):
     ds = data.TensorDataset(np.arange(5.0))
@@ -309,7 +311,7 @@ EXTRA = {"make_xor": [], "make_spirals": ["n_classes"], "make_moons": [], "make_
 
 
 @pytest.mark.parametrize("name", list(MAKERS))
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=examples(100), **SETTINGS)
 @given(data_=st.data())
 def test_dataset_functions(name, data_):
     keys = ["n_samples", "seed"] + (["noise"] if name != "make_blobs" else []) + EXTRA[name]

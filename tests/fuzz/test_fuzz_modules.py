@@ -5,7 +5,8 @@ Each case either works -- the output and the input gradient match a float64 NumP
 in the dtype the module computes in, and the caller's arrays are untouched -- or raises a
 ``ValueError``/``TypeError`` whose message names the module. Anything else fails.
 
-Generated cases per target (hypothesis ``max_examples``, derandomized, so the same cases every run;
+Generated cases per target in the slow tier (a tenth, at least 10, in the fast tier; see
+``examples`` in _strategies.py) (hypothesis ``max_examples``, derandomized, so the same cases every run;
 an upper bound: hypothesis stops early once a small strategy is exhausted):
 Linear 300, Sigmoid 200, Tanh 200, ReLU 200, LeakyReLU 200, Identity 200, Softmax 200,
 LogSoftmax 200, Dropout 200, Sequential 200 -- 2,100 in all.
@@ -25,10 +26,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _strategies import DTYPES, arrays, expected_dtype, snapshot, tol, unchanged  # noqa: E402
+from _strategies import DTYPES, arrays, examples, expected_dtype, snapshot, tol, unchanged  # noqa: E402
 
 from chainrule import nn  # noqa: E402
 
+pytestmark = pytest.mark.fuzz  # both tiers: a tenth of the cases in the fast one (conftest.py)
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -119,7 +121,7 @@ def _run(module, x, reference, backward_reference, param_dtype=None, g_bad=None,
 
 
 @pytest.mark.parametrize("name", list(ELEMENTWISE))
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(data=st.data())
 def test_elementwise(name, data):
     factory, fwd, bwd = ELEMENTWISE[name]
@@ -130,7 +132,7 @@ def test_elementwise(name, data):
 
 
 @pytest.mark.parametrize("name", ["Softmax", "LogSoftmax"])
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(data=st.data())
 def test_softmax_family(name, data):
     dim = data.draw(st.integers(-4, 3), label="dim")
@@ -154,7 +156,7 @@ def test_softmax_family(name, data):
         assert ndim > 0 and -ndim <= dim < ndim, f"{name}(dim={dim}) accepted an input of rank {ndim}"
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(data=st.data())
 def test_linear(data):
     in_f, out_f = data.draw(st.integers(0, 4), label="in"), data.draw(st.integers(0, 4), label="out")
@@ -195,7 +197,7 @@ def test_linear(data):
     np.testing.assert_array_equal(module.weight.data, weight_before)
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(data=st.data())
 def test_dropout(data):
     p = data.draw(st.sampled_from([0.0, 0.25, 0.5, 1.0]), label="p")
@@ -230,7 +232,7 @@ def test_dropout(data):
     assert unchanged(x, before)
 
 
-@settings(max_examples=200, **SETTINGS)
+@settings(max_examples=examples(200), **SETTINGS)
 @given(data=st.data())
 def test_sequential(data):
     """A whole network: validation happens in the first layer, the rest sees clean arrays."""

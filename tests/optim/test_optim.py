@@ -1,18 +1,20 @@
 """Optimisers: first steps worked by hand, validation, param groups, zero_grad, state_dict, dtypes."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
 import chainrule as cr
 from chainrule import nn, optim
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _steps import run_steps, set_grad  # noqa: E402
+
 
 def param(values, dtype=np.float64):
     return nn.Parameter(np.array(values, dtype=dtype))
-
-
-def set_grad(p, values):
-    p.grad = np.array(values, dtype=p.dtype)
 
 
 # -- SGD, by hand ---------------------------------------------------------------------------
@@ -291,14 +293,6 @@ def quadratic_problem(seed=0, dtype=np.float64):
     params = [nn.Parameter(rng.standard_normal(s).astype(dtype)) for s in [(3, 2), (4,)]]
     targets = [rng.standard_normal(p.shape).astype(dtype) for p in params]
     return params, targets
-
-
-def run_steps(opt, params, targets, steps):
-    for _ in range(steps):
-        opt.zero_grad()
-        for p, t in zip(params, targets):
-            p.grad = 3.0 * (p.data - t) + np.sin(p.data)
-        opt.step()
 
 
 OPTIMISERS = {

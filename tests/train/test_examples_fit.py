@@ -13,6 +13,7 @@ def run_example(name, *args):
     return runpy.run_path(str(EXAMPLES / f"{name}.py"))["main"](["--no-progress", *args])
 
 
+@pytest.mark.slow
 def test_digits_fit_reaches_96_percent_with_early_stopping_and_a_checkpoint(tmp_path):
     result = run_example("digits_fit", "--checkpoint", str(tmp_path / "best.npz"))
     assert result["metrics"]["test_accuracy"] >= 0.96
@@ -22,6 +23,7 @@ def test_digits_fit_reaches_96_percent_with_early_stopping_and_a_checkpoint(tmp_
     assert losses[-1] < losses[0] and len(losses) < 100  # early stopping ended it
 
 
+@pytest.mark.slow
 def test_vanishing_gradients_shrink_through_the_sigmoid_network(capsys):
     result = run_example("vanishing_gradients")  # the default 15 epochs, a few seconds
     sigmoid, relu = result["norms"]["sigmoid"], result["norms"]["relu"]

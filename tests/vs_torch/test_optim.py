@@ -7,6 +7,8 @@ so only the optimiser's arithmetic can make the trajectories differ.
 
 import itertools
 import math
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -16,27 +18,8 @@ from chainrule.optim import lr_scheduler
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
-STEPS = 25
-RTOL, ATOL = 1e-10, 1e-14  # float64 trajectories
-SHAPES = [(3, 4), (5,), ()]
-
-
-def problem(seed=0, dtype=np.float64):
-    """Starting values, and per parameter a fixed SPD matrix A and vector b for the gradient."""
-    rng = np.random.default_rng(seed)
-    starts, terms = [], []
-    for shape in SHAPES:
-        n = int(np.prod(shape))
-        q = rng.standard_normal((n, n))
-        terms.append((q @ q.T / n + np.eye(n), rng.standard_normal(n)))
-        starts.append(rng.standard_normal(shape).astype(dtype))
-    return starts, terms
-
-
-def gradient(theta, a, b):
-    r"""$\nabla(\frac12 \theta^\top A \theta - b^\top \theta) + 0.3 \sin\theta$, in theta's dtype."""
-    flat = theta.reshape(-1).astype(np.float64)
-    return (a @ flat - b + 0.3 * np.sin(flat)).reshape(theta.shape).astype(theta.dtype)
+sys.path.insert(0, os.path.dirname(__file__))
+from _trajectory import ATOL, RTOL, STEPS, gradient, problem  # noqa: E402
 
 
 def make_pair(starts):

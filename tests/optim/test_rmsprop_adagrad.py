@@ -2,6 +2,8 @@
 and state_dict round trips through save/load that continue bit for bit."""
 
 import math
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -9,13 +11,12 @@ import pytest
 import chainrule as cr
 from chainrule import nn, optim
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _steps import run_steps, set_grad  # noqa: E402
+
 
 def param(values, dtype=np.float64):
     return nn.Parameter(np.array(values, dtype=dtype))
-
-
-def set_grad(p, values):
-    p.grad = np.array(values, dtype=p.dtype)
 
 
 # -- by hand -------------------------------------------------------------------------------------
@@ -186,14 +187,6 @@ OPTIMISERS = {
     "Adagrad": lambda ps: optim.Adagrad([{"params": ps[:1]}, {"params": ps[1:], "lr_decay": 0.1}],
                                         lr=0.1, initial_accumulator_value=0.1),
 }
-
-
-def run_steps(opt, params, targets, steps):
-    for _ in range(steps):
-        opt.zero_grad()
-        for p, t in zip(params, targets):
-            p.grad = 3.0 * (p.data - t) + np.sin(p.data)
-        opt.step()
 
 
 @pytest.mark.parametrize("name", list(OPTIMISERS))
