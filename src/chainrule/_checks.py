@@ -173,6 +173,17 @@ def last_dim(x, owner, size: int, what: str) -> np.ndarray:
 
 
 # -- activations, dropout, linear, embedding, flatten ---------------------------------------
+def identity_grad(module, grad, shape: tuple, dtype) -> np.ndarray:
+    """Identity's ``grad_output``: shaped like the output and, as PyTorch's gradients are,
+    of the output's dtype (float16 stays float16; an integer output's gradient is the
+    default float dtype). A complex output passes any same-shaped gradient through."""
+    if dtype.kind == "c":
+        grad = np.asarray(grad)
+        if grad.shape != tuple(shape):
+            raise ValueError(f"{owner_of(module)}.backward expected grad_output of shape {tuple(shape)} "
+                             f"(the forward output's), got {grad.shape}")
+        return grad
+    return grad_output(module, grad, shape, dtype if dtype.kind == "f" else get_default_dtype())
 
 
 # -- convolution and pooling ----------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 from scipy.special import erf
 
 from . import stable
+from .. import _checks as checks
 from .._checks import as_float_array
 from .module import Module
 
@@ -120,16 +121,13 @@ class Identity(Module):
 
     def forward(self, z):
         z = np.asarray(z)
-        self.save_for_backward(z.shape)
+        self.save_for_backward(z.shape, z.dtype)  # the gradient gets the output's shape and dtype
         return z
 
     def backward(self, grad_output):
         r"""$\delta = \partial C/\partial a$: the derivative of the identity is 1."""
-        (shape,) = self.saved_tensors
-        grad_output = np.asarray(grad_output)
-        if grad_output.shape != shape:
-            raise ValueError(f"Identity.backward expected grad_output of shape {shape}, got {grad_output.shape}")
-        return grad_output
+        shape, dtype = self.saved_tensors
+        return checks.identity_grad(self, grad_output, shape, dtype)
 
 
 def _check_dim(owner: str, dim, ndim: int) -> int:
