@@ -34,7 +34,9 @@ fails, listing page, width and problem, when:
 - at 390 px, text in a build-time figure (``.figure svg text``) is drawn smaller than 9 CSS px;
 - the page logged a console error or threw an exception, or did not load;
 - any request went anywhere but 127.0.0.1 (or a ``data:``/``blob:`` URL). Chromium is also
-  started with every other host name unresolvable, so nothing can leave the machine.
+  started with every other host name unresolvable, so nothing can leave the machine;
+- (before the browser starts) a page of the nav's "The course" section has no link, in its
+  text, to the next page of the course.
 
 It then saves a full-page screenshot of the first page checked (``backprop.html`` when it
 is checked; default ``site-screenshot.png``) at the first width and, next to it
@@ -268,6 +270,34 @@ def raw_directives(texts: list[tuple[str, str]]) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------
+# the course: every page links to the next
+
+
+def course_pages(config: Path = ROOT / "mkdocs.yml") -> list[str]:
+    """The pages of the nav's "The course" section, in order, as built paths (``backprop.html``)."""
+    import yaml  # mkdocs' own dependency
+
+    nav = yaml.safe_load(config.read_text(encoding="utf-8"))["nav"]
+    section = next(item["The course"] for item in nav if isinstance(item, dict) and "The course" in item)
+    return [str(Path(next(iter(entry.values()))).with_suffix(".html").as_posix()) for entry in section]
+
+
+def missing_next_links(site: Path, pages: list[str]) -> list[str]:
+    """Course pages whose text (the article, not the theme's footer) has no link to the next page."""
+    import posixpath
+
+    problems = []
+    for page, following in zip(pages, pages[1:]):
+        html = (site / page).read_text(encoding="utf-8")
+        start, end = html.find("<article"), html.rfind("</article>")
+        links = re.findall(r'href="([^"#]+)', html[start:end])
+        targets = {posixpath.normpath(posixpath.join(posixpath.dirname(page), link)) for link in links}
+        if following not in targets:
+            problems.append(f"{page}: no link to the next page of the course, {following}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------
 # the browser
 
 
@@ -446,6 +476,13 @@ def main(argv=None) -> int:
             return 2
         pages = site_pages(args.site)
     widths = [int(w) for w in args.widths.split(",") if w.strip()]
+    course = course_pages()
+    unlinked = missing_next_links(args.site, course) if not args.page else []
+    if unlinked:
+        print("check_render: FAILED: the course is broken:", file=sys.stderr)
+        for problem in unlinked:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
 
     start = time.monotonic()
     results = asyncio.run(check_site(args.site, pages, widths, args.screenshot, args.jobs))
@@ -466,7 +503,8 @@ def main(argv=None) -> int:
         f"{equations} equations rendered as SVG, none collapsed, no TeX errors, no raw TeX, "
         f"no page wider than its window, no empty output block, figure text at least "
         f"{MIN_FIGURE_TEXT_PX} px at {', '.join(map(str, FIGURE_TEXT_WIDTHS))} px, wide displays "
-        f"visibly scrollable ({scrolling}), no console errors, no request beyond 127.0.0.1; "
+        f"visibly scrollable ({scrolling}), no console errors, no request beyond 127.0.0.1, "
+        f"each of the {len(course)} course pages linked to the next; "
         f"screenshot: {args.screenshot}"
     )
     return 0

@@ -123,6 +123,7 @@ class _Learner:
                     code, lineno = frame.f_code, number
         if code is None or lineno is None or os.path.abspath(code.co_filename) not in self.files:
             return ""
+        linecache.checkcache(code.co_filename)  # the learner may have edited the file since
         text = linecache.getline(code.co_filename, lineno).strip()
         return f"\n  at {code.co_filename}, line {lineno}: {text}"
 
