@@ -528,3 +528,14 @@ def test_subset_refuses_empty_indices_that_are_not_numbers(dtype):
     with pytest.raises(TypeError, match=r"Subset indices"):
         Subset(ds, np.array([], dtype=dtype))
     assert len(Subset(ds, [])) == 0
+
+
+def test_dataloader_generator_is_pytorchs_name_for_rng():
+    ds = TensorDataset(np.arange(10.0))
+    a = [b[0].tolist() for b in DataLoader(ds, batch_size=3, shuffle=True, generator=np.random.default_rng(7))]
+    b = [b[0].tolist() for b in DataLoader(ds, batch_size=3, shuffle=True, rng=np.random.default_rng(7))]
+    assert a == b and sorted(sum(a, [])) == list(range(10))
+    with pytest.raises(ValueError, match=r"DataLoader takes rng or generator"):
+        DataLoader(ds, generator=np.random.default_rng(0), rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match=r"DataLoader generator must be a numpy.random.Generator"):
+        DataLoader(ds, generator=7)

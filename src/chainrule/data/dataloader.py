@@ -45,6 +45,7 @@ class DataLoader:
         seed: a non-negative int that makes the shuffling reproducible. Default: None.
         rng: a ``numpy.random.Generator`` to shuffle with, instead of ``seed``
             (keyword-only).
+        generator: the same as ``rng``, under PyTorch's name (``DataLoader(..., generator=g)``).
 
     Raises:
         TypeError: if ``dataset`` is not a `Dataset`, or ``shuffle``/``drop_last`` are
@@ -67,6 +68,7 @@ class DataLoader:
         seed=None,
         *,
         rng: np.random.Generator | None = None,
+        generator: np.random.Generator | None = None,
     ) -> None:
         if not isinstance(dataset, Dataset):
             raise TypeError(
@@ -84,6 +86,13 @@ class DataLoader:
                 raise TypeError(f"DataLoader {name} must be a bool, got {value!r}")
         if seed is not None:
             seed = check_seed(seed, "DataLoader")
+        if generator is not None:  # PyTorch's name for the shuffling generator
+            if rng is not None:
+                raise ValueError("DataLoader takes rng or generator (the same thing, PyTorch's name), not both")
+            if not isinstance(generator, np.random.Generator):
+                raise TypeError(f"DataLoader generator must be a numpy.random.Generator "
+                                f"(np.random.default_rng(seed)), got {type(generator).__name__}")
+            rng = generator
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
