@@ -117,6 +117,7 @@ def train(model, X_train, y_train, X_test, y_test, updates, desc, progress=True)
     """The paper's loop: Adam(lr=1e-2), batch ``step * 100 mod 4000`` in order, cross-entropy."""
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.Adam(model.parameters(), lr=1e-2, weight_decay=0)
+    model.needs_input_grad = False  # the input is data (the CNN's first conv, the logistic Linear skip dC/dx)
     curve = {"update": [], "test_accuracy": []}
     for step in progress_bar(range(updates), desc=desc, enabled=progress, leave=False):
         start = (step * BATCH_SIZE) % len(X_train)

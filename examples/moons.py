@@ -25,6 +25,7 @@ def main(argv=None):
     loader = data.DataLoader(data.TensorDataset(X_train, y_train), batch_size=32, shuffle=True, seed=args.seed)
 
     model = nn.Sequential(nn.Linear(2, 500), nn.Tanh(), nn.Linear(500, 2))
+    model.needs_input_grad = False  # the input is data: its first layer skips dC/dx
     loss_fn = nn.CrossEntropyLoss()  # takes logits: softmax and cross-entropy in one stable step
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 

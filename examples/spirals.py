@@ -26,6 +26,7 @@ def main(argv=None):
     loader = data.DataLoader(train_set, batch_size=64, shuffle=True, seed=args.seed)
 
     model = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 3))
+    model.needs_input_grad = False  # the input is data: its first layer skips dC/dx
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)

@@ -27,6 +27,7 @@ def main(argv=None):
     y = np.array([[0], [1], [1], [0]], dtype=np.float32)
 
     model = nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1), nn.Sigmoid())
+    model.needs_input_grad = False  # the input is data: its first layer skips dC/dx
     loss_fn = nn.MSELoss()
     optimizer = optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
 

@@ -71,3 +71,41 @@ def test_to_matches_torch_double_state_dict():
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
     x = np.random.default_rng(0).normal(size=(4, 3))
     assert np.allclose(ours(x), theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-15)
+
+
+def test_a_whole_model_told_its_input_is_data_skips_dx_and_keeps_every_parameter_gradient():
+    rng = np.random.default_rng(0)
+    x, g = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+
+    def model():
+        return nn.Sequential(nn.Linear(3, 4, dtype=np.float64, rng=np.random.default_rng(1)), nn.Tanh(),
+                             nn.Linear(4, 2, dtype=np.float64, rng=np.random.default_rng(2)))
+
+    data_in, full = model(), model()
+    assert data_in.needs_input_grad is True
+    data_in.needs_input_grad = False                # one line for the whole chain
+    assert data_in[0].needs_input_grad is False and data_in.needs_input_grad is False
+    data_in(x), full(x)
+    assert data_in.backward(g) is None and full.backward(g).shape == x.shape
+    for p, q in zip(data_in.parameters(), full.parameters()):
+        assert np.array_equal(p.grad, q.grad)
+
+
+def test_fit_treats_its_batches_as_data_and_restores_the_models_setting():
+    from chainrule import data, optim, train
+
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    seen = []
+    original = model[0].backward
+
+    def spy(grad_output):
+        seen.append(model[0].needs_input_grad)
+        return original(grad_output)
+
+    model[0].backward = spy
+    loader = data.DataLoader(data.TensorDataset(X, y), batch_size=10)
+    train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), loader, epochs=1, progress=False)
+    assert seen == [False, False]                  # the first layer skipped dC/dx in fit
+    assert model.needs_input_grad is True and model[0].needs_input_grad is True

@@ -62,6 +62,24 @@ class Sequential(Module):
             grad_output = module.backward(grad_output)
         return grad_output
 
+    @property
+    def needs_input_grad(self) -> bool:
+        r"""Whether ``backward`` returns dC/d(input): the first module's setting.
+
+        ``model.needs_input_grad = False`` says that the chain's input is data: the first
+        module skips the product that only the input's gradient needs (``Linear``: $\delta W$,
+        a quarter of a 784 → 256 → 256 → 10 step's multiply-adds) and ``backward`` returns
+        ``None``, as PyTorch skips the gradient of an input that does not require one.
+        """
+        first = next(iter(self._modules.values()), None)
+        return True if first is None else first.needs_input_grad
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value: bool) -> None:
+        first = next(iter(self._modules.values()), None)
+        if first is not None:
+            first.needs_input_grad = value
+
     def __len__(self) -> int:
         return len(self._modules)
 

@@ -215,7 +215,9 @@ class Module:
             and a layer that supports it (``Linear``, ``Conv1d``, ``Conv2d``, ``RNN``, ``GRU``, ``LSTM``)
             skips that product and returns ``None`` in its place,
             as PyTorch skips the gradient of an input that does not require one (its
-            ``ctx.needs_input_grad``). Parameter gradients are unaffected. At 784 → 256 → 256
+            ``ctx.needs_input_grad``). Parameter gradients are unaffected. On a whole model:
+            ``model.needs_input_grad = False`` on a ``Sequential`` sets it on its first module;
+            ``train.fit`` does it itself for the length of the training. At 784 → 256 → 256
             → 10 it is a quarter of the step's multiply-adds, 37 % of the backward's (see the
             performance page).
     """

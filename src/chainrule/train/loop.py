@@ -123,7 +123,7 @@ def fit(model, loss_fn, optimizer, train_loader, epochs: int, *, val_loader=None
         for callback in callbacks:
             getattr(callback, method)(state)
 
-    with _StopOnSigint() as interrupt, _anomaly_mode(detect_anomaly, model):
+    with _StopOnSigint() as interrupt, _anomaly_mode(detect_anomaly, model), _input_is_data(model):
         try:
             call("on_fit_begin")
             for state.epoch in range(epochs):
@@ -281,6 +281,25 @@ def _given(value) -> str:
         return f"an array of shape {value.shape}"
     name = type(value).__name__
     return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+@contextlib.contextmanager
+def _input_is_data(model):
+    """The batches are data: no gradient with respect to them is needed, so the model's
+    first layer may skip that product (``needs_input_grad = False``, as PyTorch skips the
+    gradient of an input that does not require one). The model's own setting comes back after."""
+    before = model.__dict__.get("needs_input_grad", _UNSET)  # an instance's own setting, if any
+    previous = model.needs_input_grad
+    model.needs_input_grad = False
+    try:
+        yield
+    finally:
+        model.needs_input_grad = previous
+        if before is _UNSET:
+            model.__dict__.pop("needs_input_grad", None)  # a leaf module: back to the class default
+
+
+_UNSET = object()
 
 
 def _check_model(model, owner: str) -> None:
