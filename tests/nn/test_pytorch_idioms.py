@@ -109,3 +109,27 @@ def test_fit_treats_its_batches_as_data_and_restores_the_models_setting():
     train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), loader, epochs=1, progress=False)
     assert seen == [False, False]                  # the first layer skipped dC/dx in fit
     assert model.needs_input_grad is True and model[0].needs_input_grad is True
+
+
+def test_one_pool_used_twice_as_the_cifar_tutorial_does_says_what_happened_and_the_fix():
+    class Net(nn.Module):   # PyTorch's "Training a Classifier" reuses self.pool in forward
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.MaxPool2d(2)
+
+        def forward(self, x):
+            return self.pool(self.pool(x))
+
+        def backward(self, grad_output):
+            return self.pool.backward(self.pool.backward(grad_output))
+
+    net = Net()
+    with pytest.warns(cr.CacheWarning, match=r"MaxPool2d\.forward\(\) replaced a cache"):
+        y = net(np.random.default_rng(0).normal(size=(1, 1, 8, 8)))
+    with pytest.raises(RuntimeError, match=r"after two forward\(\)s.*one instance per use"):
+        net.backward(np.ones_like(y))
+    pool = nn.MaxPool2d(2)                 # one forward, two backwards: the plain message
+    pool(np.zeros((1, 1, 4, 4)))
+    pool.backward(np.zeros((1, 1, 2, 2)))
+    with pytest.raises(RuntimeError, match=r"called a second time after one forward\(\)"):
+        pool.backward(np.zeros((1, 1, 2, 2)))

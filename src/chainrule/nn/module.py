@@ -340,10 +340,12 @@ class Module:
         cache stays. A forward that replaces a cache no backward has used warns, once."""
         if not is_grad_enabled():
             return  # nothing will backpropagate through this forward; an earlier cache stays
-        if self._cache is not None and not self._cache_warned:
+        replaced = self._cache is not None
+        if replaced and not self._cache_warned:
             self._warn_replaced_cache()
         object.__setattr__(self, "_cache", arrays)
         object.__setattr__(self, "_cache_released", False)
+        object.__setattr__(self, "_cache_replaced", replaced)  # says why a second backward finds nothing
 
     @property
     def saved_tensors(self) -> tuple:
@@ -370,6 +372,14 @@ class Module:
 
     def _raise_no_cache(self):
         name = type(self).__name__
+        if self._cache_released and self.__dict__.get("_cache_replaced", False):
+            raise RuntimeError(
+                f"{name}.backward() called a second time, after two forward()s: the second forward "
+                f"replaced the first one's cache, so the first backward used the second forward's "
+                f"and nothing is left for this one. This happens when one {name} instance is used at "
+                f"two places in a model (a shared self.pool, say): create one instance per use "
+                f"(self.pool1, self.pool2), since each keeps one forward's cache."
+            )
         if self._cache_released:
             raise RuntimeError(
                 f"{name}.backward() called a second time after one forward(): backward uses the "
@@ -590,7 +600,7 @@ class Module:
         # and no hook wrapper bound to this instance (__setstate__ makes a new one).
         state = self.__dict__.copy()
         state.pop("backward", None)
-        state.update(_cache=None, _cache_released=False, _cache_warned=False)
+        state.update(_cache=None, _cache_released=False, _cache_warned=False, _cache_replaced=False)
         return state
 
     def __setstate__(self, state):
