@@ -200,3 +200,52 @@ def gradient_norms(norms: dict, layer_labels: list[str], title: str) -> str:
     ax.legend(fontsize=8.5, frameon=False)
     fig.tight_layout()
     return svg(fig, min_width=440)
+
+
+# --------------------------------------------------------------------------------------
+# gradient-patterns.md: one gate with numbers on its wires (value above, gradient below)
+# --------------------------------------------------------------------------------------
+def gate(symbol: str, inputs: list, outputs: list, note: str = "") -> str:
+    """One gate drawn as a circuit: ``inputs`` enter from the left, ``outputs`` leave to the
+    right, each a ``(name, value, gradient)`` triple (an empty ``symbol`` draws a branch point,
+    for fan-out); the value is written above its wire (blue)
+    and the gradient dC/d(wire) below it (orange). ``note`` is a line of text under the gate.
+
+    Drawn 4.4 inches wide with 11-12 pt text, so that shown 358 px wide on a phone its labels
+    are still about 12 CSS px.
+    """
+    fig, ax = plt.subplots(figsize=(4.4, 2.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    node, radius = (2.6, 0.0), 0.36
+
+    def rows(n):
+        return np.linspace((n - 1) / 2, -(n - 1) / 2, n) * 1.5
+
+    def wire(x0, x1, y, name, value, grad, side):
+        ax.plot([x0, x1], [y, y], color="black", linewidth=0.9, zorder=1)
+        mid = (x0 + x1) / 2
+        ax.text(mid, y + 0.09, f"{value:g}", ha="center", va="bottom", color=FORWARD, fontsize=12)
+        ax.text(mid, y - 0.09, f"{grad:g}", ha="center", va="top", color=BACKWARD, fontsize=12)
+        end = x0 - 0.12 if side == "left" else x1 + 0.12
+        ax.text(end, y, f"${name}$", ha="right" if side == "left" else "left", va="center",
+                fontsize=13)
+
+    for (name, value, grad), y in zip(inputs, rows(len(inputs))):
+        wire(0.0, 1.4, y, name, value, grad, "left")
+        ax.plot([1.4, node[0]], [y, 0], color="black", linewidth=0.9, zorder=1)
+    for (name, value, grad), y in zip(outputs, rows(len(outputs))):
+        x0 = 3.8 if len(outputs) > 1 else node[0] + radius
+        if len(outputs) > 1:
+            ax.plot([node[0], x0], [0, y], color="black", linewidth=0.9, zorder=1)
+        wire(x0, 5.2, y, name, value, grad, "right")
+    if symbol:
+        ax.add_patch(Circle(node, radius, facecolor="white", edgecolor="black", linewidth=1.1, zorder=3))
+        ax.text(*node, symbol, ha="center", va="center", fontsize=13 if len(symbol) < 3 else 11, zorder=4)
+    else:                                            # fan-out: the wire simply branches
+        ax.add_patch(Circle(node, 0.08, color="black", zorder=3))
+    if note:
+        ax.text(2.6, -1.55, note, ha="center", va="top", fontsize=11, color="#424242")
+    ax.set_xlim(-0.6, 5.8)
+    ax.set_ylim(-1.95, 1.35)
+    return svg(fig, min_width=300)
