@@ -249,3 +249,47 @@ def gate(symbol: str, inputs: list, outputs: list, note: str = "") -> str:
     ax.set_xlim(-0.6, 5.8)
     ax.set_ylim(-1.95, 1.35)
     return svg(fig, min_width=300)
+
+
+# --------------------------------------------------------------------------------------
+# why-backprop-is-fast.md: forward- against reverse-mode on one small graph
+# --------------------------------------------------------------------------------------
+def forward_reverse(positions: dict, edges: dict, edge_labels: dict, tangents: dict, seed: str,
+                    bars: dict, counts: tuple) -> str:
+    """The same graph twice, one panel above the other. Edges carry their local derivative.
+    Top: forward mode seeded at input ``seed``, each node labelled with d(node)/d(seed) (blue).
+    Bottom: reverse mode, each node labelled with d(output)/d(node) (orange). The edges on the
+    paths from ``seed`` to the output are drawn thick in both.
+    ``positions`` maps node -> (x, y); ``edges`` maps (src, dst) -> local derivative (a number)
+    and ``edge_labels`` the same keys to its formula; ``counts`` is
+    (forward passes, multiplications per pass, reverse multiplications)."""
+    passes, per_pass, reverse = counts
+    fig, axes = plt.subplots(2, 1, figsize=(4.4, 5.6))
+    titles = (f"forward mode, seeded at ${seed}$: $\\partial(\\cdot)/\\partial {seed}$",
+              "reverse mode: $\\partial e/\\partial(\\cdot)$")
+    footers = (f"one pass per input: {passes} × {per_pass} = {passes * per_pass} multiplications",
+               f"one pass for all inputs: {reverse} multiplications")
+    for ax, title, numbers, color, footer in zip(axes, titles, (tangents, bars), (FORWARD, BACKWARD),
+                                                  footers):
+        ax.set_aspect("equal")
+        ax.axis("off")
+        for (src, dst), local in edges.items():
+            (x0, y0), (x1, y1) = positions[src], positions[dst]
+            on_path = tangents[src] != 0                  # an edge on a path from the seed to e
+            ax.plot([x0, x1], [y0, y1], color=color if on_path else "black",
+                    linewidth=2.0 if on_path else 0.9, zorder=1)
+            mx, my = x0 + 0.5 * (x1 - x0), y0 + 0.5 * (y1 - y0)
+            ax.text(mx, my, f"{edge_labels[(src, dst)]}", ha="center", va="center", fontsize=10,
+                    color="#424242", zorder=2,
+                    bbox=dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none"))
+        for name, (x, y) in positions.items():
+            ax.add_patch(Circle((x, y), 0.27, facecolor="white", edgecolor="black", linewidth=1.0, zorder=3))
+            ax.text(x, y, f"${name}$", ha="center", va="center", fontsize=13, zorder=4)
+            ax.text(x, y + 0.34, f"{numbers[name]:g}", ha="center", va="bottom", fontsize=12,
+                    color=color, zorder=4)
+        ax.set_title(title, fontsize=11)
+        ax.text(2.0, -1.55, footer, ha="center", va="top", fontsize=11, color=color)
+        ax.set_xlim(-0.5, 4.5)
+        ax.set_ylim(-1.9, 1.5)
+    fig.tight_layout(h_pad=0.6)
+    return svg(fig, min_width=320)
