@@ -293,3 +293,56 @@ def forward_reverse(positions: dict, edges: dict, edge_labels: dict, tangents: d
         ax.set_ylim(-1.9, 1.5)
     fig.tight_layout(h_pad=0.6)
     return svg(fig, min_width=320)
+
+
+# --------------------------------------------------------------------------------------
+# modules/normalization.md: BatchNorm's staged graph, the three paths into x
+# --------------------------------------------------------------------------------------
+def batchnorm_graph(values: dict, grads: dict, paths: dict) -> str:
+    """x_j -> mu -> sigma^2 -> xhat -> y, each edge labelled with its local derivative, the
+    value of each node above it (blue) and dC/d(node) below (orange). ``values``/``grads`` are
+    keyed ``x, mu, var, xhat, y``; ``paths`` maps ``direct, var, mu`` to the three terms of
+    dC/dx_j, which the footer adds up. The three edges out of x_j (the three paths) are thick."""
+    pos = {"x": (0.0, 0.0), "mu": (2.2, 1.5), "var": (2.2, -1.5), "xhat": (4.4, 0.0), "y": (6.2, 0.0)}
+    tex = {"x": "$x_j$", "mu": r"$\mu$", "var": r"$\sigma^2$", "xhat": r"$\hat x_j$", "y": "$y_j$"}
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    # (from, to, local derivative, label offset)
+    edges = [("x", "mu", "$1/m$", (-0.4, 0.2)),
+             ("x", "var", r"$(2/m)(x_j-\mu)$", (-0.75, -0.62)),
+             ("x", "xhat", "$s$", (-1.0, 0.2)),
+             ("mu", "var", "$0$", (0.2, -0.55)),
+             ("mu", "xhat", "$-s$", (0.35, 0.2)),
+             ("var", "xhat", r"$-(x_j-\mu)s^3/2$", (0.8, -0.35)),
+             ("xhat", "y", r"$\gamma$", (0.0, 0.2))]
+    r = 0.42
+    for src, dst, label, (dx, dy) in edges:
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
+        length = np.hypot(x1 - x0, y1 - y0)
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        zero = label == "$0$"                        # mu -> sigma^2: its derivative sums to 0
+        _arrow(ax, (x0 + r * ux, y0 + r * uy), (x1 - r * ux, y1 - r * uy),
+               GREY if zero else "black", width=1.8 if src == "x" else 0.9)
+        ax.text((x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, label, ha="center", va="center",
+                fontsize=11, color=GREY if zero else "#212121")
+    for name, (x, y) in pos.items():
+        ax.add_patch(Circle((x, y), r, facecolor="white", edgecolor="black", linewidth=1.0, zorder=3))
+        ax.text(x, y, tex[name], ha="center", va="center", fontsize=13, zorder=4)
+        above = y + r + 0.06 if name != "var" else y - r - 0.06
+        below = y - r - 0.06 if name != "var" else y - r - 0.42
+        if name == "mu":
+            above, below = y + r + 0.38, y + r + 0.06
+        ax.text(x, above, f"{values[name]:.3f}", ha="center", va="bottom" if name != "var" else "top",
+                fontsize=11, color=FORWARD)
+        ax.text(x, below, f"{grads[name]:.3f}", ha="center", va="top" if name not in ("mu",) else "bottom",
+                fontsize=11, color=BACKWARD)
+    total = sum(paths.values())
+    lines = [r"$\partial C/\partial x_j$ = three paths:",
+             f"direct {paths['direct']:+.3f},  via $\\sigma^2$ {paths['var']:+.3f},  via $\\mu$ {paths['mu']:+.3f}",
+             f"= {total:.3f}"]
+    for k, line in enumerate(lines):
+        ax.text(3.1, -2.65 - 0.42 * k, line, ha="center", va="top", fontsize=11, color=BACKWARD)
+    ax.set_xlim(-0.6, 6.8)
+    ax.set_ylim(-4.0, 2.5)
+    return svg(fig, min_width=330)
