@@ -346,3 +346,60 @@ def batchnorm_graph(values: dict, grads: dict, paths: dict) -> str:
     ax.set_xlim(-0.6, 6.8)
     ax.set_ylim(-4.0, 2.5)
     return svg(fig, min_width=330)
+
+
+# --------------------------------------------------------------------------------------
+# modules/recurrent.md: the unrolled RNN, and full against truncated BPTT
+# --------------------------------------------------------------------------------------
+def unrolled_rnn() -> str:
+    """Three steps of an unrolled RNN; forward arrows black, and the two gradients that reach
+    h_t in orange: dC/dy_t from the output above and delta_{t+1} W_hh from the next step."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    steps = [("t-1", 0.0), ("t", 2.2), ("t+1", 4.4)]
+    box = dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="black", linewidth=0.9)
+    for name, x in steps:
+        ax.text(x, 0, f"$h_{{{name}}}$", ha="center", va="center", fontsize=13, bbox=box, zorder=3)
+        ax.text(x, -1.5, f"$x_{{{name}}}$", ha="center", va="center", fontsize=12)
+        ax.text(x, 1.5, f"$y_{{{name}}}$", ha="center", va="center", fontsize=12)
+        _arrow(ax, (x, -1.25), (x, -0.38), "black", width=0.8)
+        _arrow(ax, (x - 0.12, 0.38), (x - 0.12, 1.25), "black", width=0.8)
+    for (_, x0), (_, x1) in zip(steps[:-1], steps[1:]):
+        _arrow(ax, (x0 + 0.55, 0.1), (x1 - 0.55, 0.1), "black", width=0.8)
+    ax.text(1.1, 0.22, "$W_{hh}$", ha="center", va="bottom", fontsize=10, color="#424242")
+    _arrow(ax, (-1.05, 0.1), (-0.55, 0.1), "black", width=0.8)
+    _arrow(ax, (4.95, 0.1), (5.45, 0.1), "black", width=0.8)
+    # the two paths into h_t, backwards
+    _arrow(ax, (2.32, 1.25), (2.32, 0.4), BACKWARD, width=1.8)
+    ax.text(2.45, 0.85, r"$\partial C/\partial y_t$", ha="left", va="center", fontsize=11, color=BACKWARD)
+    _arrow(ax, (3.85, -0.12), (2.75, -0.12), BACKWARD, width=1.8)
+    ax.text(3.3, -0.25, r"$\delta_{t+1} W_{hh}$", ha="center", va="top", fontsize=11, color=BACKWARD)
+    ax.text(2.2, -2.0, r"$\partial C/\partial h_t$ = the sum of both", ha="center", va="top",
+            fontsize=11, color=BACKWARD)
+    ax.set_xlim(-1.1, 5.5)
+    ax.set_ylim(-2.4, 1.8)
+    return svg(fig, min_width=320)
+
+
+def bptt_truncation(back: np.ndarray, full: np.ndarray, truncated: np.ndarray, k: int,
+                    clip_scale: float) -> str:
+    """|dC/dh_t| against the number of steps back from the cost: full BPTT (orange), truncated
+    BPTT at k steps (blue, nothing further back), and full BPTT after clipping (dashed: the
+    same curve times ``clip_scale``)."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    ax.semilogy(back, full, color=BACKWARD, marker=".", label="full BPTT")
+    ax.semilogy(back, full * clip_scale, color=BACKWARD, linestyle="--", linewidth=1.0,
+                label="full, clipped")
+    kept = ~np.isnan(truncated)
+    ax.semilogy(back[kept], truncated[kept], color=FORWARD, marker="o", markersize=3.5,
+                linestyle="none", label=f"truncated, k = {k}")
+    ax.set_ylim(bottom=np.nanmin(full * clip_scale) / 30)   # room for the legend underneath
+    ax.axvline(k, color=GREY, linewidth=0.8)
+    ax.text(k + 0.5, ax.get_ylim()[1], "truncation", fontsize=10, color=GREY, va="top")
+    ax.set_xlabel("steps back from the cost, $L - t$", fontsize=11)
+    ax.set_ylabel(r"$|\partial C/\partial h_t|$", fontsize=11)
+    ax.tick_params(labelsize=10)
+    ax.legend(fontsize=10, frameon=False, loc="lower right")
+    fig.tight_layout()
+    return svg(fig, min_width=320)
