@@ -342,9 +342,9 @@ def batchnorm_graph(values: dict, grads: dict, paths: dict) -> str:
              f"direct {paths['direct']:+.3f},  via $\\sigma^2$ {paths['var']:+.3f},  via $\\mu$ {paths['mu']:+.3f}",
              f"= {total:.3f}"]
     for k, line in enumerate(lines):
-        ax.text(3.1, -2.65 - 0.42 * k, line, ha="center", va="top", fontsize=11, color=BACKWARD)
+        ax.text(3.1, -2.85 - 0.42 * k, line, ha="center", va="top", fontsize=11, color=BACKWARD)
     ax.set_xlim(-0.6, 6.8)
-    ax.set_ylim(-4.0, 2.5)
+    ax.set_ylim(-4.2, 2.5)
     return svg(fig, min_width=330)
 
 
