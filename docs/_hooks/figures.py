@@ -253,3 +253,206 @@ def gradient_norms(norms: dict, layer_labels: list[str], title: str) -> str:
     ax.legend(frameon=False)
     fig.tight_layout()
     return svg(fig)
+
+
+# --------------------------------------------------------------------------------------
+# gradient-patterns.md: one gate with numbers on its wires (value above, gradient below)
+# --------------------------------------------------------------------------------------
+def gate(symbol: str, inputs: list, outputs: list, note: str = "") -> str:
+    """One gate drawn as a circuit: ``inputs`` enter from the left, ``outputs`` leave to the
+    right, each a ``(name, value, gradient)`` triple (an empty ``symbol`` draws a branch point,
+    for fan-out); the value is written above its wire (blue)
+    and the gradient dC/d(wire) below it (orange). ``note`` is a line of text under the gate.
+
+    Drawn 4.4 inches wide with 11-12 pt text, so that shown 358 px wide on a phone its labels
+    are still about 12 CSS px.
+    """
+    fig, ax = plt.subplots(figsize=(4.4, 2.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    node, radius = (2.6, 0.0), 0.36
+
+    def rows(n):
+        return np.linspace((n - 1) / 2, -(n - 1) / 2, n) * 1.5
+
+    def wire(x0, x1, y, name, value, grad, side):
+        ax.plot([x0, x1], [y, y], color="black", linewidth=0.9, zorder=1)
+        mid = (x0 + x1) / 2
+        ax.text(mid, y + 0.09, f"{value:g}", ha="center", va="bottom", color=FORWARD, fontsize=12)
+        ax.text(mid, y - 0.09, f"{grad:g}", ha="center", va="top", color=BACKWARD, fontsize=12)
+        end = x0 - 0.12 if side == "left" else x1 + 0.12
+        ax.text(end, y, f"${name}$", ha="right" if side == "left" else "left", va="center",
+                fontsize=13)
+
+    for (name, value, grad), y in zip(inputs, rows(len(inputs))):
+        wire(0.0, 1.4, y, name, value, grad, "left")
+        ax.plot([1.4, node[0]], [y, 0], color="black", linewidth=0.9, zorder=1)
+    for (name, value, grad), y in zip(outputs, rows(len(outputs))):
+        x0 = 3.8 if len(outputs) > 1 else node[0] + radius
+        if len(outputs) > 1:
+            ax.plot([node[0], x0], [0, y], color="black", linewidth=0.9, zorder=1)
+        wire(x0, 5.2, y, name, value, grad, "right")
+    if symbol:
+        ax.add_patch(Circle(node, radius, facecolor="white", edgecolor="black", linewidth=1.1, zorder=3))
+        ax.text(*node, symbol, ha="center", va="center", fontsize=13 if len(symbol) < 3 else 11, zorder=4)
+    else:                                            # fan-out: the wire simply branches
+        ax.add_patch(Circle(node, 0.08, color="black", zorder=3))
+    if note:
+        ax.text(2.6, -1.55, note, ha="center", va="top", fontsize=11, color="#424242")
+    ax.set_xlim(-0.6, 5.8)
+    ax.set_ylim(-1.95, 1.35)
+    return svg(fig)
+
+
+# --------------------------------------------------------------------------------------
+# why-backprop-is-fast.md: forward- against reverse-mode on one small graph
+# --------------------------------------------------------------------------------------
+def forward_reverse(positions: dict, edges: dict, edge_labels: dict, tangents: dict, seed: str,
+                    bars: dict, counts: tuple) -> str:
+    """The same graph twice, one panel above the other. Edges carry their local derivative.
+    Top: forward mode seeded at input ``seed``, each node labelled with d(node)/d(seed) (blue).
+    Bottom: reverse mode, each node labelled with d(output)/d(node) (orange). The edges on the
+    paths from ``seed`` to the output are drawn thick in both.
+    ``positions`` maps node -> (x, y); ``edges`` maps (src, dst) -> local derivative (a number)
+    and ``edge_labels`` the same keys to its formula; ``counts`` is
+    (forward passes, multiplications per pass, reverse multiplications)."""
+    passes, per_pass, reverse = counts
+    fig, axes = plt.subplots(2, 1, figsize=(4.4, 5.6))
+    titles = (f"forward mode, seeded at ${seed}$: $\\partial(\\cdot)/\\partial {seed}$",
+              "reverse mode: $\\partial e/\\partial(\\cdot)$")
+    footers = (f"one pass per input: {passes} × {per_pass} = {passes * per_pass} multiplications",
+               f"one pass for all inputs: {reverse} multiplications")
+    for ax, title, numbers, color, footer in zip(axes, titles, (tangents, bars), (FORWARD, BACKWARD),
+                                                  footers):
+        ax.set_aspect("equal")
+        ax.axis("off")
+        for (src, dst), local in edges.items():
+            (x0, y0), (x1, y1) = positions[src], positions[dst]
+            on_path = tangents[src] != 0                  # an edge on a path from the seed to e
+            ax.plot([x0, x1], [y0, y1], color=color if on_path else "black",
+                    linewidth=2.0 if on_path else 0.9, zorder=1)
+            mx, my = x0 + 0.5 * (x1 - x0), y0 + 0.5 * (y1 - y0)
+            ax.text(mx, my, f"{edge_labels[(src, dst)]}", ha="center", va="center", fontsize=10,
+                    color="#424242", zorder=2,
+                    bbox=dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none"))
+        for name, (x, y) in positions.items():
+            ax.add_patch(Circle((x, y), 0.27, facecolor="white", edgecolor="black", linewidth=1.0, zorder=3))
+            ax.text(x, y, f"${name}$", ha="center", va="center", fontsize=13, zorder=4)
+            ax.text(x, y + 0.34, f"{numbers[name]:g}", ha="center", va="bottom", fontsize=12,
+                    color=color, zorder=4)
+        ax.set_title(title, fontsize=11)
+        ax.text(2.0, -1.55, footer, ha="center", va="top", fontsize=11, color=color)
+        ax.set_xlim(-0.5, 4.5)
+        ax.set_ylim(-1.9, 1.5)
+    fig.tight_layout(h_pad=0.6)
+    return svg(fig)
+
+
+# --------------------------------------------------------------------------------------
+# modules/normalization.md: BatchNorm's staged graph, the three paths into x
+# --------------------------------------------------------------------------------------
+def batchnorm_graph(values: dict, grads: dict, paths: dict) -> str:
+    """x_j -> mu -> sigma^2 -> xhat -> y, each edge labelled with its local derivative, the
+    value of each node above it (blue) and dC/d(node) below (orange). ``values``/``grads`` are
+    keyed ``x, mu, var, xhat, y``; ``paths`` maps ``direct, var, mu`` to the three terms of
+    dC/dx_j, which the footer adds up. The three edges out of x_j (the three paths) are thick."""
+    pos = {"x": (0.0, 0.0), "mu": (2.2, 1.5), "var": (2.2, -1.5), "xhat": (4.4, 0.0), "y": (6.2, 0.0)}
+    tex = {"x": "$x_j$", "mu": r"$\mu$", "var": r"$\sigma^2$", "xhat": r"$\hat x_j$", "y": "$y_j$"}
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    # (from, to, local derivative, label offset)
+    edges = [("x", "mu", "$1/m$", (-0.4, 0.2)),
+             ("x", "var", r"$(2/m)(x_j-\mu)$", (-0.75, -0.62)),
+             ("x", "xhat", "$s$", (-1.0, 0.2)),
+             ("mu", "var", "$0$", (0.2, -0.55)),
+             ("mu", "xhat", "$-s$", (0.35, 0.2)),
+             ("var", "xhat", r"$-(x_j-\mu)s^3/2$", (0.8, -0.35)),
+             ("xhat", "y", r"$\gamma$", (0.0, 0.2))]
+    r = 0.42
+    for src, dst, label, (dx, dy) in edges:
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
+        length = np.hypot(x1 - x0, y1 - y0)
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        zero = label == "$0$"                        # mu -> sigma^2: its derivative sums to 0
+        _arrow(ax, (x0 + r * ux, y0 + r * uy), (x1 - r * ux, y1 - r * uy),
+               GREY if zero else "black", width=1.8 if src == "x" else 0.9)
+        ax.text((x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, label, ha="center", va="center",
+                fontsize=11, color=GREY if zero else "#212121")
+    for name, (x, y) in pos.items():
+        ax.add_patch(Circle((x, y), r, facecolor="white", edgecolor="black", linewidth=1.0, zorder=3))
+        ax.text(x, y, tex[name], ha="center", va="center", fontsize=13, zorder=4)
+        above = y + r + 0.06 if name != "var" else y - r - 0.06
+        below = y - r - 0.06 if name != "var" else y - r - 0.42
+        if name == "mu":
+            above, below = y + r + 0.38, y + r + 0.06
+        ax.text(x, above, f"{values[name]:.3f}", ha="center", va="bottom" if name != "var" else "top",
+                fontsize=11, color=FORWARD)
+        ax.text(x, below, f"{grads[name]:.3f}", ha="center", va="top" if name not in ("mu",) else "bottom",
+                fontsize=11, color=BACKWARD)
+    total = sum(paths.values())
+    lines = [r"$\partial C/\partial x_j$ = three paths:",
+             f"direct {paths['direct']:+.3f},  via $\\sigma^2$ {paths['var']:+.3f},  via $\\mu$ {paths['mu']:+.3f}",
+             f"= {total:.3f}"]
+    for k, line in enumerate(lines):
+        ax.text(3.1, -2.85 - 0.42 * k, line, ha="center", va="top", fontsize=11, color=BACKWARD)
+    ax.set_xlim(-0.6, 6.8)
+    ax.set_ylim(-4.2, 2.5)
+    return svg(fig)
+
+
+# --------------------------------------------------------------------------------------
+# modules/recurrent.md: the unrolled RNN, and full against truncated BPTT
+# --------------------------------------------------------------------------------------
+def unrolled_rnn() -> str:
+    """Three steps of an unrolled RNN; forward arrows black, and the two gradients that reach
+    h_t in orange: dC/dy_t from the output above and delta_{t+1} W_hh from the next step."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    steps = [("t-1", 0.0), ("t", 2.2), ("t+1", 4.4)]
+    box = dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="black", linewidth=0.9)
+    for name, x in steps:
+        ax.text(x, 0, f"$h_{{{name}}}$", ha="center", va="center", fontsize=13, bbox=box, zorder=3)
+        ax.text(x, -1.5, f"$x_{{{name}}}$", ha="center", va="center", fontsize=12)
+        ax.text(x, 1.5, f"$y_{{{name}}}$", ha="center", va="center", fontsize=12)
+        _arrow(ax, (x, -1.25), (x, -0.38), "black", width=0.8)
+        _arrow(ax, (x - 0.12, 0.38), (x - 0.12, 1.25), "black", width=0.8)
+    for (_, x0), (_, x1) in zip(steps[:-1], steps[1:]):
+        _arrow(ax, (x0 + 0.55, 0.1), (x1 - 0.55, 0.1), "black", width=0.8)
+    ax.text(1.1, 0.22, "$W_{hh}$", ha="center", va="bottom", fontsize=10, color="#424242")
+    _arrow(ax, (-1.05, 0.1), (-0.55, 0.1), "black", width=0.8)
+    _arrow(ax, (4.95, 0.1), (5.45, 0.1), "black", width=0.8)
+    # the two paths into h_t, backwards
+    _arrow(ax, (2.32, 1.25), (2.32, 0.4), BACKWARD, width=1.8)
+    ax.text(2.45, 0.85, r"$\partial C/\partial y_t$", ha="left", va="center", fontsize=11, color=BACKWARD)
+    _arrow(ax, (3.85, -0.12), (2.75, -0.12), BACKWARD, width=1.8)
+    ax.text(3.3, -0.25, r"$\delta_{t+1} W_{hh}$", ha="center", va="top", fontsize=11, color=BACKWARD)
+    ax.text(2.2, -2.0, r"$\partial C/\partial h_t$ = the sum of both", ha="center", va="top",
+            fontsize=11, color=BACKWARD)
+    ax.set_xlim(-1.1, 5.5)
+    ax.set_ylim(-2.4, 1.8)
+    return svg(fig)
+
+
+def bptt_truncation(back: np.ndarray, full: np.ndarray, truncated: np.ndarray, k: int,
+                    clip_scale: float) -> str:
+    """|dC/dh_t| against the number of steps back from the cost: full BPTT (orange), truncated
+    BPTT at k steps (blue, nothing further back), and full BPTT after clipping (dashed: the
+    same curve times ``clip_scale``)."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    ax.semilogy(back, full, color=BACKWARD, marker=".", label="full BPTT")
+    ax.semilogy(back, full * clip_scale, color=BACKWARD, linestyle="--", linewidth=1.0,
+                label="full, clipped")
+    kept = ~np.isnan(truncated)
+    ax.semilogy(back[kept], truncated[kept], color=FORWARD, marker="o", markersize=3.5,
+                linestyle="none", label=f"truncated, k = {k}")
+    ax.set_ylim(bottom=np.nanmin(full * clip_scale) / 30)   # room for the legend underneath
+    ax.axvline(k, color=GREY, linewidth=0.8)
+    ax.text(k + 0.5, ax.get_ylim()[1], "truncation", fontsize=10, color=GREY, va="top")
+    ax.set_xlabel("steps back from the cost, $L - t$", fontsize=11)
+    ax.set_ylabel(r"$|\partial C/\partial h_t|$", fontsize=11)
+    ax.tick_params(labelsize=10)
+    ax.legend(fontsize=10, frameon=False, loc="lower right")
+    fig.tight_layout()
+    return svg(fig)
