@@ -241,13 +241,32 @@ def sequence_features(x, owner, size: int, dtype) -> np.ndarray:
     return last_dim(x, owner, size, "embed_dim")
 
 
-def grad_of_shape(grad, owner, name: str, shape: tuple, dtype) -> np.ndarray:
+def grad_of_shape(grad, owner, name: str, shape: tuple, dtype, note: str = "") -> np.ndarray:
     """A gradient given to ``owner`` (``"GRU.backward"``) as a float array of ``shape``:
-    "GRU.backward expected grad_h_n of shape (1, 2, 4), got (2, 4)"."""
+    "GRU.backward expected grad_h_n of shape (1, 2, 4), got (2, 4)" (``note`` follows the shape)."""
     grad = float_array(grad, owner, name, dtype=dtype)
     if grad.shape != shape:
-        raise ValueError(f"{owner_of(owner)} expected {name} of shape {shape}, got {grad.shape}")
+        raise ValueError(f"{owner_of(owner)} expected {name} of shape {shape}{note}, got {grad.shape}")
     return grad
+
+
+def recurrent_size(value, owner, name: str) -> int:
+    """``input_size``, ``hidden_size``, ``num_layers``: "GRU hidden_size must be greater than zero, got 0"."""
+    if not is_int(value):
+        raise TypeError(f"{owner_of(owner)} {name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{owner_of(owner)} {name} must be greater than zero, got {value!r}")
+    return int(value)
+
+
+def lstm_state(hx, owner) -> tuple:
+    """LSTM's ``hx``: ``None`` (zeros) or a pair ``(h0, c0)`` of arrays, as a pair."""
+    if hx is None:
+        return (None, None)
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2 or hx[0] is None or hx[1] is None:
+        raise TypeError(f"{owner_of(owner)} expected hx to be None or a pair (h0, c0) of arrays, "
+                        f"got {type(hx).__name__}")
+    return tuple(hx)
 
 
 def recurrent_input(module, x) -> np.ndarray:
