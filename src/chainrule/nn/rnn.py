@@ -495,20 +495,8 @@ class GRU(_RNNBase):
     n_t &= \tanh\big(x_t W_{in}^\top + b_{in} + r_t \odot (h_{t-1} W_{hn}^\top + b_{hn})\big) \\
     h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
     \end{aligned}$$
-    
-    Args:
-        input_size: features of each input step, $H_{in}$.
-        hidden_size: features of the hidden state, $H$.
-        num_layers: recurrent layers stacked, each reading the previous one's output sequence.
-        bias: if ``False``, no ``bias_ih``/``bias_hh``.
-        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)`` (hidden states keep
-            ``(layers, N, H)``).
-        dropout: probability of zeroing each output element of every layer but the last, in
-            training mode (as ``nn.Dropout``, from ``rng`` or the package's generator).
-        bidirectional: also run each layer over the reversed sequence; outputs ``2 H`` wide.
-        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
-        rng: ``numpy.random.Generator`` for the initial values (and the dropout masks);
-            default the package's generator.
+
+    The arguments are :class:`RNN`'s, all but ``nonlinearity`` (written once there).
 
     Shape: as ``RNN``.
 
@@ -552,21 +540,8 @@ class LSTM(_RNNBase):
     h_t &= o_t \odot \tanh(c_t)
     \end{aligned}$$
 
-    ``forward(x, (h0, c0))`` returns ``(output, (h_n, c_n))``.
-    
-    Args:
-        input_size: features of each input step, $H_{in}$.
-        hidden_size: features of the hidden state, $H$.
-        num_layers: recurrent layers stacked, each reading the previous one's output sequence.
-        bias: if ``False``, no ``bias_ih``/``bias_hh``.
-        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)`` (hidden states keep
-            ``(layers, N, H)``).
-        dropout: probability of zeroing each output element of every layer but the last, in
-            training mode (as ``nn.Dropout``, from ``rng`` or the package's generator).
-        bidirectional: also run each layer over the reversed sequence; outputs ``2 H`` wide.
-        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
-        rng: ``numpy.random.Generator`` for the initial values (and the dropout masks);
-            default the package's generator.
+    ``forward(x, (h0, c0))`` returns ``(output, (h_n, c_n))``. The arguments are :class:`RNN`'s,
+    all but ``nonlinearity`` (written once there).
 
     Shape: as ``RNN``; ``c0`` and ``c_n`` like ``h0``.
 
