@@ -1,5 +1,7 @@
-r"""SelfAttention: multi-head scaled dot-product self-attention, as PyTorch's
-``MultiheadAttention(E, H, batch_first=True)(x, x, x)``, with its backward written out."""
+r"""Attention: the core as a function pair, ``scaled_dot_product_attention`` and
+``scaled_dot_product_attention_backward`` (per head, arrays in and out), and SelfAttention,
+multi-head self-attention as PyTorch's ``MultiheadAttention(E, H, batch_first=True)(x, x, x)``,
+which composes its input and output projections around that pair."""
 
 from __future__ import annotations
 
