@@ -190,6 +190,123 @@ def identity_grad(module, grad, shape: tuple, dtype) -> np.ndarray:
 
 
 # -- normalisation, attention, recurrent ----------------------------------------------------
+def norm_eps(value, owner) -> float:
+    """A normalisation layer's ``eps``: "LayerNorm eps must be a finite number >= 0, got -1"."""
+    return in_range(value, owner, "eps", low=0, finite=True, words="a finite number >= 0", type_error=ValueError)
+
+
+def normalized_shape(value, owner) -> tuple:
+    """LayerNorm's ``normalized_shape``, an int or a non-empty tuple of positive ints, as a tuple."""
+    shape = (value,) if isinstance(value, (int, np.integer)) else value
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        shape = None
+    if shape is None or not shape or any(not is_int(n) or n < 1 for n in shape):
+        raise ValueError(f"{owner_of(owner)} normalized_shape must be a positive int or a non-empty tuple of "
+                         f"positive ints, got {value!r}")
+    return tuple(int(n) for n in shape)
+
+
+def batch_norm_input(module, x, dtype, batch_stats: bool) -> np.ndarray:
+    """A batch norm's input: a float array of one of ``module._input_dims`` ranks, with
+    ``num_features`` channels on axis 1 and, for batch statistics, more than one value per channel."""
+    name = owner_of(module)
+    x = float_array(x, name, dtype=dtype)
+    if x.ndim not in module._input_dims:
+        raise ValueError(f"{name} expected input of shape {module._input_shape}, got shape {x.shape} ({x.ndim}-D)")
+    if x.shape[1] != module.num_features:
+        raise ValueError(f"{name} expected input with {module.num_features} channels (num_features) "
+                         f"in dimension 1, got shape {x.shape}")
+    if batch_stats and x.size // module.num_features == 1:
+        raise ValueError(f"{name} expected more than 1 value per channel to compute batch statistics "
+                         f"(training mode, or track_running_stats=False), got input of shape {x.shape}")
+    return x
+
+
+def layer_norm_input(x, owner, normalized_shape: tuple, dtype) -> np.ndarray:
+    """A float array whose trailing axes are ``normalized_shape``."""
+    x = float_array(x, owner, dtype=dtype)
+    k = len(normalized_shape)
+    if x.shape[x.ndim - k:] != normalized_shape or x.ndim < k:
+        raise ValueError(f"{owner_of(owner)} expected input of shape (*, {', '.join(map(str, normalized_shape))}) "
+                         f"(normalized_shape={normalized_shape}), got shape {x.shape}")
+    return x
+
+
+def heads(embed_dim, num_heads, owner) -> tuple:
+    """``(embed_dim, num_heads)``, positive ints with ``num_heads`` dividing ``embed_dim``."""
+    embed_dim = integer(embed_dim, owner, "embed_dim", minimum=1, type_error=ValueError)
+    num_heads = integer(num_heads, owner, "num_heads", minimum=1, type_error=ValueError)
+    if embed_dim % num_heads != 0:
+        raise ValueError(f"{owner_of(owner)} embed_dim must be divisible by num_heads, got embed_dim={embed_dim} "
+                         f"and num_heads={num_heads}")
+    return embed_dim, num_heads
+
+
+def sequence_features(x, owner, size: int, dtype) -> np.ndarray:
+    """An attention input: ``(N, T, E)`` or unbatched ``(T, E)``, with ``E == size``."""
+    x = float_array(x, owner, dtype=dtype)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{owner_of(owner)} expected input of shape (N, T, E) or unbatched (T, E), got shape {x.shape}")
+    return last_dim(x, owner, size, "embed_dim")
+
+
+def grad_of_shape(grad, owner, name: str, shape: tuple, dtype, note: str = "") -> np.ndarray:
+    """A gradient given to ``owner`` (``"GRU.backward"``) as a float array of ``shape``:
+    "GRU.backward expected grad_h_n of shape (1, 2, 4), got (2, 4)" (``note`` follows the shape)."""
+    grad = float_array(grad, owner, name, dtype=dtype)
+    if grad.shape != shape:
+        raise ValueError(f"{owner_of(owner)} expected {name} of shape {shape}{note}, got {grad.shape}")
+    return grad
+
+
+def recurrent_size(value, owner, name: str) -> int:
+    """``input_size``, ``hidden_size``, ``num_layers``: "GRU hidden_size must be greater than zero, got 0"."""
+    if not is_int(value):
+        raise TypeError(f"{owner_of(owner)} {name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{owner_of(owner)} {name} must be greater than zero, got {value!r}")
+    return int(value)
+
+
+def lstm_state(hx, owner) -> tuple:
+    """LSTM's ``hx``: ``None`` (zeros) or a pair ``(h0, c0)`` of arrays, as a pair."""
+    if hx is None:
+        return (None, None)
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2 or hx[0] is None or hx[1] is None:
+        raise TypeError(f"{owner_of(owner)} expected hx to be None or a pair (h0, c0) of arrays, "
+                        f"got {type(hx).__name__}")
+    return tuple(hx)
+
+
+def recurrent_input(module, x) -> np.ndarray:
+    """A recurrent layer's input: 2-D ``(L, H_in)`` or 3-D, ``input_size`` features, length >= 1."""
+    name = owner_of(module)
+    x = float_array(x, name, dtype=module.weight_ih_l0.dtype)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{name} expected input to be 2-D (L, H_in), unbatched, or 3-D (batched), "
+                         f"got {x.ndim}-D input of shape {x.shape}")
+    last_dim(x, name, module.input_size, "input_size")
+    length = x.shape[1] if x.ndim == 3 and module.batch_first else x.shape[0]
+    if length == 0:
+        raise ValueError(f"{name} expected a sequence of length at least 1, got input of shape {x.shape}")
+    return x
+
+
+def recurrent_hidden(module, h, what: str, batched: bool, batch: int) -> np.ndarray:
+    """An initial state ``h0``/``c0``: ``(num_layers * num_directions, N, H)``, or without ``N``
+    for unbatched input; returned with the ``N`` axis."""
+    name = owner_of(module)
+    h = float_array(h, name, what, dtype=module.weight_ih_l0.dtype)
+    layers = module.num_layers * module.num_directions
+    expected = (layers, batch, module.hidden_size) if batched else (layers, module.hidden_size)
+    if h.shape != expected:
+        layout = "3-D (num_layers * num_directions, N, hidden_size)" if batched else \
+            "2-D (num_layers * num_directions, hidden_size) for unbatched input"
+        raise ValueError(f"{name} expected {what} of shape {expected}, {layout}, got {h.shape}")
+    return h if batched else h[:, None, :]
+
 
 
 # -- losses and containers ------------------------------------------------------------------

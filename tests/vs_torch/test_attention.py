@@ -179,3 +179,32 @@ def test_torch_dropout_statistics_match_ours():
     scale = np.abs(reference).max()
     assert np.abs(ours_mean - reference).max() < 0.1 * scale
     assert np.abs(theirs_mean - reference).max() < 0.1 * scale
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"is_causal": True}, {"scale": 0.3}, {"attn_mask": "bool"}, {"attn_mask": "float"},
+])
+def test_the_function_pair_is_torchs_scaled_dot_product_attention(options):
+    """scaled_dot_product_attention and its backward against F.scaled_dot_product_attention,
+    float64, with more keys than queries except for the causal case."""
+    from chainrule.nn.attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
+    rng = np.random.default_rng(0)
+    keys = 5 if options.get("is_causal") else 6
+    q, k, v = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(2, 3, keys, 4)), rng.normal(size=(2, 3, keys, 4))
+    options = dict(options)
+    if options.get("attn_mask") == "bool":
+        options["attn_mask"] = rng.random((5, keys)) > 0.3
+        options["attn_mask"][:, 0] = True  # every query sees at least one key
+    elif options.get("attn_mask") == "float":
+        options["attn_mask"] = rng.normal(size=(5, keys))
+    output, attn, drop = scaled_dot_product_attention(q, k, v, **options)
+    grad_output = rng.normal(size=output.shape)
+    grads = scaled_dot_product_attention_backward(grad_output, q, k, v, attn, drop, scale=options.get("scale"))
+
+    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    theirs = torch.nn.functional.scaled_dot_product_attention(
+        tq, tk, tv, **{name: torch.tensor(a) if isinstance(a, np.ndarray) else a for name, a in options.items()})
+    theirs.backward(torch.tensor(grad_output))
+    np.testing.assert_allclose(output, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for name, ours, tensor in zip(("query", "key", "value"), grads, (tq, tk, tv)):
+        np.testing.assert_allclose(ours, tensor.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)

@@ -1,5 +1,7 @@
-r"""SelfAttention: multi-head scaled dot-product self-attention, as PyTorch's
-``MultiheadAttention(E, H, batch_first=True)(x, x, x)``, with its backward written out."""
+r"""Attention: the core as a function pair, ``scaled_dot_product_attention`` and
+``scaled_dot_product_attention_backward`` (per head, arrays in and out), and SelfAttention,
+multi-head self-attention as PyTorch's ``MultiheadAttention(E, H, batch_first=True)(x, x, x)``,
+which composes its input and output projections around that pair."""
 
 from __future__ import annotations
 
@@ -12,9 +14,77 @@ from . import stable
 from .activation import softmax_backward
 from .dropout import dropout_mask
 from . import init
-from .._checks import as_float_array
+from .. import _checks as checks
 from .linear import Linear
 from .module import Module, Parameter, accumulate_grad
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 *, rng=None):
+    r"""Attention of every query over the keys, per head (any leading axes, e.g. ``(N, H, T, d)``):
+
+    $$S = s\, Q K^\top \;(+\,M),\qquad A = \operatorname{softmax}_{\text{keys}}(S),\qquad O = \tilde A V,$$
+
+    with $s$ = ``scale`` (default $1/\sqrt d$), $M$ the additive ``attn_mask`` (a boolean one:
+    ``True`` where a query may attend) or, with ``is_causal``, $-\infty$ above the diagonal (key
+    $j$ later than query $i$), and $\tilde A = A \odot$ an inverted-dropout mask (drop
+    probability ``dropout_p``, from ``rng``) or $A$ itself.
+
+    Returns ``(output, attn, drop)``: $O$, the attention weights $A$ (softmax's Jacobian and
+    $\partial C/\partial V$ need them) and the dropout mask (``None`` without dropout), what
+    ``scaled_dot_product_attention_backward`` takes.
+    """
+    T, S = query.shape[-2], key.shape[-2]
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale  # a Python float: float32 stays float32
+    scores = (query @ key.swapaxes(-1, -2)) * scale          # S = Q K^T / sqrt(d), (..., T, S)
+    if is_causal:
+        mask = np.triu(np.full((T, S), -np.inf, dtype=scores.dtype), k=1)  # M: -inf where key j > query i
+        scores += mask                                        # exp(-inf) = 0: no weight on the future
+    if attn_mask is not None:
+        scores += np.where(attn_mask, 0.0, -np.inf).astype(scores.dtype) if attn_mask.dtype == bool else attn_mask
+    attn = stable.softmax(scores, axis=-1)                    # A, each row sums to 1 over the keys
+    if dropout_p > 0.0:
+        drop = dropout_mask(attn.shape, dropout_p, rng, attn.dtype)
+        weights = attn * drop                                 # dropout on the attention weights
+    else:
+        drop = None
+        weights = attn
+    return weights @ value, attn, drop                        # O = A V
+
+
+def scaled_dot_product_attention_backward(grad_output, query, key, value, attn, drop=None, scale=None):
+    r"""Given $\partial C/\partial O$, per head:
+
+    - weighted sum $O = \tilde A V$ (with $\tilde A = A \odot$ dropout mask):
+      $\partial C/\partial V = \tilde A^\top\, \partial C/\partial O$ and
+      $\partial C/\partial \tilde A = \partial C/\partial O\, V^\top$;
+    - dropout: $\partial C/\partial A = \partial C/\partial \tilde A \odot$ mask;
+    - softmax over the keys, row by row (the Jacobian-vector product of
+      $\operatorname{diag}(a) - a a^\top$):
+
+        $$\frac{\partial C}{\partial S} = A \odot \Big(\frac{\partial C}{\partial A} -
+        \sum_j \frac{\partial C}{\partial A_{:,j}} \odot A_{:,j}\Big);$$
+
+        a masked score has $A = 0$ and so gets zero gradient;
+
+    - scores $S = s\,QK^\top$: $\partial C/\partial Q = s\,
+      \partial C/\partial S\, K$ and $\partial C/\partial K = s\,
+      (\partial C/\partial S)^\top Q$.
+
+    Returns ``(grad_query, grad_key, grad_value)``.
+    """
+    weights = attn if drop is None else attn * drop           # what multiplied V, (..., T, S)
+    d_v = weights.swapaxes(-1, -2) @ grad_output              # dV = A~^T dO, (..., S, d)
+    d_weights = grad_output @ value.swapaxes(-1, -2)          # dA~ = dO V^T, (..., T, S)
+    d_attn = d_weights if drop is None else d_weights * drop  # dropout: dA = dA~ * mask
+
+    # softmax over the keys (last axis); masked keys have A = 0, hence dS = 0 there.
+    d_scores = softmax_backward(d_attn, attn, axis=-1)        # (..., T, S)
+    d_scores *= 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale  # S = (Q K^T) / sqrt(d)
+
+    d_q = d_scores @ key                                      # dQ = dS K, (..., T, d)
+    d_k = d_scores.swapaxes(-1, -2) @ query                   # dK = dS^T Q, (..., S, d)
+    return d_q, d_k, d_v
 
 
 class SelfAttention(Module):
@@ -60,25 +130,12 @@ class SelfAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, causal: bool = False,
                  dropout: float = 0.0, *, dtype=None, rng=None):
         super().__init__()
-        for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"SelfAttention {name} must be a positive int, got {value!r}")
-        if embed_dim % num_heads != 0:
-            raise ValueError(
-                f"SelfAttention embed_dim must be divisible by num_heads, got embed_dim={embed_dim} "
-                f"and num_heads={num_heads}"
-            )
-        if (isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.integer, np.floating))
-                or not 0.0 <= dropout < 1.0):
-            raise ValueError(f"SelfAttention dropout must be a probability in [0, 1), got {dropout!r}")
-        for name, value in (("bias", bias), ("causal", causal)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"SelfAttention {name} must be a bool, got {value!r}")
-        self.embed_dim = int(embed_dim)
-        self.num_heads = int(num_heads)
+        self.embed_dim, self.num_heads = checks.heads(embed_dim, num_heads, "SelfAttention")
+        self.dropout = checks.in_range(dropout, "SelfAttention", "dropout", low=0, high=1, high_open=True,
+                                       words="a probability in [0, 1)", type_error=ValueError)
+        bias = checks.flag(bias, "SelfAttention", "bias")
+        self.causal = checks.flag(causal, "SelfAttention", "causal")
         self.head_dim = self.embed_dim // self.num_heads
-        self.causal = bool(causal)
-        self.dropout = float(dropout)
         self.rng = rng
         dtype = check_float_dtype(dtype, "SelfAttention")
         E = self.embed_dim
@@ -114,16 +171,7 @@ class SelfAttention(Module):
 
     def forward(self, x):
         W = self.in_proj_weight.data
-        x = as_float_array(x, "SelfAttention", dtype=W.dtype)
-        if x.ndim not in (2, 3):
-            raise ValueError(
-                f"SelfAttention expected input of shape (N, T, E) or unbatched (T, E), got shape {x.shape}"
-            )
-        if x.shape[-1] != self.embed_dim:
-            raise ValueError(
-                f"SelfAttention expected input with last dimension {self.embed_dim} (embed_dim), "
-                f"got shape {x.shape}"
-            )
+        x = checks.sequence_features(x, "SelfAttention", self.embed_dim, W.dtype)
         batched = x.ndim == 3
         xb = x if batched else x[None]                        # (N, T, E)
         N, T, E = xb.shape
@@ -136,20 +184,10 @@ class SelfAttention(Module):
         q = self._split_heads(qkv[..., :E])                   # (N, H, T, d)
         k = self._split_heads(qkv[..., E:2 * E])              # (N, H, T, d)
         v = self._split_heads(qkv[..., 2 * E:])               # (N, H, T, d)
-
-        scale = 1.0 / math.sqrt(self.head_dim)                # a Python float: float32 stays float32
-        scores = (q @ k.swapaxes(-1, -2)) * scale             # S = Q K^T / sqrt(d), (N, H, T, T)
-        if self.causal:
-            mask = np.triu(np.full((T, T), -np.inf, dtype=scores.dtype), k=1)  # M: -inf where key j > query i
-            scores += mask                                    # exp(-inf) = 0: no weight on the future
-        attn = stable.softmax(scores, axis=-1)                     # A, each row sums to 1 over the keys
-        if self.training and self.dropout > 0.0:
-            drop = dropout_mask(attn.shape, self.dropout, resolve_rng(rng=self.rng, owner="SelfAttention"), attn.dtype)
-            weights = attn * drop                             # dropout on the attention weights
-        else:
-            drop = None
-            weights = attn
-        context = self._merge_heads(weights @ v)              # O = A V per head, concatenated: (N, T, E)
+        dropout_p = self.dropout if self.training else 0.0
+        rng = resolve_rng(rng=self.rng, owner="SelfAttention") if dropout_p > 0.0 else None
+        out, attn, drop = scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=self.causal, rng=rng)
+        context = self._merge_heads(out)                      # O per head, concatenated: (N, T, E)
         # backward needs x (for dW_in), Q, K, V (for dA, dQ, dK), A (softmax's Jacobian is a
         # function of A; dV needs it) and the dropout mask. out_proj keeps its own input.
         self.save_for_backward(xb, q, k, v, attn, drop, batched)
@@ -157,25 +195,12 @@ class SelfAttention(Module):
         return y if batched else y[0]
 
     def backward(self, grad_output):
-        r"""Given $G = \partial C/\partial y$, shape ``(N, T, E)`` (or ``(T, E)``), per head:
+        r"""Given $G = \partial C/\partial y$, shape ``(N, T, E)`` (or ``(T, E)``):
 
         - output projection (``out_proj.backward``): $\partial C/\partial O = G W_o$, and
           $W_o$, $b_o$ accumulate their gradients;
-        - weighted sum $O = \tilde A V$ (with $\tilde A = A \odot$ dropout mask):
-          $\partial C/\partial V = \tilde A^\top\, \partial C/\partial O$ and
-          $\partial C/\partial \tilde A = \partial C/\partial O\, V^\top$;
-        - dropout: $\partial C/\partial A = \partial C/\partial \tilde A \odot$ mask;
-        - softmax over the keys, row by row (the Jacobian-vector product of
-          $\operatorname{diag}(a) - a a^\top$):
-
-            $$\frac{\partial C}{\partial S} = A \odot \Big(\frac{\partial C}{\partial A} -
-            \sum_j \frac{\partial C}{\partial A_{:,j}} \odot A_{:,j}\Big);$$
-
-            a masked score has $A = 0$ and so gets zero gradient;
-
-        - scores $S = QK^\top/\sqrt d$: $\partial C/\partial Q = \frac{1}{\sqrt d}\,
-          \partial C/\partial S\, K$ and $\partial C/\partial K = \frac{1}{\sqrt d}\,
-          (\partial C/\partial S)^\top Q$;
+        - the attention core, per head: $\partial C/\partial Q$, $\partial C/\partial K$,
+          $\partial C/\partial V$ from :func:`scaled_dot_product_attention_backward`;
         - input projection, $[Q\,K\,V] = x W_\text{in}^\top + b_\text{in}$:
           $\partial C/\partial W_\text{in} \mathrel{+}= \delta^\top x$,
           $\partial C/\partial b_\text{in} \mathrel{+}= \sum \delta$, and the returned
@@ -185,27 +210,14 @@ class SelfAttention(Module):
         """
         xb, q, k, v, attn, drop, batched = self.saved_tensors
         W = self.in_proj_weight.data
-        grad_output = as_float_array(grad_output, "SelfAttention.backward", "grad_output", dtype=W.dtype)
-        expected = xb.shape if batched else xb.shape[1:]
-        if grad_output.shape != expected:
-            raise ValueError(f"SelfAttention.backward expected grad_output of shape {expected}, got {grad_output.shape}")
-        g = grad_output if batched else grad_output[None]   # (N, T, E)
+        g = checks.grad_of_shape(grad_output, "SelfAttention.backward", "grad_output",
+                                 xb.shape if batched else xb.shape[1:], W.dtype)
+        g = g if batched else g[None]                         # (N, T, E)
         N, T, E = xb.shape
 
         d_context = self.out_proj.backward(g.reshape(N * T, E))  # dC/dO concatenated, (N*T, E)
         d_out = self._split_heads(d_context.reshape(N, T, E))   # dC/dO per head, (N, H, T, d)
-
-        weights = attn if drop is None else attn * drop       # what multiplied V, (N, H, T, T)
-        d_v = weights.swapaxes(-1, -2) @ d_out                # dV = A~^T dO, (N, H, T, d)
-        d_weights = d_out @ v.swapaxes(-1, -2)                # dA~ = dO V^T, (N, H, T, T)
-        d_attn = d_weights if drop is None else d_weights * drop  # dropout: dA = dA~ * mask
-
-        # softmax over the keys (last axis); masked keys have A = 0, hence dS = 0 there.
-        d_scores = softmax_backward(d_attn, attn, axis=-1)  # (N, H, T, T)
-        d_scores *= 1.0 / math.sqrt(self.head_dim)            # S = (Q K^T) / sqrt(d)
-
-        d_q = d_scores @ k                                    # dQ = dS K, (N, H, T, d)
-        d_k = d_scores.swapaxes(-1, -2) @ q                   # dK = dS^T Q, (N, H, T, d)
+        d_q, d_k, d_v = scaled_dot_product_attention_backward(d_out, q, k, v, attn, drop)
 
         # The three projections' gradients side by side, as [Q K V] = x W_in^T + b_in.
         delta = np.concatenate(

@@ -7,18 +7,18 @@ $$\hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \odot \
 
 with $\mu$ and the biased $\sigma^2$ taken over the *reduction axes*: every axis but the
 channel axis for batch norm, the last ``len(normalized_shape)`` axes for layer norm. The
-two helpers below are that shared computation, forward and backward.
+function pairs below are that computation (``batch_norm``/``batch_norm_backward``,
+``layer_norm``/``layer_norm_backward``, sharing ``normalize_backward``); the modules call them.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from .._config import check_float_dtype
-from .._checks import as_float_array
+from .. import _checks as checks
 from .module import Module, Parameter, accumulate_grad
 
 
@@ -28,7 +28,7 @@ def _normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, eps: float):
     return (x - mean) * inv_std, inv_std
 
 
-def _normalize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, axes: tuple) -> np.ndarray:
+def normalize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, axes: tuple) -> np.ndarray:
     r"""$\partial C/\partial x$ when $\mu$ and $\sigma^2$ are the statistics of $x$ itself over
     ``axes`` ($m$ values each): the chain rule through $\hat x$, through $\mu$ and through
     $\sigma^2$ adds up to the three-term form
@@ -36,31 +36,114 @@ def _normalize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray
     $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\, \hat\delta - \sum \hat\delta
       - \hat x \sum \hat\delta \odot \hat x\Big), \qquad \hat\delta = \frac{\partial C}{\partial \hat x},$$
 
-    with the sums over ``axes`` (derived step by step on the Normalisation page)."""
+    with the sums over ``axes`` (derived step by step on the Normalisation page). The shared
+    core of ``batch_norm_backward`` and ``layer_norm_backward``."""
     m = math.prod(xhat.shape[axis] for axis in axes)
     sum_dxhat = dxhat.sum(axis=axes, keepdims=True)
     sum_dxhat_xhat = (dxhat * xhat).sum(axis=axes, keepdims=True)
     return (1.0 / m) * inv_std * (m * dxhat - sum_dxhat - xhat * sum_dxhat_xhat)
 
 
-def _check_flag(value, owner: str, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner} {name} must be a bool, got {value!r}")
-    return bool(value)
+def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None, training=False, eps=1e-5):
+    r"""Batch normalisation of ``input`` ``(N, C, *)`` per channel (axis 1):
+
+    $$\hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \odot \hat x + \beta,$$
+
+    with $\mu$, $\sigma^2$ the batch's mean and biased variance over every axis but axis 1
+    when ``training`` (or when there are no running statistics), else ``running_mean`` and
+    ``running_var``. Updating the running statistics is the caller's (it is state).
+
+    Returns ``(output, xhat, inv_std, mean, var)``: $y$, $\hat x$ and
+    $s = 1/\sqrt{\sigma^2+\epsilon}$ (what ``batch_norm_backward`` needs), and the statistics
+    used, shaped ``(1, C, 1, ...)``.
+    """
+    axes = (0,) + tuple(range(2, input.ndim))  # every axis but the channel axis
+    per_channel = (1, input.shape[1]) + (1,) * (input.ndim - 2)  # (C,) broadcast along axis 1
+    if training or running_mean is None:
+        if input.size == 0:  # an empty batch, as PyTorch: an empty output
+            mean, var = np.zeros(per_channel, input.dtype), np.ones(per_channel, input.dtype)
+        else:
+            mean = input.mean(axis=axes, keepdims=True)
+            var = input.var(axis=axes, keepdims=True)  # biased (divides by m), as in the normalisation
+    else:
+        mean = running_mean.reshape(per_channel)
+        var = running_var.reshape(per_channel)
+    xhat, inv_std = _normalize(input, mean, var, eps)
+    if weight is None:
+        return xhat, xhat, inv_std, mean, var
+    y = xhat * weight.reshape(per_channel)
+    if bias is not None:
+        y += bias.reshape(per_channel)
+    return y, xhat, inv_std, mean, var
 
 
-def _check_eps(eps, owner: str) -> float:
-    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) or not (math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"{owner} eps must be a finite number >= 0, got {eps!r}")
-    return float(eps)
+def batch_norm_backward(grad_output, xhat, inv_std, weight=None, batch_stats=True, weight_grad=True,
+                        bias_grad=True):
+    r"""Given $\delta = \partial C/\partial y$, with sums over every axis but the channel axis:
+
+    - $\partial C/\partial \gamma = \sum \delta \odot \hat x$,
+      $\partial C/\partial \beta = \sum \delta$;
+    - $\hat\delta = \delta \odot \gamma$, and with batch statistics (``batch_stats``: training
+      mode, where $\mu$ and $\sigma^2$ depend on $x$)
+
+        $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
+          - \hat x \sum \hat\delta \odot \hat x\Big),$$
+
+        with running statistics (eval mode), constants: $\partial C/\partial x = \hat\delta\, s$,
+
+    where $s = 1/\sqrt{\sigma^2 + \epsilon}$ and $m$ is the number of values per channel.
+    Returns ``(grad_input, grad_weight, grad_bias)``; ``None`` for a gradient not asked for
+    (``weight_grad``/``bias_grad`` false, or no ``weight``).
+    """
+    axes = (0,) + tuple(range(2, xhat.ndim))
+    per_channel = (1, xhat.shape[1]) + (1,) * (xhat.ndim - 2)
+    grad_weight = (grad_output * xhat).sum(axis=axes) if weight is not None and weight_grad else None
+    grad_bias = grad_output.sum(axis=axes) if bias_grad else None
+    dxhat = grad_output if weight is None else grad_output * weight.reshape(per_channel)
+    if batch_stats and xhat.size > 0:  # (an empty batch has an empty gradient)
+        return normalize_backward(dxhat, xhat, inv_std, axes), grad_weight, grad_bias
+    return dxhat * inv_std, grad_weight, grad_bias  # mu and sigma^2 are constants: only the direct path
 
 
-def _check_grad_output(owner: str, grad_output, shape: tuple, dtype) -> np.ndarray:
-    grad_output = as_float_array(grad_output, f"{owner}.backward", "grad_output", dtype=dtype)
-    if grad_output.shape != shape:
-        raise ValueError(f"{owner}.backward expected grad_output of shape {shape} (the forward output's), "
-                         f"got {grad_output.shape}")
-    return grad_output
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    r"""Layer normalisation over the trailing ``normalized_shape`` axes:
+
+    $$y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot \gamma + \beta,$$
+
+    $\mu$, $\sigma^2$ each sample's mean and biased variance over those axes. Returns
+    ``(output, xhat, inv_std)``: $y$, and $\hat x$ and $s = 1/\sqrt{\sigma^2+\epsilon}$,
+    all ``layer_norm_backward`` needs.
+    """
+    axes = tuple(range(input.ndim - len(normalized_shape), input.ndim))  # the normalised (trailing) axes
+    mean = input.mean(axis=axes, keepdims=True)
+    var = input.var(axis=axes, keepdims=True)  # biased
+    xhat, inv_std = _normalize(input, mean, var, eps)
+    if weight is None:
+        return xhat, xhat, inv_std
+    y = xhat * weight
+    if bias is not None:
+        y += bias
+    return y, xhat, inv_std
+
+
+def layer_norm_backward(grad_output, xhat, inv_std, normalized_shape, weight=None, weight_grad=True,
+                        bias_grad=True):
+    r"""Given $\delta = \partial C/\partial y$: $\partial C/\partial \gamma = \sum \delta \odot
+    \hat x$ and $\partial C/\partial \beta = \sum \delta$ over the leading (batch) axes, and
+    the three-term form of batch norm with the sums over the normalised axes:
+
+    $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
+      - \hat x \sum \hat\delta \odot \hat x\Big), \qquad \hat\delta = \delta \odot \gamma.$$
+
+    Returns ``(grad_input, grad_weight, grad_bias)``, ``None`` for a gradient not asked for.
+    """
+    k = len(normalized_shape)
+    batch_axes = tuple(range(xhat.ndim - k))
+    axes = tuple(range(xhat.ndim - k, xhat.ndim))
+    grad_weight = np.asarray((grad_output * xhat).sum(axis=batch_axes)) if weight is not None and weight_grad else None
+    grad_bias = np.asarray(grad_output.sum(axis=batch_axes)) if bias_grad else None
+    dxhat = grad_output if weight is None else grad_output * weight
+    return normalize_backward(dxhat, xhat, inv_std, axes), grad_weight, grad_bias
 
 
 class _BatchNorm(Module):
@@ -74,17 +157,13 @@ class _BatchNorm(Module):
                  track_running_stats: bool = True, *, bias: bool = True, dtype=None):
         super().__init__()
         name = type(self).__name__
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ValueError(f"{name} num_features must be a positive int, got {num_features!r}")
-        if momentum is not None and (isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real)
-                                     or not math.isfinite(momentum)):
-            raise ValueError(f"{name} momentum must be a finite number or None, got {momentum!r}")
-        self.num_features = int(num_features)
-        self.eps = _check_eps(eps, name)
-        self.momentum = None if momentum is None else float(momentum)
-        self.affine = _check_flag(affine, name, "affine")
-        self.track_running_stats = _check_flag(track_running_stats, name, "track_running_stats")
-        bias = _check_flag(bias, name, "bias")
+        self.num_features = checks.integer(num_features, name, "num_features", minimum=1, type_error=ValueError)
+        self.eps = checks.norm_eps(eps, name)
+        self.momentum = None if momentum is None else checks.in_range(
+            momentum, name, "momentum", finite=True, words="a finite number or None", type_error=ValueError)
+        self.affine = checks.flag(affine, name, "affine")
+        self.track_running_stats = checks.flag(track_running_stats, name, "track_running_stats")
+        bias = checks.flag(bias, name, "bias")
         dtype = check_float_dtype(dtype, name)
         # Registered in PyTorch's order, so state_dict's keys and order are PyTorch's.
         self.register_parameter("weight", Parameter(np.empty(self.num_features, dtype=dtype)) if self.affine else None)
@@ -116,48 +195,21 @@ class _BatchNorm(Module):
         if self.bias is not None:
             self.bias.data[...] = 0.0
 
-    def _check_input(self, x: np.ndarray) -> None:
-        name = type(self).__name__
-        if x.ndim not in self._input_dims:
-            raise ValueError(f"{name} expected input of shape {self._input_shape}, got shape {x.shape} "
-                             f"({x.ndim}-D)")
-        if x.shape[1] != self.num_features:
-            raise ValueError(f"{name} expected input with {self.num_features} channels (num_features) "
-                             f"in dimension 1, got shape {x.shape}")
-
     def forward(self, x):
-        name = type(self).__name__
-        # A module computes in the dtype of its state (parameters, else running statistics).
-        x = as_float_array(x, name, dtype=self.weight.dtype if self.weight is not None else self._dtype)
-        self._check_input(x)
-        axes = (0,) + tuple(range(2, x.ndim))  # every axis but the channel axis
-        per_channel = (1, self.num_features) + (1,) * (x.ndim - 2)  # (C,) broadcast along axis 1
         # Batch statistics in training mode, and in eval mode when no running statistics exist.
         use_batch_stats = self.training or self.running_mean is None
-        if use_batch_stats:
-            m = x.size // self.num_features
-            if m == 1:
-                raise ValueError(f"{name} expected more than 1 value per channel to compute batch statistics "
-                                 f"(training mode, or track_running_stats=False), got input of shape {x.shape}")
-            if m == 0:  # an empty batch, as PyTorch: an empty output, the statistics left as they are
-                mean, var = np.zeros(per_channel, x.dtype), np.ones(per_channel, x.dtype)
-            else:
-                mean = x.mean(axis=axes, keepdims=True)
-                var = x.var(axis=axes, keepdims=True)  # biased (divides by m), as in the normalisation
-            if self.training and self.track_running_stats:
-                self._update_running_stats(mean.reshape(-1), var.reshape(-1), m)
-        else:
-            mean = self.running_mean.reshape(per_channel)
-            var = self.running_var.reshape(per_channel)
-        xhat, inv_std = _normalize(x, mean, var, self.eps)
+        # A module computes in the dtype of its state (parameters, else running statistics).
+        x = checks.batch_norm_input(self, x, self.weight.dtype if self.weight is not None else self._dtype,
+                                    use_batch_stats)
+        y, xhat, inv_std, mean, var = batch_norm(x, self.running_mean, self.running_var,
+                                                 None if self.weight is None else self.weight.data,
+                                                 None if self.bias is None else self.bias.data,
+                                                 use_batch_stats, self.eps)
+        if self.training and self.track_running_stats:
+            self._update_running_stats(mean.reshape(-1), var.reshape(-1), x.size // self.num_features)
         # Backward needs x-hat and 1/std (x itself only through them), and whether mu and
         # sigma^2 depended on x (batch statistics) or were constants (running statistics).
         self.save_for_backward(xhat, inv_std, use_batch_stats)
-        if self.weight is None:
-            return xhat
-        y = xhat * self.weight.data.reshape(per_channel)
-        if self.bias is not None:
-            y += self.bias.data.reshape(per_channel)
         return y
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, m: int) -> None:
@@ -173,31 +225,20 @@ class _BatchNorm(Module):
         self.running_var[...] = (1.0 - factor) * self.running_var + factor * unbiased_var
 
     def backward(self, grad_output):
-        r"""Given $\delta = \partial C/\partial y$, with sums over every axis but the channel axis:
-
-        - $\partial C/\partial \gamma \mathrel{+}= \sum \delta \odot \hat x$,
-          $\partial C/\partial \beta \mathrel{+}= \sum \delta$;
-        - $\hat\delta = \delta \odot \gamma$, and returned, with batch statistics (training mode)
-
-            $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
-              - \hat x \sum \hat\delta \odot \hat x\Big),$$
-
-            with running statistics (eval mode), constants: $\partial C/\partial x = \hat\delta\, s$,
-
-        where $s = 1/\sqrt{\sigma^2 + \epsilon}$ and $m$ is the number of values per channel.
-        """
+        r"""Accumulates $\partial C/\partial \gamma$ and $\partial C/\partial \beta$ and returns
+        $\partial C/\partial x$, as :func:`batch_norm_backward` derives them."""
         xhat, inv_std, use_batch_stats = self.saved_tensors
-        grad_output = _check_grad_output(type(self).__name__, grad_output, xhat.shape, xhat.dtype)
-        axes = (0,) + tuple(range(2, xhat.ndim))
-        per_channel = (1, self.num_features) + (1,) * (xhat.ndim - 2)
-        if self.weight is not None and self.weight.requires_grad:
-            accumulate_grad(self.weight, (grad_output * xhat).sum(axis=axes))
-        if self.bias is not None and self.bias.requires_grad:
-            accumulate_grad(self.bias, grad_output.sum(axis=axes))
-        dxhat = grad_output if self.weight is None else grad_output * self.weight.data.reshape(per_channel)
-        if use_batch_stats and xhat.size > 0:  # (an empty batch has an empty gradient)
-            return _normalize_backward(dxhat, xhat, inv_std, axes)
-        return dxhat * inv_std  # mu and sigma^2 are constants: only the direct path
+        grad_output = checks.grad_output(self, grad_output, xhat.shape, xhat.dtype)
+        weight, bias = self.weight, self.bias
+        grad_input, grad_weight, grad_bias = batch_norm_backward(
+            grad_output, xhat, inv_std, None if weight is None else weight.data, use_batch_stats,
+            weight_grad=weight is not None and weight.requires_grad,
+            bias_grad=bias is not None and bias.requires_grad)
+        if grad_weight is not None:
+            accumulate_grad(weight, grad_weight)
+        if grad_bias is not None:
+            accumulate_grad(bias, grad_bias)
+        return grad_input
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -303,19 +344,10 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  *, dtype=None):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
-        try:
-            shape = tuple(shape)
-        except TypeError:
-            shape = None
-        if (shape is None or not shape
-                or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in shape)):
-            raise ValueError(f"LayerNorm normalized_shape must be a positive int or a non-empty tuple of "
-                             f"positive ints, got {normalized_shape!r}")
-        self.normalized_shape = tuple(int(n) for n in shape)
-        self.eps = _check_eps(eps, "LayerNorm")
-        self.elementwise_affine = _check_flag(elementwise_affine, "LayerNorm", "elementwise_affine")
-        bias = _check_flag(bias, "LayerNorm", "bias")
+        self.normalized_shape = checks.normalized_shape(normalized_shape, "LayerNorm")
+        self.eps = checks.norm_eps(eps, "LayerNorm")
+        self.elementwise_affine = checks.flag(elementwise_affine, "LayerNorm", "elementwise_affine")
+        bias = checks.flag(bias, "LayerNorm", "bias")
         dtype = check_float_dtype(dtype, "LayerNorm")
         self.register_parameter("weight", Parameter(np.empty(self.normalized_shape, dtype=dtype))
                                 if self.elementwise_affine else None)
@@ -332,42 +364,28 @@ class LayerNorm(Module):
 
     def forward(self, x):
         # With gamma, computed in its dtype; without, in the input's (as an activation).
-        x = as_float_array(x, "LayerNorm", dtype=None if self.weight is None else self.weight.dtype)
-        k = len(self.normalized_shape)
-        if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
-            raise ValueError(f"LayerNorm expected input of shape (*, {', '.join(map(str, self.normalized_shape))}) "
-                             f"(normalized_shape={self.normalized_shape}), got shape {x.shape}")
-        axes = tuple(range(x.ndim - k, x.ndim))  # the normalised (trailing) axes
-        mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True)  # biased
-        xhat, inv_std = _normalize(x, mean, var, self.eps)
+        x = checks.layer_norm_input(x, "LayerNorm", self.normalized_shape,
+                                    None if self.weight is None else self.weight.dtype)
+        y, xhat, inv_std = layer_norm(x, self.normalized_shape, None if self.weight is None else self.weight.data,
+                                      None if self.bias is None else self.bias.data, self.eps)
         self.save_for_backward(xhat, inv_std)  # all the three-term backward needs
-        if self.weight is None:
-            return xhat
-        y = xhat * self.weight.data
-        if self.bias is not None:
-            y += self.bias.data
         return y
 
     def backward(self, grad_output):
-        r"""Given $\delta = \partial C/\partial y$: $\partial C/\partial \gamma \mathrel{+}= \sum \delta \odot
-        \hat x$ and $\partial C/\partial \beta \mathrel{+}= \sum \delta$ over the leading (batch) axes;
-        returned, the three-term form of batch norm with the sums over the normalised axes:
-
-        $$\frac{\partial C}{\partial x} = \frac{s}{m}\Big(m\,\hat\delta - \sum\hat\delta
-          - \hat x \sum \hat\delta \odot \hat x\Big), \qquad \hat\delta = \delta \odot \gamma.$$
-        """
+        r"""Accumulates $\partial C/\partial \gamma$ and $\partial C/\partial \beta$ and returns
+        $\partial C/\partial x$, as :func:`layer_norm_backward` derives them."""
         xhat, inv_std = self.saved_tensors
-        grad_output = _check_grad_output("LayerNorm", grad_output, xhat.shape, xhat.dtype)
-        k = len(self.normalized_shape)
-        batch_axes = tuple(range(xhat.ndim - k))
-        axes = tuple(range(xhat.ndim - k, xhat.ndim))
-        if self.weight is not None and self.weight.requires_grad:
-            accumulate_grad(self.weight, np.asarray((grad_output * xhat).sum(axis=batch_axes)))
-        if self.bias is not None and self.bias.requires_grad:
-            accumulate_grad(self.bias, np.asarray(grad_output.sum(axis=batch_axes)))
-        dxhat = grad_output if self.weight is None else grad_output * self.weight.data
-        return _normalize_backward(dxhat, xhat, inv_std, axes)
+        grad_output = checks.grad_output("LayerNorm", grad_output, xhat.shape, xhat.dtype)
+        weight, bias = self.weight, self.bias
+        grad_input, grad_weight, grad_bias = layer_norm_backward(
+            grad_output, xhat, inv_std, self.normalized_shape, None if weight is None else weight.data,
+            weight_grad=weight is not None and weight.requires_grad,
+            bias_grad=bias is not None and bias.requires_grad)
+        if grad_weight is not None:
+            accumulate_grad(weight, grad_weight)
+        if grad_bias is not None:
+            accumulate_grad(bias, grad_bias)
+        return grad_input
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "

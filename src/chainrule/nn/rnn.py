@@ -34,12 +34,149 @@ import numpy as np
 from .._config import check_float_dtype, resolve_rng
 from . import stable
 from .dropout import dropout_mask
-from .._checks import as_float_array
+from .. import _checks as checks
 from .module import Module, Parameter, accumulate_grad
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+# -- the cells, one time step each, as function pairs ---------------------------------------
+# Every cell takes ``input_proj``, the input half of its pre-activation, $x_t W_{ih}^\top + b_{ih}$:
+# the layer computes it for all time steps at once (one matrix product), so a cell is only the
+# recurrent half and the gate equations. Each backward returns the gradients of the two halves
+# of the pre-activation (which the layer turns into weight gradients over all steps at once) and
+# of the previous state.
+
+def rnn_tanh_cell(input_proj, hx, w_hh, b_hh=None):
+    r"""$a_t = x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}$, $h_t = \tanh(a_t)$, with
+    ``input_proj`` $= x_t W_{ih}^\top + b_{ih}$ and ``hx`` $= h_{t-1}$. Returns $h_t$, all its
+    backward needs ($\tanh' = 1 - h_t^2$)."""
+    a = input_proj + hx @ w_hh.T
+    if b_hh is not None:
+        a += b_hh
+    return np.tanh(a)
+
+
+def rnn_tanh_cell_backward(grad_h, h, w_hh):
+    r"""Given $\partial C/\partial h_t$: $\delta_t = \partial C/\partial h_t \odot (1 - h_t^2)$,
+    the gradient of both halves of $a_t$, and $\partial C/\partial h_{t-1} = \delta_t W_{hh}$.
+    Returns ``(delta, grad_hx)``."""
+    delta = grad_h * (1 - h * h)
+    return delta, delta @ w_hh
+
+
+def rnn_relu_cell(input_proj, hx, w_hh, b_hh=None):
+    r"""As :func:`rnn_tanh_cell` with $h_t = \max(a_t, 0)$. Returns $h_t$ ($[h_t > 0]$ is the derivative)."""
+    a = input_proj + hx @ w_hh.T
+    if b_hh is not None:
+        a += b_hh
+    return np.maximum(a, 0)
+
+
+def rnn_relu_cell_backward(grad_h, h, w_hh):
+    r"""$\delta_t = \partial C/\partial h_t \odot [h_t > 0]$ and $\partial C/\partial h_{t-1} =
+    \delta_t W_{hh}$. Returns ``(delta, grad_hx)``."""
+    delta = grad_h * (h > 0)
+    return delta, delta @ w_hh
+
+
+def gru_cell(input_proj, hx, w_hh, b_hh=None):
+    r"""One GRU step, gates in PyTorch's order $r, z, n$ (``input_proj`` holds the input halves
+    of all three, ``hx`` $= h_{t-1}$):
+
+    $$\begin{aligned}
+    r_t &= \sigma(x_t W_{ir}^\top + b_{ir} + h_{t-1} W_{hr}^\top + b_{hr}) \\
+    z_t &= \sigma(x_t W_{iz}^\top + b_{iz} + h_{t-1} W_{hz}^\top + b_{hz}) \\
+    n_t &= \tanh\big(x_t W_{in}^\top + b_{in} + r_t \odot (h_{t-1} W_{hn}^\top + b_{hn})\big) \\
+    h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+    \end{aligned}$$
+
+    Returns ``(h, (r, z, n, hn))``: $h_t$, and the gates and $h_{t-1} W_{hn}^\top + b_{hn}$ that
+    ``gru_cell_backward`` needs (with $h_{t-1}$).
+    """
+    H = hx.shape[-1]
+    h_proj = hx @ w_hh.T  # (N, 3H): the recurrent halves of r, z and n
+    if b_hh is not None:
+        h_proj += b_hh
+    r = stable.sigmoid(input_proj[:, :H] + h_proj[:, :H])
+    z = stable.sigmoid(input_proj[:, H:2 * H] + h_proj[:, H:2 * H])
+    hn = h_proj[:, 2 * H:]
+    n = np.tanh(input_proj[:, 2 * H:] + r * hn)
+    h = (1 - z) * n + z * hx
+    return h, (r, z, n, hn)
+
+
+def gru_cell_backward(grad_h, hx, r, z, n, hn, w_hh):
+    r"""The derivative of the gate equations, given $dh = \partial C/\partial h_t$:
+
+    $$\begin{aligned}
+    dn &= dh \odot (1 - z), & dz &= dh \odot (h_{t-1} - n), \\
+    da_n &= dn \odot (1 - n^2), & dr &= da_n \odot (h_{t-1} W_{hn}^\top + b_{hn}), \\
+    da_r &= dr \odot r (1 - r), & da_z &= dz \odot z (1 - z),
+    \end{aligned}$$
+
+    so the input halves get $(da_r, da_z, da_n)$ and the recurrent halves
+    $(da_r, da_z, r \odot da_n)$, and
+    $\partial C/\partial h_{t-1} = dh \odot z + (da_r, da_z, r \odot da_n) W_{hh}$.
+    Returns ``(grad_input_proj, grad_hidden_proj, grad_hx)``.
+    """
+    dn = grad_h * (1 - z)
+    dz = grad_h * (hx - n)
+    da_n = dn * (1 - n * n)
+    dr = da_n * hn
+    da_r = dr * r * (1 - r)
+    da_z = dz * z * (1 - z)
+    d_ih = np.concatenate([da_r, da_z, da_n], axis=1)
+    d_hh = np.concatenate([da_r, da_z, r * da_n], axis=1)
+    return d_ih, d_hh, grad_h * z + d_hh @ w_hh
+
+
+def lstm_cell(input_proj, hx, cx, w_hh, b_hh=None):
+    r"""One LSTM step, gates in PyTorch's order $i, f, g, o$ (``hx``, ``cx`` $= h_{t-1}, c_{t-1}$):
+
+    $$\begin{aligned}
+    (a_i, a_f, a_g, a_o) &= x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh} \\
+    i_t = \sigma(a_i),\; f_t &= \sigma(a_f),\; g_t = \tanh(a_g),\; o_t = \sigma(a_o) \\
+    c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+    h_t &= o_t \odot \tanh(c_t)
+    \end{aligned}$$
+
+    Returns ``(h, c, (i, f, g, o, tanh_c))``: the new states, and the gates and $\tanh(c_t)$
+    that ``lstm_cell_backward`` needs (with $c_{t-1}$).
+    """
+    H = hx.shape[-1]
+    a = input_proj + hx @ w_hh.T
+    if b_hh is not None:
+        a += b_hh
+    i = stable.sigmoid(a[:, :H])
+    f = stable.sigmoid(a[:, H:2 * H])
+    g = np.tanh(a[:, 2 * H:3 * H])
+    o = stable.sigmoid(a[:, 3 * H:])
+    c = f * cx + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    return h, c, (i, f, g, o, tanh_c)
+
+
+def lstm_cell_backward(grad_h, grad_c, cx, i, f, g, o, tanh_c, w_hh):
+    r"""The derivative of the gate equations, given $dh = \partial C/\partial h_t$ and
+    $dc = \partial C/\partial c_t$ from step $t+1$:
+
+    $$\begin{aligned}
+    do &= dh \odot \tanh(c_t), & dc_t &= dc + dh \odot o \odot (1 - \tanh^2 c_t), \\
+    di &= dc_t \odot g, & dg &= dc_t \odot i, \quad df = dc_t \odot c_{t-1}, \\
+    \partial C/\partial c_{t-1} &= dc_t \odot f, &
+    \delta &= \big(di\, i(1-i),\; df\, f(1-f),\; dg\,(1-g^2),\; do\, o(1-o)\big),
+    \end{aligned}$$
+
+    and $\partial C/\partial h_{t-1} = \delta W_{hh}$; $\delta$ is the gradient of both
+    halves of the pre-activation. Returns ``(delta, grad_hx, grad_cx)``.
+    """
+    do = grad_h * tanh_c
+    dc = grad_c + grad_h * o * (1 - tanh_c * tanh_c)
+    di = dc * g
+    dg = dc * i
+    df = dc * cx
+    delta = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1)
+    return delta, delta @ w_hh, dc * f
 
 
 class _RNNBase(Module):
@@ -55,32 +192,20 @@ class _RNNBase(Module):
                  dtype=None, rng=None):
         super().__init__()
         name = type(self).__name__
-        for arg, value, low in (("input_size", input_size, 1), ("hidden_size", hidden_size, 1),
-                                ("num_layers", num_layers, 1)):
-            if not _is_int(value):
-                raise TypeError(f"{name} {arg} must be an int, got {value!r}")
-            if value < low:
-                raise ValueError(f"{name} {arg} must be greater than zero, got {value!r}")
-        for arg, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{name} {arg} must be a bool, got {value!r}")
-        if (isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, (int, float, np.integer, np.floating))
-                or not 0.0 <= dropout <= 1.0):
-            raise ValueError(f"{name} dropout must be a probability in [0, 1] (of zeroing an element), "
-                             f"got {dropout!r}")
+        self.input_size = checks.recurrent_size(input_size, name, "input_size")
+        self.hidden_size = checks.recurrent_size(hidden_size, name, "hidden_size")
+        self.num_layers = checks.recurrent_size(num_layers, name, "num_layers")
+        self.bias = checks.flag(bias, name, "bias")
+        self.batch_first = checks.flag(batch_first, name, "batch_first")
+        self.bidirectional = checks.flag(bidirectional, name, "bidirectional")
+        self.dropout = checks.in_range(dropout, name, "dropout", low=0, high=1, type_error=ValueError,
+                                       words="a probability in [0, 1] (of zeroing an element)")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{name} dropout={dropout} has no effect with num_layers=1: dropout is applied "
                           f"after every layer but the last (as in PyTorch)", UserWarning, stacklevel=3)
-        self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
-        self.num_layers = int(num_layers)
-        self.bias = bool(bias)
-        self.batch_first = bool(batch_first)
-        self.dropout = float(dropout)
-        self.bidirectional = bool(bidirectional)
         self.rng = rng  # also the generator of the dropout masks (default: the package's)
         dtype = check_float_dtype(dtype, name)
-        directions = 2 if self.bidirectional else 1
+        directions = self.num_directions
         rows = self._gates * self.hidden_size
         # PyTorch's names and order: for each layer, for each direction: w_ih, w_hh, b_ih, b_hh.
         for layer in range(self.num_layers):
@@ -108,37 +233,16 @@ class _RNNBase(Module):
         return tuple(getattr(self, f"{kind}{suffix}", None)
                      for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
-    # -- checks ---------------------------------------------------------------------
-    def _check_input(self, x):
-        name = type(self).__name__
-        x = as_float_array(x, name, dtype=self.weight_ih_l0.dtype)
-        if x.ndim not in (2, 3):
-            raise ValueError(f"{name} expected input to be 2-D (L, H_in), unbatched, or 3-D (batched), "
-                             f"got {x.ndim}-D input of shape {x.shape}")
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"{name} expected input with last dimension {self.input_size} (input_size), "
-                             f"got shape {x.shape}")
-        length = x.shape[1] if x.ndim == 3 and self.batch_first else x.shape[0]
-        if length == 0:
-            raise ValueError(f"{name} expected a sequence of length at least 1, got input of shape {x.shape}")
-        return x
-
-    def _check_hidden(self, h, what: str, batched: bool, batch: int):
-        name = type(self).__name__
-        h = as_float_array(h, name, what, dtype=self.weight_ih_l0.dtype)
-        layers = self.num_layers * (2 if self.bidirectional else 1)
-        expected = (layers, batch, self.hidden_size) if batched else (layers, self.hidden_size)
-        if h.shape != expected:
-            layout = "3-D (num_layers * num_directions, N, hidden_size)" if batched else \
-                "2-D (num_layers * num_directions, hidden_size) for unbatched input"
-            raise ValueError(f"{name} expected {what} of shape {expected}, {layout}, got {h.shape}")
-        return h if batched else h[:, None, :]
+    @property
+    def num_directions(self) -> int:
+        """2 for a bidirectional layer, else 1."""
+        return 2 if self.bidirectional else 1
 
     # -- forward --------------------------------------------------------------------
     def _forward(self, x, states):
         """Both public forwards: ``states`` is a tuple of ``_states`` initial-state arrays (or
         ``None``s). Returns the output and the final states in the caller's layout."""
-        x = self._check_input(x)
+        x = checks.recurrent_input(self, x)
         batched = x.ndim == 3
         if not batched:
             x = x[:, None, :]  # (L, H_in) -> (L, 1, H_in)
@@ -147,9 +251,9 @@ class _RNNBase(Module):
         batch = x.shape[1]
         names = ("h0", "c0")[:self._states]
         given = states[0] is not None
-        directions = 2 if self.bidirectional else 1
+        directions = self.num_directions
         if given:
-            states = tuple(self._check_hidden(s, n, batched, batch) for s, n in zip(states, names))
+            states = tuple(checks.recurrent_hidden(self, s, n, batched, batch) for s, n in zip(states, names))
         else:
             zeros = np.zeros((self.num_layers * directions, batch, self.hidden_size), dtype=x.dtype)
             states = (zeros,) * self._states
@@ -209,7 +313,7 @@ class _RNNBase(Module):
         caches, masks, batched, given = self.saved_tensors
         name = type(self).__name__
         dtype = self.weight_ih_l0.dtype
-        directions = 2 if self.bidirectional else 1
+        directions = self.num_directions
         length, batch = caches[-1][0].shape[:2]
         out_shape = (length, batch, directions * self.hidden_size)
         public = out_shape if batched else (length, out_shape[2])
@@ -218,10 +322,8 @@ class _RNNBase(Module):
         if grad_output is None:
             grad = np.zeros(out_shape, dtype=dtype)
         else:
-            grad = as_float_array(grad_output, f"{name}.backward", "grad_output", dtype=dtype)
-            if grad.shape != public:
-                raise ValueError(f"{name}.backward expected grad_output of shape {public} (the output's), "
-                                 f"got {grad.shape}")
+            grad = checks.grad_of_shape(grad_output, f"{name}.backward", "grad_output", public, dtype,
+                                        note=" (the output's)")
             grad = grad[:, None, :] if not batched else grad.transpose(1, 0, 2) if self.batch_first else grad
         state_shape = (self.num_layers * directions, batch, self.hidden_size)
         public_state = state_shape if batched else (state_shape[0], self.hidden_size)
@@ -230,9 +332,7 @@ class _RNNBase(Module):
             if g is None:
                 g = np.zeros(state_shape, dtype=dtype)
             else:
-                g = as_float_array(g, f"{name}.backward", what, dtype=dtype)
-                if g.shape != public_state:
-                    raise ValueError(f"{name}.backward expected {what} of shape {public_state}, got {g.shape}")
+                g = checks.grad_of_shape(g, f"{name}.backward", what, public_state, dtype)
                 g = g if batched else g[:, None, :]
             grad_states.append(g)
         grad_initial = [np.empty(state_shape, dtype=dtype) for _ in range(self._states)]
@@ -350,8 +450,7 @@ class RNN(_RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, *, dtype=None, rng=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        checks.choice(nonlinearity, "RNN", "nonlinearity", ("tanh", "relu"))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype, rng=rng)
         self.nonlinearity = nonlinearity
@@ -371,22 +470,16 @@ class RNN(_RNNBase):
         return (dx, dh0) if given else dx
 
     def _step(self, x_proj, state, w_hh, b_hh):
-        r"""$a_t = x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}$, $h_t = \tanh(a_t)$
-        (or $\max(a_t, 0)$). Keeps $h_t$: both derivatives are functions of it."""
-        (h_prev,) = state
-        a = x_proj + h_prev @ w_hh.T
-        if b_hh is not None:
-            a += b_hh
-        h = np.tanh(a) if self.nonlinearity == "tanh" else np.maximum(a, 0)
+        """One step of :func:`rnn_tanh_cell` (or :func:`rnn_relu_cell`); keeps $h_t$."""
+        cell = rnn_tanh_cell if self.nonlinearity == "tanh" else rnn_relu_cell
+        h = cell(x_proj, state[0], w_hh, b_hh)
         return (h,), h
 
     def _step_backward(self, grad_state, h, w_hh):
-        r"""Given $\partial C/\partial h_t$: $\delta_t = \partial C/\partial h_t \odot (1 - h_t^2)$
-        (tanh) or $\odot\,[h_t > 0]$ (ReLU); $\partial C/\partial h_{t-1} = \delta_t W_{hh}$.
-        $\delta_t$ is the gradient of both halves of $a_t$ (``d_ih`` and ``d_hh``)."""
-        (dh,) = grad_state
-        delta = dh * (1 - h * h) if self.nonlinearity == "tanh" else dh * (h > 0)
-        return delta, delta, (delta @ w_hh,)
+        """:func:`rnn_tanh_cell_backward` (or the ReLU one); $\\delta_t$ is the gradient of both halves."""
+        cell_backward = rnn_tanh_cell_backward if self.nonlinearity == "tanh" else rnn_relu_cell_backward
+        delta, grad_hx = cell_backward(grad_state[0], h, w_hh)
+        return delta, delta, (grad_hx,)
 
     def extra_repr(self) -> str:
         s = super().extra_repr()
@@ -402,20 +495,8 @@ class GRU(_RNNBase):
     n_t &= \tanh\big(x_t W_{in}^\top + b_{in} + r_t \odot (h_{t-1} W_{hn}^\top + b_{hn})\big) \\
     h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
     \end{aligned}$$
-    
-    Args:
-        input_size: features of each input step, $H_{in}$.
-        hidden_size: features of the hidden state, $H$.
-        num_layers: recurrent layers stacked, each reading the previous one's output sequence.
-        bias: if ``False``, no ``bias_ih``/``bias_hh``.
-        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)`` (hidden states keep
-            ``(layers, N, H)``).
-        dropout: probability of zeroing each output element of every layer but the last, in
-            training mode (as ``nn.Dropout``, from ``rng`` or the package's generator).
-        bidirectional: also run each layer over the reversed sequence; outputs ``2 H`` wide.
-        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
-        rng: ``numpy.random.Generator`` for the initial values (and the dropout masks);
-            default the package's generator.
+
+    The arguments are :class:`RNN`'s, all but ``nonlinearity`` (written once there).
 
     Shape: as ``RNN``.
 
@@ -437,43 +518,16 @@ class GRU(_RNNBase):
         return (dx, dh0) if given else dx
 
     def _step(self, x_proj, state, w_hh, b_hh):
-        """The gate equations above. Keeps the gates, $h_{t-1} W_{hn}^T + b_{hn}$ and $h_{t-1}$."""
+        """One step of :func:`gru_cell`; keeps the gates, $h_{t-1} W_{hn}^T + b_{hn}$ and $h_{t-1}$."""
         (h_prev,) = state
-        H = self.hidden_size
-        h_proj = h_prev @ w_hh.T  # (N, 3H): the recurrent halves of r, z and n
-        if b_hh is not None:
-            h_proj += b_hh
-        r = stable.sigmoid(x_proj[:, :H] + h_proj[:, :H])
-        z = stable.sigmoid(x_proj[:, H:2 * H] + h_proj[:, H:2 * H])
-        hn = h_proj[:, 2 * H:]
-        n = np.tanh(x_proj[:, 2 * H:] + r * hn)
-        h = (1 - z) * n + z * h_prev
+        h, (r, z, n, hn) = gru_cell(x_proj, h_prev, w_hh, b_hh)
         return (h,), (r, z, n, hn, h_prev)
 
     def _step_backward(self, grad_state, step_cache, w_hh):
-        r"""The derivative of the gate equations, given $\partial C/\partial h_t$ ($= dh$):
-
-        $$\begin{aligned}
-        dn &= dh \odot (1 - z), & dz &= dh \odot (h_{t-1} - n), \\
-        da_n &= dn \odot (1 - n^2), & dr &= da_n \odot (h_{t-1} W_{hn}^\top + b_{hn}), \\
-        da_r &= dr \odot r (1 - r), & da_z &= dz \odot z (1 - z),
-        \end{aligned}$$
-
-        so the input halves get $(da_r, da_z, da_n)$ and the recurrent halves
-        $(da_r, da_z, r \odot da_n)$, and
-        $\partial C/\partial h_{t-1} = dh \odot z + (da_r, da_z, r \odot da_n) W_{hh}$.
-        """
-        (dh,) = grad_state
+        """:func:`gru_cell_backward`."""
         r, z, n, hn, h_prev = step_cache
-        dn = dh * (1 - z)
-        dz = dh * (h_prev - n)
-        da_n = dn * (1 - n * n)
-        dr = da_n * hn
-        da_r = dr * r * (1 - r)
-        da_z = dz * z * (1 - z)
-        d_ih = np.concatenate([da_r, da_z, da_n], axis=1)
-        d_hh = np.concatenate([da_r, da_z, r * da_n], axis=1)
-        return d_ih, d_hh, (dh * z + d_hh @ w_hh,)
+        d_ih, d_hh, grad_hx = gru_cell_backward(grad_state[0], h_prev, r, z, n, hn, w_hh)
+        return d_ih, d_hh, (grad_hx,)
 
 
 class LSTM(_RNNBase):
@@ -486,21 +540,8 @@ class LSTM(_RNNBase):
     h_t &= o_t \odot \tanh(c_t)
     \end{aligned}$$
 
-    ``forward(x, (h0, c0))`` returns ``(output, (h_n, c_n))``.
-    
-    Args:
-        input_size: features of each input step, $H_{in}$.
-        hidden_size: features of the hidden state, $H$.
-        num_layers: recurrent layers stacked, each reading the previous one's output sequence.
-        bias: if ``False``, no ``bias_ih``/``bias_hh``.
-        batch_first: input and output ``(N, L, ·)`` instead of ``(L, N, ·)`` (hidden states keep
-            ``(layers, N, H)``).
-        dropout: probability of zeroing each output element of every layer but the last, in
-            training mode (as ``nn.Dropout``, from ``rng`` or the package's generator).
-        bidirectional: also run each layer over the reversed sequence; outputs ``2 H`` wide.
-        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
-        rng: ``numpy.random.Generator`` for the initial values (and the dropout masks);
-            default the package's generator.
+    ``forward(x, (h0, c0))`` returns ``(output, (h_n, c_n))``. The arguments are :class:`RNN`'s,
+    all but ``nonlinearity`` (written once there).
 
     Shape: as ``RNN``; ``c0`` and ``c_n`` like ``h0``.
 
@@ -515,11 +556,7 @@ class LSTM(_RNNBase):
 
     def forward(self, x, hx=None):
         """Returns ``(output, (h_n, c_n))``. ``hx`` is ``None`` (zeros) or a pair ``(h0, c0)``."""
-        if hx is None:
-            hx = (None, None)
-        elif not isinstance(hx, (tuple, list)) or len(hx) != 2 or hx[0] is None or hx[1] is None:
-            raise TypeError(f"LSTM expected hx to be None or a pair (h0, c0) of arrays, got {type(hx).__name__}")
-        output, (h_n, c_n) = self._forward(x, tuple(hx))
+        output, (h_n, c_n) = self._forward(x, checks.lstm_state(hx, "LSTM"))
         return output, (h_n, c_n)
 
     def backward(self, grad_output, grad_h_n=None, grad_c_n=None):
@@ -529,41 +566,13 @@ class LSTM(_RNNBase):
         return (dx, (dh0, dc0)) if given else dx
 
     def _step(self, x_proj, state, w_hh, b_hh):
-        """The gate equations above. Keeps the gates, $c_{t-1}$ and $\\tanh(c_t)$."""
+        """One step of :func:`lstm_cell`; keeps the gates, $c_{t-1}$ and $\\tanh(c_t)$."""
         h_prev, c_prev = state
-        H = self.hidden_size
-        a = x_proj + h_prev @ w_hh.T
-        if b_hh is not None:
-            a += b_hh
-        i = stable.sigmoid(a[:, :H])
-        f = stable.sigmoid(a[:, H:2 * H])
-        g = np.tanh(a[:, 2 * H:3 * H])
-        o = stable.sigmoid(a[:, 3 * H:])
-        c = f * c_prev + i * g
-        tanh_c = np.tanh(c)
-        h = o * tanh_c
+        h, c, (i, f, g, o, tanh_c) = lstm_cell(x_proj, h_prev, c_prev, w_hh, b_hh)
         return (h, c), (i, f, g, o, c_prev, tanh_c)
 
     def _step_backward(self, grad_state, step_cache, w_hh):
-        r"""The derivative of the gate equations, given $dh = \partial C/\partial h_t$ and
-        $dc = \partial C/\partial c_t$ from step $t+1$:
-
-        $$\begin{aligned}
-        do &= dh \odot \tanh(c_t), & dc_t &= dc + dh \odot o \odot (1 - \tanh^2 c_t), \\
-        di &= dc_t \odot g, & dg &= dc_t \odot i, \quad df = dc_t \odot c_{t-1}, \\
-        \partial C/\partial c_{t-1} &= dc_t \odot f, &
-        \delta &= \big(di\, i(1-i),\; df\, f(1-f),\; dg\,(1-g^2),\; do\, o(1-o)\big),
-        \end{aligned}$$
-
-        and $\partial C/\partial h_{t-1} = \delta W_{hh}$; $\delta$ is the gradient of both
-        halves of the pre-activation.
-        """
-        dh, dc_next = grad_state
+        """:func:`lstm_cell_backward`."""
         i, f, g, o, c_prev, tanh_c = step_cache
-        do = dh * tanh_c
-        dc = dc_next + dh * o * (1 - tanh_c * tanh_c)
-        di = dc * g
-        dg = dc * i
-        df = dc * c_prev
-        delta = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1)
-        return delta, delta, (delta @ w_hh, dc * f)
+        delta, grad_hx, grad_cx = lstm_cell_backward(grad_state[0], grad_state[1], c_prev, i, f, g, o, tanh_c, w_hh)
+        return delta, delta, (grad_hx, grad_cx)
