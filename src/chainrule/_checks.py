@@ -185,3 +185,34 @@ def last_dim(x, owner, size: int, what: str) -> np.ndarray:
 
 
 # -- optimisers and schedulers --------------------------------------------------------------
+
+def hyper_real(value, owner, name: str, *, minimum=0.0) -> float:
+    """An optimiser's real hyper-parameter: ``>= minimum`` unless that is None (NaN refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner_of(owner)} {name} must be a real number, got {value!r}")
+    if minimum is not None and not value >= minimum:  # `not >=` also rejects NaN
+        raise ValueError(f"{owner_of(owner)} {name} must be >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def hyper_signed(value, owner, name: str) -> float:
+    """A real hyper-parameter of any sign (SGD's dampening)."""
+    return hyper_real(value, owner, name, minimum=None)
+
+
+def hyper_bool(value, owner, name: str):
+    if not is_bool(value):
+        raise TypeError(f"{owner_of(owner)} {name} must be a bool, got {value!r}")
+    return value
+
+
+def betas(value, owner, name: str = "betas"):
+    """Adam's ``(beta1, beta2)``: two reals, each in [0, 1)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{owner_of(owner)} {name} must be a pair (beta1, beta2), got {value!r}")
+    for i, beta in enumerate(value):
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
+            raise TypeError(f"{owner_of(owner)} {name}[{i}] must be a real number, got {beta!r}")
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{owner_of(owner)} {name}[{i}] must be in [0, 1), got {beta!r}")
+    return value
