@@ -339,3 +339,8 @@ def schedule_sequence_milestones(subject: str, milestones) -> list:
     if any(m < 0 for m in values) or any(b <= a for a, b in zip(values, values[1:])):
         raise ValueError(f"{subject} must be increasing ints >= 0, got {milestones!r}")
     return values
+
+
+def schedule_count(subject: str, value) -> int:
+    """An int >= 0 (ConstantLR's total_iters, ReduceLROnPlateau's patience)."""
+    return schedule_int(subject, value, minimum=0)

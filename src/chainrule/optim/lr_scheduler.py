@@ -22,7 +22,7 @@ import types
 import numpy as np
 
 from .._checks import (
-    schedule_int, schedule_lr_list, schedule_gamma, schedule_positive_int, schedule_eta_min,
+    schedule_count, schedule_int, schedule_lr_list, schedule_gamma, schedule_positive_int, schedule_eta_min,
     schedule_real_in, schedule_milestones, schedule_callable, schedule_start_factor,
     schedule_unit_factor, schedule_non_negative, schedule_positive, schedule_plateau_factor,
     schedule_sequence_milestones,
@@ -152,9 +152,17 @@ class LRScheduler:
                    else copy.deepcopy(value) for key, value in state_dict.items()}
         self.__dict__.update(checked)  # only once every value has passed
 
+    #: A scheduler's settings, declared once: name -> check(subject, value) -> value, run by
+    #: ``__init__`` (through :meth:`_set`) and by :meth:`load_state_dict` alike.
+    SETTINGS: dict = {}
+
+    def _set(self, **values) -> None:
+        for name, value in values.items():
+            setattr(self, name, self.SETTINGS[name](f"{type(self).__name__} {name}", value))
+
     def _state_checks(self) -> dict:
-        """``{key: check(subject, value) -> value}`` for :meth:`load_state_dict`; subclasses add
-        their own settings."""
+        """``{key: check(subject, value) -> value}`` for :meth:`load_state_dict`: the base
+        class's keys and the declared :attr:`SETTINGS`."""
         n_groups = len(self.optimizer.param_groups)
 
         def lrs(subject, value):
@@ -165,6 +173,7 @@ class LRScheduler:
             "_step_count": lambda subject, value: schedule_int(subject, value, minimum=0),
             "base_lrs": lrs,
             "_last_lr": lrs,
+            **self.SETTINGS,
         }
 
     def _current_lrs(self) -> list:
@@ -194,15 +203,11 @@ class StepLR(LRScheduler):
         ValueError: if step_size is not a positive int or gamma is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        self.step_size = schedule_positive_int("StepLR step_size", step_size)
-        self.gamma = schedule_gamma("StepLR gamma", gamma)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"step_size": schedule_positive_int, "gamma": schedule_gamma}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(),
-                "step_size": schedule_positive_int,
-                "gamma": schedule_gamma}
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        self._set(step_size=step_size, gamma=gamma)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -225,12 +230,11 @@ class ExponentialLR(LRScheduler):
         ValueError: if gamma is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = schedule_gamma("ExponentialLR gamma", gamma)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"gamma": schedule_gamma}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "gamma": schedule_gamma}
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self._set(gamma=gamma)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         if self._is_initial:
@@ -271,15 +275,11 @@ class CosineAnnealingLR(LRScheduler):
         TypeError: if eta_min is not a real number.
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        self.T_max = schedule_positive_int("CosineAnnealingLR T_max", T_max)
-        self.eta_min = schedule_eta_min("CosineAnnealingLR eta_min", eta_min)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"T_max": schedule_positive_int, "eta_min": schedule_eta_min}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(),
-                "T_max": schedule_positive_int,
-                "eta_min": schedule_eta_min}
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+        self._set(T_max=T_max, eta_min=eta_min)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         t, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
@@ -329,13 +329,11 @@ class MultiStepLR(LRScheduler):
         ValueError: if gamma is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
-        self.milestones = schedule_milestones("MultiStepLR milestones", milestones)
-        self.gamma = schedule_gamma("MultiStepLR gamma", gamma)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"milestones": schedule_milestones, "gamma": schedule_gamma}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "milestones": schedule_milestones, "gamma": schedule_gamma}
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        self._set(milestones=milestones, gamma=gamma)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         if self.last_epoch not in self.milestones:
@@ -420,16 +418,13 @@ class LinearLR(LRScheduler):
         ValueError: if a factor is outside its interval or total_iters is not a positive int.
     """
 
+    SETTINGS = {"start_factor": schedule_start_factor, "end_factor": schedule_unit_factor,
+                "total_iters": schedule_positive_int}
+
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1):
-        self.start_factor = schedule_start_factor("LinearLR start_factor", start_factor)
-        self.end_factor = schedule_unit_factor("LinearLR end_factor", end_factor)
-        self.total_iters = schedule_positive_int("LinearLR total_iters", total_iters)
+        self._set(start_factor=start_factor, end_factor=end_factor, total_iters=total_iters)
         super().__init__(optimizer, last_epoch)
-
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "start_factor": schedule_start_factor,
-                "end_factor": schedule_unit_factor, "total_iters": schedule_positive_int}
 
     def get_lr(self) -> list:
         t, s, e, total = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
@@ -463,14 +458,11 @@ class ConstantLR(LRScheduler):
         ValueError: if factor is outside $(0, 1]$ or total_iters is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
-        self.factor = schedule_start_factor("ConstantLR factor", factor)
-        self.total_iters = schedule_int("ConstantLR total_iters", total_iters, minimum=0)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"factor": schedule_start_factor, "total_iters": schedule_count}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "factor": schedule_start_factor,
-                "total_iters": lambda subject, value: schedule_int(subject, value, minimum=0)}
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
+        self._set(factor=factor, total_iters=total_iters)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         if self.last_epoch == 0:
@@ -505,13 +497,11 @@ class PolynomialLR(LRScheduler):
         ValueError: if total_iters is not a positive int or power is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
-        self.total_iters = schedule_positive_int("PolynomialLR total_iters", total_iters)
-        self.power = schedule_non_negative("PolynomialLR power", power)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"total_iters": schedule_positive_int, "power": schedule_non_negative}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "total_iters": schedule_positive_int, "power": schedule_non_negative}
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
+        self._set(total_iters=total_iters, power=power)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         t, total = self.last_epoch, self.total_iters
