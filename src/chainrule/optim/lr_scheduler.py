@@ -696,13 +696,16 @@ class ReduceLROnPlateau(LRScheduler):
         TypeError: if an option or the metric is not a real number.
     """
 
+    SETTINGS = {"factor": schedule_plateau_factor, "patience": schedule_count, "cooldown": schedule_count,
+                "eps": schedule_non_negative}
+
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0,
                  eps: float = 1e-8):
         # Not LRScheduler.__init__: there are no base_lrs and no constructor step, as in PyTorch.
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"ReduceLROnPlateau expected a chainrule.optim.Optimizer, got {type(optimizer).__name__}")
-        self.factor = schedule_plateau_factor("ReduceLROnPlateau factor", factor)
+        self._set(factor=factor)
         self.optimizer = optimizer
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
@@ -711,9 +714,7 @@ class ReduceLROnPlateau(LRScheduler):
         else:
             self.default_min_lr = schedule_non_negative("ReduceLROnPlateau min_lr", min_lr)
             self.min_lrs = [min_lr] * n_groups
-        self.patience = schedule_int("ReduceLROnPlateau patience", patience, minimum=0)
-        self.cooldown = schedule_int("ReduceLROnPlateau cooldown", cooldown, minimum=0)
-        self.eps = schedule_non_negative("ReduceLROnPlateau eps", eps)
+        self._set(patience=patience, cooldown=cooldown, eps=eps)
         self.last_epoch = 0
         self._last_lr = self._current_lrs()
         self._init_is_better(mode, threshold, threshold_mode)
@@ -802,7 +803,7 @@ class ReduceLROnPlateau(LRScheduler):
 
         return {
             "last_epoch": count, "_last_lr": lambda s, v: schedule_lr_list(s, v, n_groups),
-            "factor": schedule_plateau_factor, "patience": count, "cooldown": count, "eps": schedule_non_negative,
+            **self.SETTINGS,
             "cooldown_counter": count, "num_bad_epochs": count, "best": real, "mode_worse": real,
             "threshold": real, "min_lrs": min_lrs,
         }
