@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import Counter
 
 import numpy as np
 
@@ -313,3 +314,161 @@ def recurrent_hidden(module, h, what: str, batched: bool, batch: int) -> np.ndar
 
 
 # -- optimisers and schedulers --------------------------------------------------------------
+
+def hyper_real(value, owner, name: str, *, minimum=0.0) -> float:
+    """An optimiser's real hyper-parameter: ``>= minimum`` unless that is None (NaN refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner_of(owner)} {name} must be a real number, got {value!r}")
+    if minimum is not None and not value >= minimum:  # `not >=` also rejects NaN
+        raise ValueError(f"{owner_of(owner)} {name} must be >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def hyper_signed(value, owner, name: str) -> float:
+    """A real hyper-parameter of any sign (SGD's dampening)."""
+    return hyper_real(value, owner, name, minimum=None)
+
+
+def hyper_bool(value, owner, name: str):
+    if not is_bool(value):
+        raise TypeError(f"{owner_of(owner)} {name} must be a bool, got {value!r}")
+    return value
+
+
+def betas(value, owner, name: str = "betas"):
+    """Adam's ``(beta1, beta2)``: two reals, each in [0, 1)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{owner_of(owner)} {name} must be a pair (beta1, beta2), got {value!r}")
+    for i, beta in enumerate(value):
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
+            raise TypeError(f"{owner_of(owner)} {name}[{i}] must be a real number, got {beta!r}")
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{owner_of(owner)} {name}[{i}] must be in [0, 1), got {beta!r}")
+    return value
+
+
+# Scheduler checks take the subject of their message ("StepLR gamma", or
+# "StepLR.load_state_dict 'gamma'") and the value; each returns the value or raises.
+def schedule_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def schedule_int(subject: str, value, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{subject} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{subject} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def schedule_lr_list(subject: str, value, n_groups: int) -> list:
+    """A list of ``n_groups`` learning rates (real numbers >= 0), one per param group."""
+    expected = f"a list of {n_groups} learning rate{'s' if n_groups != 1 else ''} >= 0 (one per param group)"
+    if not isinstance(value, (list, tuple, np.ndarray)) or np.ndim(value) != 1:
+        raise TypeError(f"{subject} must be {expected}, got {value!r}")
+    values = list(value.tolist() if isinstance(value, np.ndarray) else value)
+    if not all(schedule_real(lr) for lr in values):
+        raise TypeError(f"{subject} must be {expected}, got {value!r}")
+    if len(values) != n_groups or not all(lr >= 0 for lr in values):
+        raise ValueError(f"{subject} must be {expected}, got {value!r}")
+    return values
+
+
+def schedule_gamma(subject: str, gamma) -> float:
+    if not schedule_real(gamma):
+        raise TypeError(f"{subject} must be a real number, got {gamma!r}")
+    if not gamma >= 0:
+        raise ValueError(f"{subject} must be >= 0, got {gamma!r}")
+    return gamma
+
+
+def schedule_positive_int(subject: str, value) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{subject} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def schedule_eta_min(subject: str, eta_min):
+    if not schedule_real(eta_min):
+        raise TypeError(f"{subject} must be a real number, got {eta_min!r}")
+    return eta_min
+
+
+def schedule_real_in(subject: str, value, low=None, high=None, *, low_open: bool = False,
+                   high_open: bool = False):
+    """A real number in the interval given (``None``: unbounded on that side); NaN never is."""
+    if not schedule_real(value):
+        raise TypeError(f"{subject} must be a real number, got {value!r}")
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    interval = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
+    inside = value == value  # not NaN
+    if low is not None:
+        inside = inside and (value > low if low_open else value >= low)
+    if high is not None:
+        inside = inside and (value < high if high_open else value <= high)
+    if not inside:
+        raise ValueError(f"{subject} must be in {interval}, got {value!r}")
+    return value
+
+
+def schedule_milestones(subject: str, milestones) -> Counter:
+    """Milestones as PyTorch keeps them, a ``Counter`` (epoch -> how many times it is listed);
+    also accepts the plain dict that :func:`chainrule.load` gives back for one."""
+    if isinstance(milestones, dict):
+        items = list(milestones.items())
+    elif isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+        raise TypeError(f"{subject} must be an iterable of ints, got {milestones!r}")
+    else:
+        items = [(m, 1) for m in milestones]
+    for m, count in items:
+        if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
+            raise TypeError(f"{subject} must be ints, got {m!r} in {milestones!r}")
+        schedule_int(f"{subject} count of {m}", count, minimum=1)
+    counter = Counter()
+    for m, count in items:
+        counter[int(m)] += int(count)
+    return counter
+
+
+def schedule_callable(subject: str, fn):
+    if not callable(fn):
+        raise TypeError(f"{subject} must be a function of the epoch, got {fn!r}")
+    return fn
+
+
+def schedule_start_factor(subject: str, value):
+    return schedule_real_in(subject, value, 0.0, 1.0, low_open=True)
+
+
+def schedule_unit_factor(subject: str, value):
+    return schedule_real_in(subject, value, 0.0, 1.0)
+
+
+def schedule_non_negative(subject: str, value):
+    return schedule_real_in(subject, value, 0.0)
+
+
+def schedule_positive(subject: str, value):
+    return schedule_real_in(subject, value, 0.0, low_open=True)
+
+
+def schedule_plateau_factor(subject: str, value):
+    return schedule_real_in(subject, value, 0.0, 1.0, high_open=True)
+
+
+def schedule_sequence_milestones(subject: str, milestones) -> list:
+    if isinstance(milestones, (str, bytes)) or not isinstance(milestones, (list, tuple)):
+        raise TypeError(f"{subject} must be a list of ints, got {milestones!r}")
+    for m in milestones:
+        if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
+            raise TypeError(f"{subject} must be a list of ints, got {milestones!r}")
+    values = [int(m) for m in milestones]
+    if any(m < 0 for m in values) or any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"{subject} must be increasing ints >= 0, got {milestones!r}")
+    return values
+
+
+def schedule_count(subject: str, value) -> int:
+    """An int >= 0 (ConstantLR's total_iters, ReduceLROnPlateau's patience)."""
+    return schedule_int(subject, value, minimum=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import hyper_bool, hyper_real
 from .optimizer import Optimizer
 
 
@@ -69,10 +70,9 @@ class Adagrad(Optimizer):
     def _fresh_state(param, initial_accumulator_value) -> dict:
         return dict(step=0, sum=np.full_like(param.data, float(initial_accumulator_value)))
 
-    def _check_hyperparameters(self, group: dict) -> None:
-        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            self._check_real(group, name)
-        self._check_bool(group, "maximize")
+    HYPERPARAMETERS = {"lr": hyper_real, "lr_decay": hyper_real, "weight_decay": hyper_real,
+                       "initial_accumulator_value": hyper_real, "eps": hyper_real,
+                       "maximize": hyper_bool}
 
     def add_param_group(self, param_group: dict) -> None:
         """As :meth:`Optimizer.add_param_group`; a group added after construction also gets its

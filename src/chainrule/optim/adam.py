@@ -3,10 +3,10 @@ r"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight deca
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from .._checks import betas, hyper_bool, hyper_real
 from .optimizer import Optimizer
 
 
@@ -66,20 +66,8 @@ class Adam(Optimizer):
         self._check_hyperparameters(defaults)
         super().__init__(params, defaults)
 
-    def _check_hyperparameters(self, group: dict) -> None:
-        self._check_real(group, "lr")
-        self._check_real(group, "eps")
-        betas = group["betas"]
-        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise TypeError(f"{self._name} betas must be a pair (beta1, beta2), got {betas!r}")
-        for i, beta in enumerate(betas):
-            if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
-                raise TypeError(f"{self._name} betas[{i}] must be a real number, got {beta!r}")
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{self._name} betas[{i}] must be in [0, 1), got {beta!r}")
-        self._check_real(group, "weight_decay")
-        self._check_bool(group, "amsgrad")
-        self._check_bool(group, "maximize")
+    HYPERPARAMETERS = {"lr": hyper_real, "eps": hyper_real, "betas": betas,
+                       "weight_decay": hyper_real, "amsgrad": hyper_bool, "maximize": hyper_bool}
 
     def _step_group(self, group, updates):
         """One group's update, parameter by parameter (the rule of the class docstring);

@@ -17,12 +17,16 @@ from __future__ import annotations
 import bisect
 import copy
 import math
-import numbers
 import types
-from collections import Counter
 
 import numpy as np
 
+from .._checks import (
+    schedule_count, schedule_int, schedule_lr_list, schedule_gamma, schedule_positive_int, schedule_eta_min,
+    schedule_real_in, schedule_milestones, schedule_callable, schedule_start_factor,
+    schedule_unit_factor, schedule_non_negative, schedule_positive, schedule_plateau_factor,
+    schedule_sequence_milestones,
+)
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR",
@@ -148,19 +152,28 @@ class LRScheduler:
                    else copy.deepcopy(value) for key, value in state_dict.items()}
         self.__dict__.update(checked)  # only once every value has passed
 
+    #: A scheduler's settings, declared once: name -> check(subject, value) -> value, run by
+    #: ``__init__`` (through :meth:`_set`) and by :meth:`load_state_dict` alike.
+    SETTINGS: dict = {}
+
+    def _set(self, **values) -> None:
+        for name, value in values.items():
+            setattr(self, name, self.SETTINGS[name](f"{type(self).__name__} {name}", value))
+
     def _state_checks(self) -> dict:
-        """``{key: check(subject, value) -> value}`` for :meth:`load_state_dict`; subclasses add
-        their own settings."""
+        """``{key: check(subject, value) -> value}`` for :meth:`load_state_dict`: the base
+        class's keys and the declared :attr:`SETTINGS`."""
         n_groups = len(self.optimizer.param_groups)
 
         def lrs(subject, value):
-            return _check_lr_list(subject, value, n_groups)
+            return schedule_lr_list(subject, value, n_groups)
 
         return {
-            "last_epoch": lambda subject, value: _check_int(subject, value, minimum=-1),
-            "_step_count": lambda subject, value: _check_int(subject, value, minimum=0),
+            "last_epoch": lambda subject, value: schedule_int(subject, value, minimum=-1),
+            "_step_count": lambda subject, value: schedule_int(subject, value, minimum=0),
             "base_lrs": lrs,
             "_last_lr": lrs,
+            **self.SETTINGS,
         }
 
     def _current_lrs(self) -> list:
@@ -170,51 +183,6 @@ class LRScheduler:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, last_lr={self._last_lr})"
 
 
-# Each check takes the subject of its error message ("StepLR gamma", or
-# "StepLR.load_state_dict 'gamma'") and the value; it returns the value or raises.
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_int(subject: str, value, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{subject} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{subject} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_lr_list(subject: str, value, n_groups: int) -> list:
-    """A list of ``n_groups`` learning rates (real numbers >= 0), one per param group."""
-    expected = f"a list of {n_groups} learning rate{'s' if n_groups != 1 else ''} >= 0 (one per param group)"
-    if not isinstance(value, (list, tuple, np.ndarray)) or np.ndim(value) != 1:
-        raise TypeError(f"{subject} must be {expected}, got {value!r}")
-    values = list(value.tolist() if isinstance(value, np.ndarray) else value)
-    if not all(_is_real(lr) for lr in values):
-        raise TypeError(f"{subject} must be {expected}, got {value!r}")
-    if len(values) != n_groups or not all(lr >= 0 for lr in values):
-        raise ValueError(f"{subject} must be {expected}, got {value!r}")
-    return values
-
-
-def _check_gamma(subject: str, gamma) -> float:
-    if not _is_real(gamma):
-        raise TypeError(f"{subject} must be a real number, got {gamma!r}")
-    if not gamma >= 0:
-        raise ValueError(f"{subject} must be >= 0, got {gamma!r}")
-    return gamma
-
-
-def _check_positive_int(subject: str, value) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{subject} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _check_eta_min(subject: str, eta_min):
-    if not _is_real(eta_min):
-        raise TypeError(f"{subject} must be a real number, got {eta_min!r}")
-    return eta_min
 
 
 class StepLR(LRScheduler):
@@ -235,15 +203,11 @@ class StepLR(LRScheduler):
         ValueError: if step_size is not a positive int or gamma is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        self.step_size = _check_positive_int("StepLR step_size", step_size)
-        self.gamma = _check_gamma("StepLR gamma", gamma)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"step_size": schedule_positive_int, "gamma": schedule_gamma}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(),
-                "step_size": _check_positive_int,
-                "gamma": _check_gamma}
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        self._set(step_size=step_size, gamma=gamma)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -266,12 +230,11 @@ class ExponentialLR(LRScheduler):
         ValueError: if gamma is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = _check_gamma("ExponentialLR gamma", gamma)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"gamma": schedule_gamma}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "gamma": _check_gamma}
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self._set(gamma=gamma)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         if self._is_initial:
@@ -312,15 +275,11 @@ class CosineAnnealingLR(LRScheduler):
         TypeError: if eta_min is not a real number.
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        self.T_max = _check_positive_int("CosineAnnealingLR T_max", T_max)
-        self.eta_min = _check_eta_min("CosineAnnealingLR eta_min", eta_min)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"T_max": schedule_positive_int, "eta_min": schedule_eta_min}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(),
-                "T_max": _check_positive_int,
-                "eta_min": _check_eta_min}
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+        self._set(T_max=T_max, eta_min=eta_min)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         t, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
@@ -340,24 +299,6 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self) -> list:
         return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base in self.base_lrs]
-
-
-def _check_real_in(subject: str, value, low=None, high=None, *, low_open: bool = False,
-                   high_open: bool = False):
-    """A real number in the interval given (``None``: unbounded on that side); NaN never is."""
-    if not _is_real(value):
-        raise TypeError(f"{subject} must be a real number, got {value!r}")
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
-    interval = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
-    inside = value == value  # not NaN
-    if low is not None:
-        inside = inside and (value > low if low_open else value >= low)
-    if high is not None:
-        inside = inside and (value < high if high_open else value <= high)
-    if not inside:
-        raise ValueError(f"{subject} must be in {interval}, got {value!r}")
-    return value
 
 
 def _per_group(subject: str, value, n_groups: int, check) -> list:
@@ -388,13 +329,11 @@ class MultiStepLR(LRScheduler):
         ValueError: if gamma is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
-        self.milestones = _check_milestones("MultiStepLR milestones", milestones)
-        self.gamma = _check_gamma("MultiStepLR gamma", gamma)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"milestones": schedule_milestones, "gamma": schedule_gamma}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "milestones": _check_milestones, "gamma": _check_gamma}
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        self._set(milestones=milestones, gamma=gamma)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         if self.last_epoch not in self.milestones:
@@ -404,25 +343,6 @@ class MultiStepLR(LRScheduler):
     def _get_closed_form_lr(self) -> list:
         milestones = sorted(self.milestones.elements())
         return [base * self.gamma ** bisect.bisect_right(milestones, self.last_epoch) for base in self.base_lrs]
-
-
-def _check_milestones(subject: str, milestones) -> Counter:
-    """Milestones as PyTorch keeps them, a ``Counter`` (epoch -> how many times it is listed);
-    also accepts the plain dict that :func:`chainrule.load` gives back for one."""
-    if isinstance(milestones, dict):
-        items = list(milestones.items())
-    elif isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
-        raise TypeError(f"{subject} must be an iterable of ints, got {milestones!r}")
-    else:
-        items = [(m, 1) for m in milestones]
-    for m, count in items:
-        if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
-            raise TypeError(f"{subject} must be ints, got {m!r} in {milestones!r}")
-        _check_int(f"{subject} count of {m}", count, minimum=1)
-    counter = Counter()
-    for m, count in items:
-        counter[int(m)] += int(count)
-    return counter
 
 
 class LambdaLR(LRScheduler):
@@ -447,7 +367,7 @@ class LambdaLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"LambdaLR expected a chainrule.optim.Optimizer, got {type(optimizer).__name__}")
-        self.lr_lambdas = _per_group("LambdaLR lr_lambda", lr_lambda, len(optimizer.param_groups), _check_callable)
+        self.lr_lambdas = _per_group("LambdaLR lr_lambda", lr_lambda, len(optimizer.param_groups), schedule_callable)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -474,12 +394,6 @@ class LambdaLR(LRScheduler):
                 fn.__dict__.update(copy.deepcopy(entry))
 
 
-def _check_callable(subject: str, fn):
-    if not callable(fn):
-        raise TypeError(f"{subject} must be a function of the epoch, got {fn!r}")
-    return fn
-
-
 class LinearLR(LRScheduler):
     r"""Scale each group's lr by a factor that moves linearly from ``start_factor`` to
     ``end_factor`` over ``total_iters`` epochs, then stays:
@@ -504,16 +418,13 @@ class LinearLR(LRScheduler):
         ValueError: if a factor is outside its interval or total_iters is not a positive int.
     """
 
+    SETTINGS = {"start_factor": schedule_start_factor, "end_factor": schedule_unit_factor,
+                "total_iters": schedule_positive_int}
+
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1):
-        self.start_factor = _check_start_factor("LinearLR start_factor", start_factor)
-        self.end_factor = _check_unit_factor("LinearLR end_factor", end_factor)
-        self.total_iters = _check_positive_int("LinearLR total_iters", total_iters)
+        self._set(start_factor=start_factor, end_factor=end_factor, total_iters=total_iters)
         super().__init__(optimizer, last_epoch)
-
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "start_factor": _check_start_factor,
-                "end_factor": _check_unit_factor, "total_iters": _check_positive_int}
 
     def get_lr(self) -> list:
         t, s, e, total = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
@@ -526,14 +437,6 @@ class LinearLR(LRScheduler):
     def _get_closed_form_lr(self) -> list:
         t, s, e, total = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
         return [base * (s + (e - s) * min(total, t) / total) for base in self.base_lrs]
-
-
-def _check_start_factor(subject: str, value):
-    return _check_real_in(subject, value, 0.0, 1.0, low_open=True)
-
-
-def _check_unit_factor(subject: str, value):
-    return _check_real_in(subject, value, 0.0, 1.0)
 
 
 class ConstantLR(LRScheduler):
@@ -555,14 +458,11 @@ class ConstantLR(LRScheduler):
         ValueError: if factor is outside $(0, 1]$ or total_iters is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
-        self.factor = _check_start_factor("ConstantLR factor", factor)
-        self.total_iters = _check_int("ConstantLR total_iters", total_iters, minimum=0)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"factor": schedule_start_factor, "total_iters": schedule_count}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "factor": _check_start_factor,
-                "total_iters": lambda subject, value: _check_int(subject, value, minimum=0)}
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
+        self._set(factor=factor, total_iters=total_iters)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         if self.last_epoch == 0:
@@ -597,13 +497,11 @@ class PolynomialLR(LRScheduler):
         ValueError: if total_iters is not a positive int or power is negative.
     """
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
-        self.total_iters = _check_positive_int("PolynomialLR total_iters", total_iters)
-        self.power = _check_non_negative("PolynomialLR power", power)
-        super().__init__(optimizer, last_epoch)
+    SETTINGS = {"total_iters": schedule_positive_int, "power": schedule_non_negative}
 
-    def _state_checks(self) -> dict:
-        return {**super()._state_checks(), "total_iters": _check_positive_int, "power": _check_non_negative}
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
+        self._set(total_iters=total_iters, power=power)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         t, total = self.last_epoch, self.total_iters
@@ -615,14 +513,6 @@ class PolynomialLR(LRScheduler):
     def _get_closed_form_lr(self) -> list:
         return [base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
                 for base in self.base_lrs]
-
-
-def _check_non_negative(subject: str, value):
-    return _check_real_in(subject, value, 0.0)
-
-
-def _check_positive(subject: str, value):
-    return _check_real_in(subject, value, 0.0, low_open=True)
 
 
 class OneCycleLR(LRScheduler):
@@ -681,21 +571,21 @@ class OneCycleLR(LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"OneCycleLR expected a chainrule.optim.Optimizer, got {type(optimizer).__name__}")
         if total_steps is not None:
-            self.total_steps = _check_positive_int("OneCycleLR total_steps", total_steps)
+            self.total_steps = schedule_positive_int("OneCycleLR total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = (_check_positive_int("OneCycleLR epochs", epochs)
-                                * _check_positive_int("OneCycleLR steps_per_epoch", steps_per_epoch))
+            self.total_steps = (schedule_positive_int("OneCycleLR epochs", epochs)
+                                * schedule_positive_int("OneCycleLR steps_per_epoch", steps_per_epoch))
         else:
             raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch, "
                              f"got total_steps={total_steps!r}, epochs={epochs!r}, steps_per_epoch={steps_per_epoch!r}")
-        pct_start = float(_check_unit_factor("OneCycleLR pct_start", pct_start))
+        pct_start = float(schedule_unit_factor("OneCycleLR pct_start", pct_start))
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         if not isinstance(cycle_momentum, (bool, np.bool_)) or not isinstance(three_phase, (bool, np.bool_)):
             raise TypeError(f"OneCycleLR cycle_momentum and three_phase must be bools, "
                             f"got {cycle_momentum!r} and {three_phase!r}")
-        _check_positive("OneCycleLR div_factor", div_factor)
-        _check_positive("OneCycleLR final_div_factor", final_div_factor)
+        schedule_positive("OneCycleLR div_factor", div_factor)
+        schedule_positive("OneCycleLR final_div_factor", final_div_factor)
         total = self.total_steps
         # PyTorch's phases: the step each ends at, and the group keys it anneals between.
         if three_phase:
@@ -717,7 +607,7 @@ class OneCycleLR(LRScheduler):
         self._anneal_func_type = anneal_strategy
 
         n_groups = len(optimizer.param_groups)
-        max_lrs = _per_group("OneCycleLR max_lr", max_lr, n_groups, _check_non_negative)
+        max_lrs = _per_group("OneCycleLR max_lr", max_lr, n_groups, schedule_non_negative)
         if last_epoch == -1:
             for group, peak in zip(optimizer.param_groups, max_lrs):
                 group["initial_lr"] = peak / div_factor
@@ -729,8 +619,8 @@ class OneCycleLR(LRScheduler):
                 raise ValueError(f"OneCycleLR cycle_momentum=True needs an optimizer with momentum or betas, "
                                  f"got {type(optimizer).__name__} (pass cycle_momentum=False)")
             self.use_beta1 = "betas" in optimizer.defaults
-            max_momentums = _per_group("OneCycleLR max_momentum", max_momentum, n_groups, _check_non_negative)
-            base_momentums = _per_group("OneCycleLR base_momentum", base_momentum, n_groups, _check_non_negative)
+            max_momentums = _per_group("OneCycleLR max_momentum", max_momentum, n_groups, schedule_non_negative)
+            base_momentums = _per_group("OneCycleLR base_momentum", base_momentum, n_groups, schedule_non_negative)
             if last_epoch == -1:
                 for top, low, group in zip(max_momentums, base_momentums, optimizer.param_groups):
                     if self.use_beta1:
@@ -806,24 +696,25 @@ class ReduceLROnPlateau(LRScheduler):
         TypeError: if an option or the metric is not a real number.
     """
 
+    SETTINGS = {"factor": schedule_plateau_factor, "patience": schedule_count, "cooldown": schedule_count,
+                "eps": schedule_non_negative}
+
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0,
                  eps: float = 1e-8):
         # Not LRScheduler.__init__: there are no base_lrs and no constructor step, as in PyTorch.
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"ReduceLROnPlateau expected a chainrule.optim.Optimizer, got {type(optimizer).__name__}")
-        self.factor = _check_plateau_factor("ReduceLROnPlateau factor", factor)
+        self._set(factor=factor)
         self.optimizer = optimizer
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             self.default_min_lr = None
-            self.min_lrs = _per_group("ReduceLROnPlateau min_lr", min_lr, n_groups, _check_non_negative)
+            self.min_lrs = _per_group("ReduceLROnPlateau min_lr", min_lr, n_groups, schedule_non_negative)
         else:
-            self.default_min_lr = _check_non_negative("ReduceLROnPlateau min_lr", min_lr)
+            self.default_min_lr = schedule_non_negative("ReduceLROnPlateau min_lr", min_lr)
             self.min_lrs = [min_lr] * n_groups
-        self.patience = _check_int("ReduceLROnPlateau patience", patience, minimum=0)
-        self.cooldown = _check_int("ReduceLROnPlateau cooldown", cooldown, minimum=0)
-        self.eps = _check_non_negative("ReduceLROnPlateau eps", eps)
+        self._set(patience=patience, cooldown=cooldown, eps=eps)
         self.last_epoch = 0
         self._last_lr = self._current_lrs()
         self._init_is_better(mode, threshold, threshold_mode)
@@ -834,7 +725,7 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"ReduceLROnPlateau mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"ReduceLROnPlateau threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        _check_real_in("ReduceLROnPlateau threshold", threshold)
+        schedule_real_in("ReduceLROnPlateau threshold", threshold)
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode = mode
         self.threshold = threshold
@@ -901,18 +792,18 @@ class ReduceLROnPlateau(LRScheduler):
         n_groups = len(self.optimizer.param_groups)
 
         def real(subject, value):
-            return _check_real_in(subject, value)
+            return schedule_real_in(subject, value)
 
         def count(subject, value):
-            return _check_int(subject, value, minimum=0)
+            return schedule_int(subject, value, minimum=0)
 
         def min_lrs(subject, value):
             return _per_group(subject, list(value) if isinstance(value, (list, tuple)) else [value] * n_groups,
-                              n_groups, _check_non_negative)
+                              n_groups, schedule_non_negative)
 
         return {
-            "last_epoch": count, "_last_lr": lambda s, v: _check_lr_list(s, v, n_groups),
-            "factor": _check_plateau_factor, "patience": count, "cooldown": count, "eps": _check_non_negative,
+            "last_epoch": count, "_last_lr": lambda s, v: schedule_lr_list(s, v, n_groups),
+            **self.SETTINGS,
             "cooldown_counter": count, "num_bad_epochs": count, "best": real, "mode_worse": real,
             "threshold": real, "min_lrs": min_lrs,
         }
@@ -928,10 +819,6 @@ class ReduceLROnPlateau(LRScheduler):
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
             raise ValueError(f"ReduceLROnPlateau.load_state_dict 'mode' must be 'min' or 'max' and 'threshold_mode' "
                              f"'rel' or 'abs', got {mode!r} and {threshold_mode!r}")
-
-
-def _check_plateau_factor(subject: str, value):
-    return _check_real_in(subject, value, 0.0, 1.0, high_open=True)
 
 
 class SequentialLR(LRScheduler):
@@ -975,11 +862,11 @@ class SequentialLR(LRScheduler):
             if scheduler.optimizer is not optimizer:
                 raise ValueError(f"SequentialLR schedulers[{i}] ({type(scheduler).__name__}) wraps another optimizer "
                                  f"than the one given to SequentialLR")
-        self._milestones = _check_sequence_milestones("SequentialLR milestones", milestones)
+        self._milestones = schedule_sequence_milestones("SequentialLR milestones", milestones)
         if len(self._milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR needs one milestone fewer than schedulers, got {len(schedulers)} "
                              f"schedulers and {len(self._milestones)} milestones")
-        _check_int("SequentialLR last_epoch", last_epoch, minimum=-1)
+        schedule_int("SequentialLR last_epoch", last_epoch, minimum=-1)
         self._schedulers = schedulers
         self.last_epoch = int(last_epoch) + 1
         self.optimizer = optimizer
@@ -1040,19 +927,9 @@ class SequentialLR(LRScheduler):
     def _state_checks(self) -> dict:
         n_groups = len(self.optimizer.param_groups)
         return {
-            "last_epoch": lambda subject, value: _check_int(subject, value, minimum=0),
-            "_last_lr": lambda subject, value: _check_lr_list(subject, value, n_groups),
-            "_milestones": _check_sequence_milestones,
+            "last_epoch": lambda subject, value: schedule_int(subject, value, minimum=0),
+            "_last_lr": lambda subject, value: schedule_lr_list(subject, value, n_groups),
+            "_milestones": schedule_sequence_milestones,
         }
 
 
-def _check_sequence_milestones(subject: str, milestones) -> list:
-    if isinstance(milestones, (str, bytes)) or not isinstance(milestones, (list, tuple)):
-        raise TypeError(f"{subject} must be a list of ints, got {milestones!r}")
-    for m in milestones:
-        if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
-            raise TypeError(f"{subject} must be a list of ints, got {milestones!r}")
-    values = [int(m) for m in milestones]
-    if any(m < 0 for m in values) or any(b <= a for a, b in zip(values, values[1:])):
-        raise ValueError(f"{subject} must be increasing ints >= 0, got {milestones!r}")
-    return values

@@ -15,7 +15,6 @@ their position across all groups::
 from __future__ import annotations
 
 import copy
-import numbers
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
@@ -86,22 +85,14 @@ class Optimizer:
         return type(self).__name__
 
     # -- hyper-parameters -----------------------------------------------------------------
+    #: name -> check from ``_checks`` (value, owner, name); declared once per optimiser, run by
+    #: ``add_param_group`` and ``load_state_dict``.
+    HYPERPARAMETERS: dict = {}
+
     def _check_hyperparameters(self, group: dict) -> None:
-        """Raise if a hyper-parameter of ``group`` is out of range. Subclasses override."""
-
-    def _check_real(self, group: dict, name: str, *, minimum: float | None = 0.0) -> float:
-        """``group[name]`` must be a real number (and ``>= minimum`` unless that is None)."""
-        value = group[name]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{self._name} {name} must be a real number, got {value!r}")
-        if minimum is not None and not value >= minimum:  # `not >=` also rejects NaN
-            raise ValueError(f"{self._name} {name} must be >= {minimum:g}, got {value!r}")
-        return float(value)
-
-    def _check_bool(self, group: dict, name: str) -> None:
-        value = group[name]
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{self._name} {name} must be a bool, got {value!r}")
+        """Raise if a hyper-parameter of ``group`` is out of range (its declared check)."""
+        for name, check in self.HYPERPARAMETERS.items():
+            check(group[name], self, name)
 
     # -- groups -----------------------------------------------------------------------------
     def add_param_group(self, param_group: dict) -> None:

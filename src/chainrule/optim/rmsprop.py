@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .adam import _lerp
+from .._checks import hyper_bool, hyper_real
 from .optimizer import Optimizer
 
 
@@ -65,11 +66,9 @@ class RMSprop(Optimizer):
         self._check_hyperparameters(defaults)
         super().__init__(params, defaults)
 
-    def _check_hyperparameters(self, group: dict) -> None:
-        for name in ("lr", "eps", "momentum", "weight_decay", "alpha"):
-            self._check_real(group, name)
-        self._check_bool(group, "centered")
-        self._check_bool(group, "maximize")
+    HYPERPARAMETERS = {"lr": hyper_real, "eps": hyper_real, "momentum": hyper_real,
+                       "weight_decay": hyper_real, "alpha": hyper_real, "centered": hyper_bool,
+                       "maximize": hyper_bool}
 
     def _step_group(self, group, updates):
         """One group's update, parameter by parameter (the rule of the class docstring);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import hyper_bool, hyper_real, hyper_signed
 from .optimizer import Optimizer
 
 
@@ -70,14 +71,12 @@ class SGD(Optimizer):
         self._check_hyperparameters(defaults)
         super().__init__(params, defaults)
 
+    HYPERPARAMETERS = {"lr": hyper_real, "momentum": hyper_real, "dampening": hyper_signed,
+                       "weight_decay": hyper_real, "nesterov": hyper_bool, "maximize": hyper_bool}
+
     def _check_hyperparameters(self, group: dict) -> None:
-        self._check_real(group, "lr")
-        momentum = self._check_real(group, "momentum")
-        dampening = self._check_real(group, "dampening", minimum=None)
-        self._check_real(group, "weight_decay")
-        self._check_bool(group, "nesterov")
-        self._check_bool(group, "maximize")
-        if group["nesterov"] and (momentum <= 0 or dampening != 0):
+        super()._check_hyperparameters(group)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 f"{self._name} nesterov=True requires momentum > 0 and dampening == 0, "
                 f"got momentum={group['momentum']!r} and dampening={group['dampening']!r}"
