@@ -165,7 +165,7 @@ def test_linear_backward_cited_for_its_gradient_statements(hook, real_repo, capl
     body = "chainrule.nn.Linear.backward :: accumulate_grad(self.weight :: accumulate_grad(self.bias"
     markdown, warnings = render(hook, caplog, body)
     assert warnings == []
-    assert "src/chainrule/nn/linear.py:L" in markdown and "delta.sum(axis=0)" in markdown
+    assert "src/chainrule/nn/linear.py:L" in markdown and "accumulate_grad(self.bias, grad_bias)" in markdown
     markdown, warnings = render(hook, caplog, body + " :: contains: self.weight.add_to_grad")
     assert len(warnings) == 1 and "no longer contains the statement 'self.weight.add_to_grad'" in warnings[0]
     assert "source reference not found" in markdown

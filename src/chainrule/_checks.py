@@ -187,6 +187,24 @@ def identity_grad(module, grad, shape: tuple, dtype) -> np.ndarray:
     return grad_output(module, grad, shape, dtype if dtype.kind == "f" else get_default_dtype())
 
 
+def linear_input(module, x) -> np.ndarray:
+    """Linear's input: a float array of the layer's dtype whose last axis is ``in_features``."""
+    x = float_array(x, "Linear", dtype=module.weight.dtype)
+    return last_dim(x, "Linear", module.in_features, "in_features")
+
+
+def linear_grad_output(module, grad, shape: tuple) -> np.ndarray:
+    """Linear's ``grad_output``, shaped like its output: "Linear.backward expected
+    grad_output of shape (4, 2), got (4, 3)"."""
+    dtype = module.weight.dtype
+    if type(grad) is np.ndarray and grad.shape == shape and grad.dtype == dtype:
+        return grad  # every training step
+    grad = float_array(grad, "Linear.backward", "grad_output", dtype=dtype)
+    if grad.shape != shape:
+        raise ValueError(f"Linear.backward expected grad_output of shape {shape}, got {grad.shape}")
+    return grad
+
+
 # -- convolution and pooling ----------------------------------------------------------------
 
 

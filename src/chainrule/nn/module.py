@@ -323,15 +323,10 @@ class Module:
         return output
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+        _not_implemented(self, "forward")
 
     def backward(self, grad_output):
-        raise NotImplementedError(
-            f"{type(self).__name__} does not implement backward(): a Module subclass defines "
-            f"backward(grad_output), which returns the gradient with respect to forward's input and "
-            f"adds its parameters' gradients into their .grad. See the docs page \"Write your own "
-            f"layer\" (docs/write-your-own-layer.md) for a template and its gradcheck"
-        )
+        _not_implemented(self, "backward")
 
     # -- the extension API: what forward keeps for backward ------------------------------
     def save_for_backward(self, *arrays) -> None:
@@ -621,3 +616,15 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+def _not_implemented(module, method: str):
+    """The base class's forward/backward: a subclass must define its own."""
+    if method == "forward":
+        raise NotImplementedError(f"{type(module).__name__} does not implement forward()")
+    raise NotImplementedError(
+        f"{type(module).__name__} does not implement backward(): a Module subclass defines "
+        f"backward(grad_output), which returns the gradient with respect to forward's input and "
+        f"adds its parameters' gradients into their .grad. See the docs page \"Write your own "
+        f"layer\" (docs/write-your-own-layer.md) for a template and its gradcheck"
+    )
