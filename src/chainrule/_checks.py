@@ -174,6 +174,13 @@ def last_dim(x, owner, size: int, what: str) -> np.ndarray:
 
 
 # -- activations, dropout, linear, embedding, flatten ---------------------------------------
+def nonzero(value, owner, name: str, why: str):
+    """A number that must not be 0: "Softplus beta must be non-zero (the function divides by it), got 0"."""
+    if value == 0:
+        raise ValueError(f"{owner_of(owner)} {name} must be non-zero ({why}), got {value!r}")
+    return value
+
+
 def identity_grad(module, grad, shape: tuple, dtype) -> np.ndarray:
     """Identity's ``grad_output``: shaped like the output and, as PyTorch's gradients are,
     of the output's dtype (float16 stays float16; an integer output's gradient is the

@@ -11,21 +11,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import erf
 
 from . import stable
 from .. import _checks as checks
 from .._checks import as_float_array
 from .module import Module
-
-def _check_grad(module: Module, grad_output, shape: tuple, dtype) -> np.ndarray:
-    """``grad_output`` as an array of ``dtype`` and the forward output's ``shape``, or an error."""
-    owner = f"{type(module).__name__}.backward"
-    grad_output = as_float_array(grad_output, owner, "grad_output", dtype=dtype)
-    if grad_output.shape != shape:
-        raise ValueError(f"{owner} expected grad_output of shape {shape} (the forward output's), got {grad_output.shape}")
-    return grad_output
-
 
 class Sigmoid(Module):
     r"""Logistic sigmoid, element-wise: $a = \sigma(z) = 1/(1 + e^{-z})$.
@@ -41,7 +31,7 @@ class Sigmoid(Module):
     def backward(self, grad_output):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot \sigma'(z)$ with $\sigma'(z) = a(1 - a)$."""
         (a,) = self.saved_tensors
-        grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
+        grad_output = checks.grad_output(self, grad_output, a.shape, a.dtype)
         return np.asarray(grad_output * a * (1 - a))
 
 
@@ -57,7 +47,7 @@ class Tanh(Module):
     def backward(self, grad_output):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot (1 - a^2)$."""
         (a,) = self.saved_tensors
-        grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
+        grad_output = checks.grad_output(self, grad_output, a.shape, a.dtype)
         return np.asarray(grad_output * (1 - a * a))
 
 
@@ -81,7 +71,7 @@ class ReLU(Module):
         (such a gradient is already broken, and ``chainrule.detect_anomaly`` names where).
         """
         (a,) = self.saved_tensors
-        grad_output = _check_grad(self, grad_output, a.shape, a.dtype)
+        grad_output = checks.grad_output(self, grad_output, a.shape, a.dtype)
         # "not a <= 0" rather than "a > 0": where the input was NaN the gradient passes on,
         # as in PyTorch, instead of a silent 0.
         return np.asarray(grad_output * ~(a <= 0))
@@ -96,9 +86,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.floating, np.integer)):
-            raise TypeError(f"LeakyReLU negative_slope must be a number, got {negative_slope!r}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = checks.number(negative_slope, "LeakyReLU", "negative_slope")
 
     def forward(self, z):
         z = as_float_array(z, "LeakyReLU")
@@ -109,7 +97,7 @@ class LeakyReLU(Module):
     def backward(self, grad_output):
         r"""$\delta = \dfrac{\partial C}{\partial a} \odot (1 \text{ if } z > 0 \text{ else } \alpha)$."""
         positive, dtype = self.saved_tensors
-        grad_output = _check_grad(self, grad_output, positive.shape, dtype)
+        grad_output = checks.grad_output(self, grad_output, positive.shape, dtype)
         return np.where(positive, grad_output, grad_output * dtype.type(self.negative_slope))
 
     def extra_repr(self) -> str:
@@ -128,14 +116,6 @@ class Identity(Module):
         r"""$\delta = \partial C/\partial a$: the derivative of the identity is 1."""
         shape, dtype = self.saved_tensors
         return checks.identity_grad(self, grad_output, shape, dtype)
-
-
-def _check_dim(owner: str, dim, ndim: int) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{owner} dim must be an int, got {dim!r}")
-    if ndim == 0 or not -ndim <= dim < ndim:
-        raise ValueError(f"{owner} dim={dim} is out of range for input with {ndim} dimension(s)")
-    return int(dim)
 
 
 def softmax_backward(grad_output: np.ndarray, s: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -160,7 +140,7 @@ class Softmax(Module):
 
     def forward(self, z):
         z = as_float_array(z, "Softmax")
-        dim = _check_dim("Softmax", self.dim, z.ndim)
+        dim = checks.dim(self.dim, "Softmax", z.ndim)
         s = stable.softmax(z, axis=dim)
         self.save_for_backward(s, dim)  # the Jacobian diag(s) - s s^T is a function of s
         return s
@@ -173,7 +153,7 @@ class Softmax(Module):
         computed without ever forming $J$.
         """
         s, dim = self.saved_tensors
-        g = _check_grad(self, grad_output, s.shape, s.dtype)
+        g = checks.grad_output(self, grad_output, s.shape, s.dtype)
         return softmax_backward(g, s, axis=dim)
 
     def extra_repr(self) -> str:
@@ -195,7 +175,7 @@ class LogSoftmax(Module):
 
     def forward(self, z):
         z = as_float_array(z, "LogSoftmax")
-        dim = _check_dim("LogSoftmax", self.dim, z.ndim)
+        dim = checks.dim(self.dim, "LogSoftmax", z.ndim)
         y = stable.log_softmax(z, axis=dim)
         self.save_for_backward(y, dim)  # softmax = exp(y) is all the derivative needs
         return y
@@ -206,19 +186,11 @@ class LogSoftmax(Module):
         $$\frac{\partial C}{\partial z} = g - s \sum_i g_i .$$
         """
         y, dim = self.saved_tensors
-        g = _check_grad(self, grad_output, y.shape, y.dtype)
+        g = checks.grad_output(self, grad_output, y.shape, y.dtype)
         return g - np.exp(y) * g.sum(axis=dim, keepdims=True)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
-
-
-def _check_number(owner: str, name: str, value):
-    """A real number as a Python int or float, kept as given for the repr (as PyTorch's); a
-    NumPy scalar becomes a Python number, since a float64 one would upcast float32 work."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{owner} {name} must be a number, got {value!r}")
-    return value.item() if isinstance(value, np.generic) else value
 
 
 _SQRT_HALF = math.sqrt(0.5)                    # 1/sqrt(2): Phi(z) = (1 + erf(z / sqrt 2)) / 2
@@ -242,9 +214,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = checks.choice(approximate, "GELU", "approximate", ("none", "tanh"))
 
     def forward(self, z):
         z = as_float_array(z, "GELU")
@@ -252,7 +222,7 @@ class GELU(Module):
             t = np.tanh(_TANH_SCALE * (z + _TANH_CUBIC * z * z * z))
             self.save_for_backward(z, t)  # the derivative needs z and tanh(u)
             return np.asarray(0.5 * z * (1.0 + t))
-        cdf = np.asarray(0.5 * (1.0 + erf(z * _SQRT_HALF)))
+        cdf = np.asarray(0.5 * (1.0 + stable.erf(z * _SQRT_HALF)))
         self.save_for_backward(z, cdf)  # the derivative Phi(z) + z phi(z) needs z and Phi(z)
         return np.asarray(z * cdf)
 
@@ -268,7 +238,7 @@ class GELU(Module):
         $$\delta = \frac{\partial C}{\partial a} \odot \Big(\tfrac12(1 + t) + \tfrac12 z\,(1 - t^2)\,u'\Big).$$
         """
         z, saved = self.saved_tensors
-        g = _check_grad(self, grad_output, z.shape, z.dtype)
+        g = checks.grad_output(self, grad_output, z.shape, z.dtype)
         if self.approximate == "tanh":
             t = saved
             return np.asarray(g * (0.5 * (1.0 + t)
@@ -296,7 +266,7 @@ class SiLU(Module):
         $$\delta = \frac{\partial C}{\partial a} \odot \sigma(z)\big(1 + z\,(1 - \sigma(z))\big).$$
         """
         z, s = self.saved_tensors
-        g = _check_grad(self, grad_output, z.shape, z.dtype)
+        g = checks.grad_output(self, grad_output, z.shape, z.dtype)
         return np.asarray(g * s * (1.0 + z * (1.0 - s)))
 
 
@@ -310,7 +280,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
-        self.alpha = _check_number("ELU", "alpha", alpha)
+        self.alpha = checks.number(alpha, "ELU", "alpha", keep_int=True)
 
     def forward(self, z):
         z = as_float_array(z, "ELU")
@@ -327,7 +297,7 @@ class ELU(Module):
         At $z = 0$ this is $\alpha$, PyTorch's choice.
         """
         (z,) = self.saved_tensors
-        g = _check_grad(self, grad_output, z.shape, z.dtype)
+        g = checks.grad_output(self, grad_output, z.shape, z.dtype)
         return np.where(z > 0, g, g * (self.alpha * np.exp(np.minimum(z, 0.0))))
 
     def extra_repr(self) -> str:
@@ -349,10 +319,9 @@ class Softplus(Module):
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
-        self.beta = _check_number("Softplus", "beta", beta)
-        self.threshold = _check_number("Softplus", "threshold", threshold)
-        if self.beta == 0:
-            raise ValueError("Softplus beta must be non-zero (the function divides by it), got 0")
+        self.beta = checks.nonzero(checks.number(beta, "Softplus", "beta", keep_int=True), "Softplus", "beta",
+                                   "the function divides by it")
+        self.threshold = checks.number(threshold, "Softplus", "threshold", keep_int=True)
 
     def forward(self, z):
         z = as_float_array(z, "Softplus")
@@ -367,7 +336,7 @@ class Softplus(Module):
         $$\delta = \frac{\partial C}{\partial a} \odot \begin{cases} 1 & \beta z > \text{threshold} \\ \sigma(\beta z) & \text{otherwise.} \end{cases}$$
         """
         (bz,) = self.saved_tensors
-        g = _check_grad(self, grad_output, bz.shape, bz.dtype)
+        g = checks.grad_output(self, grad_output, bz.shape, bz.dtype)
         return np.where(bz > self.threshold, g, g * stable.sigmoid(bz))
 
     def extra_repr(self) -> str:

@@ -115,9 +115,10 @@ def erf(x: np.ndarray) -> np.ndarray:
         from scipy.special import erf as erf64
 
         return erf64(x)
-    small = _horner(_ERF_P, x * x)                # |x| < 0.9: x + x P(x^2)
-    small *= x
-    small += x
+    inner = np.clip(x, -_ERF_CUT, _ERF_CUT)      # |x| < 0.9: x + x P(x^2) (clipped: no overflow)
+    small = _horner(_ERF_P, inner * inner)
+    small *= inner
+    small += inner
     t = np.abs(x)
     large = _horner(_ERF_Q, np.clip(t, _ERF_CUT, _ERF_TOP))  # beyond: 1 - exp(Q(|x|))
     np.exp(large, out=large)
