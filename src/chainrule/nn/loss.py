@@ -52,6 +52,11 @@ class _Loss(Module):
             )
         return grad
 
+    def _mean_scale(self, g, count: int):
+        """The upstream gradient $g$ times the $1/N$ of ``reduction='mean'`` ($N$ = ``count``,
+        the elements averaged); $g$ itself for 'sum' and 'none' (or an empty mean)."""
+        return g / count if self.reduction == "mean" and count else g
+
     def _check_same_shape(self, input: np.ndarray, target: np.ndarray) -> None:
         if input.shape != target.shape:
             raise ValueError(
@@ -87,7 +92,7 @@ class MSELoss(_Loss):
         r"""BP1 for this cost: $\partial C/\partial x_i = 2 (x_i - y_i)\cdot g$, divided by $n$ for 'mean'."""
         (diff,) = self.saved_tensors
         g = self._upstream(grad, diff.shape, diff.dtype)
-        scale = 2 * g / diff.size if self.reduction == "mean" and diff.size else 2 * g
+        scale = 2 * self._mean_scale(g, diff.size)
         return diff * scale
 
 
@@ -461,7 +466,7 @@ class BCELoss(_Loss):
         float64."""
         x, y, w = self.saved_tensors
         g = self._upstream(grad, x.shape, x.dtype)
-        scale = g / x.size if self.reduction == "mean" and x.size else g
+        scale = self._mean_scale(g, x.size)
         delta = (x - y) / np.maximum((1 - x) * x, _BCE_EPSILON)
         if w is not None:
             delta *= w
@@ -522,7 +527,7 @@ class BCEWithLogitsLoss(_Loss):
         $\delta = w\,(\sigma(x) - y)$; times the upstream gradient, divided by $n$ for ``'mean'``."""
         x, y, w, pos = self.saved_tensors
         g = self._upstream(grad, x.shape, x.dtype)
-        scale = g / x.size if self.reduction == "mean" and x.size else g
+        scale = self._mean_scale(g, x.size)
         s = stable.sigmoid(x)
         if pos is None:
             delta = s - y
@@ -648,7 +653,7 @@ class L1Loss(_Loss):
         divided by $n$ for ``'mean'``."""
         (sign,) = self.saved_tensors
         g = self._upstream(grad, sign.shape, sign.dtype)
-        scale = g / sign.size if self.reduction == "mean" and sign.size else g
+        scale = self._mean_scale(g, sign.size)
         return sign * scale
 
 
@@ -693,7 +698,7 @@ class SmoothL1Loss(_Loss):
         for ``'mean'``."""
         (d,) = self.saved_tensors
         g = self._upstream(grad, d.shape, d.dtype)
-        scale = g / d.size if self.reduction == "mean" and d.size else g
+        scale = self._mean_scale(g, d.size)
         if self.beta == 0:
             return np.sign(d) * scale
         return np.where(np.abs(d) < self.beta, d / self.beta, np.sign(d)) * scale
@@ -740,7 +745,7 @@ class HuberLoss(_Loss):
         Times the upstream gradient, divided by $n$ for ``'mean'``."""
         (d,) = self.saved_tensors
         g = self._upstream(grad, d.shape, d.dtype)
-        scale = g / d.size if self.reduction == "mean" and d.size else g
+        scale = self._mean_scale(g, d.size)
         return np.clip(d, -self.delta, self.delta) * scale
 
     def extra_repr(self) -> str:
