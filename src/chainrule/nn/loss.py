@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import stable
+from .. import _checks as checks
 from .._checks import as_float_array, reduction as check_reduction
 from .module import Module
 
@@ -57,13 +58,6 @@ class _Loss(Module):
         the elements averaged); $g$ itself for 'sum' and 'none' (or an empty mean)."""
         return g / count if self.reduction == "mean" and count else g
 
-    def _check_same_shape(self, input: np.ndarray, target: np.ndarray) -> None:
-        if input.shape != target.shape:
-            raise ValueError(
-                f"{type(self).__name__} expected target of the same shape as input {input.shape}, "
-                f"got {target.shape}"
-            )
-
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
@@ -83,7 +77,7 @@ class MSELoss(_Loss):
     def forward(self, input, target):
         input = as_float_array(input, "MSELoss", "input")
         target = as_float_array(target, "MSELoss", "target", dtype=input.dtype)
-        self._check_same_shape(input, target)
+        checks.same_shape(target, input, self)
         diff = input - target
         self.save_for_backward(diff)  # dC/dx = 2 (x - y) / n needs only the difference
         return self._reduce(diff * diff)
@@ -164,14 +158,6 @@ def _check_class_range(target: np.ndarray, n_classes: int, ignore_index: int, ow
                 f"{owner} target contains class {bad.flat[0]}, but input has {n_classes} classes "
                 f"(class indices must be in [0, {n_classes}) or equal ignore_index={ignore_index})"
             )
-
-
-def _check_unit_interval(a: np.ndarray, owner: str, name: str) -> None:
-    if a.size == 0:
-        return
-    lo, hi = a.min(), a.max()
-    if not (lo >= 0 and hi <= 1):  # also catches NaN, which fails every comparison
-        raise ValueError(f"{owner} expected {name} values in [0, 1], got values in [{lo}, {hi}]")
 
 
 def _class_last(a: np.ndarray) -> np.ndarray:
@@ -445,9 +431,9 @@ class BCELoss(_Loss):
     def forward(self, input, target):
         x = as_float_array(input, "BCELoss", "input")
         y = as_float_array(target, "BCELoss", "target", dtype=x.dtype)
-        self._check_same_shape(x, y)
-        _check_unit_interval(x, "BCELoss", "input")
-        _check_unit_interval(y, "BCELoss", "target")
+        checks.same_shape(y, x, self)
+        checks.unit_interval(x, "BCELoss", "input")
+        checks.unit_interval(y, "BCELoss", "target")
         w = _weight_for_input(self.weight, x.shape, x.dtype, "BCELoss", "weight")
         with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 below as PyTorch does
             log_x = np.maximum(np.log(x), -100)
@@ -508,7 +494,7 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):
         x = as_float_array(input, "BCEWithLogitsLoss", "input")
         y = as_float_array(target, "BCEWithLogitsLoss", "target", dtype=x.dtype)
-        self._check_same_shape(x, y)
+        checks.same_shape(y, x, self)
         w = _weight_for_input(self.weight, x.shape, x.dtype, "BCEWithLogitsLoss", "weight")
         pw = _weight_for_input(self.pos_weight, x.shape, x.dtype, "BCEWithLogitsLoss", "pos_weight")
         pos = y if pw is None else pw * y  # p_c y: the weight of the -log sigma(x) term
@@ -642,7 +628,7 @@ class L1Loss(_Loss):
     def forward(self, input, target):
         input = as_float_array(input, "L1Loss", "input")
         target = as_float_array(target, "L1Loss", "target", dtype=input.dtype)
-        self._check_same_shape(input, target)
+        checks.same_shape(target, input, self)
         diff = input - target
         self.save_for_backward(np.sign(diff))  # the derivative of |d| is sign(d): nothing else is needed
         return self._reduce(np.abs(diff))
@@ -683,7 +669,7 @@ class SmoothL1Loss(_Loss):
     def forward(self, input, target):
         input = as_float_array(input, "SmoothL1Loss", "input")
         target = as_float_array(target, "SmoothL1Loss", "target", dtype=input.dtype)
-        self._check_same_shape(input, target)
+        checks.same_shape(target, input, self)
         d = input - target
         self.save_for_backward(d)  # both branches of the derivative are functions of d
         if self.beta == 0:
@@ -733,7 +719,7 @@ class HuberLoss(_Loss):
     def forward(self, input, target):
         input = as_float_array(input, "HuberLoss", "input")
         target = as_float_array(target, "HuberLoss", "target", dtype=input.dtype)
-        self._check_same_shape(input, target)
+        checks.same_shape(target, input, self)
         d = input - target
         self.save_for_backward(d)  # both branches of the derivative are functions of d
         small = np.abs(d) < self.delta
