@@ -336,6 +336,22 @@ def recurrent_hidden(module, h, what: str, batched: bool, batch: int) -> np.ndar
 
 
 # -- losses and containers ------------------------------------------------------------------
+def same_shape(target: np.ndarray, input: np.ndarray, owner) -> np.ndarray:
+    """A loss's ``target``, after checking it has the shape of its ``input``."""
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{owner_of(owner)} expected target of the same shape as input {input.shape}, got {target.shape}"
+        )
+    return target
+
+
+def unit_interval(a: np.ndarray, owner, name: str) -> np.ndarray:
+    """``a``, after checking every value lies in $[0, 1]$ (a probability)."""
+    if a.size:
+        lo, hi = a.min(), a.max()
+        if not (lo >= 0 and hi <= 1):  # also catches NaN, which fails every comparison
+            raise ValueError(f"{owner_of(owner)} expected {name} values in [0, 1], got values in [{lo}, {hi}]")
+    return a
 
 
 # -- optimisers and schedulers --------------------------------------------------------------

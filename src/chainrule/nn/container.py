@@ -113,11 +113,16 @@ class Sequential(Module):
     def __delitem__(self, index) -> None:
         """``del seq[i]`` removes the module at ``i``; the rest are renumbered, as in PyTorch."""
         position = self._position(index)
-        modules = [m for name, m in self._modules.items() if name != position]
-        for name in list(self._modules):
-            delattr(self, name)
-        for i, module in enumerate(modules):
-            self.add_module(str(i), module)
+        _renumber(self, [m for name, m in self._modules.items() if name != position])
+
+
+def _renumber(container: Module, modules: list) -> None:
+    """Register ``modules`` as the children ``"0"``, ``"1"``, ... of ``container``, replacing
+    the ones it had (after a deletion or an insertion, as in PyTorch)."""
+    for name in list(container._modules):
+        delattr(container, name)
+    for position, module in enumerate(modules):
+        container.add_module(str(position), module)
 
 
 def _not_run(container: Module, method: str):
@@ -176,13 +181,6 @@ class ModuleList(Module):
             raise IndexError(f"ModuleList index {index} is out of range for {len(self)} modules")
         return index % len(self)
 
-    def _renumber(self, modules: list) -> None:
-        """Register ``modules`` as the children ``"0"``, ``"1"``, ... (after a deletion or an insertion)."""
-        for name in list(self._modules):
-            delattr(self, name)
-        for position, module in enumerate(modules):
-            self.add_module(str(position), module)
-
     # -- the list protocol -----------------------------------------------------------
     def __len__(self) -> int:
         return len(self._modules)
@@ -206,7 +204,7 @@ class ModuleList(Module):
             del modules[index]
         else:
             del modules[self._absolute(index)]
-        self._renumber(modules)
+        _renumber(self, modules)
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
@@ -238,7 +236,7 @@ class ModuleList(Module):
             raise TypeError(f"ModuleList.insert index must be an int, got {type(index).__name__}")
         modules = list(self._modules.values())
         modules.insert(int(index), _check_module("ModuleList.insert", module))
-        self._renumber(modules)
+        _renumber(self, modules)
 
     def pop(self, index):
         """Remove the module at ``index`` (or the modules of a slice) and return it."""

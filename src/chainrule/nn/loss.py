@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import stable
+from .. import _checks as checks
 from .._checks import as_float_array, reduction as check_reduction
 from .module import Module
 
@@ -52,12 +53,10 @@ class _Loss(Module):
             )
         return grad
 
-    def _check_same_shape(self, input: np.ndarray, target: np.ndarray) -> None:
-        if input.shape != target.shape:
-            raise ValueError(
-                f"{type(self).__name__} expected target of the same shape as input {input.shape}, "
-                f"got {target.shape}"
-            )
+    def _mean_scale(self, g, count: int):
+        """The upstream gradient $g$ times the $1/N$ of ``reduction='mean'`` ($N$ = ``count``,
+        the elements averaged); $g$ itself for 'sum' and 'none' (or an empty mean)."""
+        return g / count if self.reduction == "mean" and count else g
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
@@ -78,7 +77,7 @@ class MSELoss(_Loss):
     def forward(self, input, target):
         input = as_float_array(input, "MSELoss", "input")
         target = as_float_array(target, "MSELoss", "target", dtype=input.dtype)
-        self._check_same_shape(input, target)
+        checks.same_shape(target, input, self)
         diff = input - target
         self.save_for_backward(diff)  # dC/dx = 2 (x - y) / n needs only the difference
         return self._reduce(diff * diff)
@@ -87,7 +86,7 @@ class MSELoss(_Loss):
         r"""BP1 for this cost: $\partial C/\partial x_i = 2 (x_i - y_i)\cdot g$, divided by $n$ for 'mean'."""
         (diff,) = self.saved_tensors
         g = self._upstream(grad, diff.shape, diff.dtype)
-        scale = 2 * g / diff.size if self.reduction == "mean" and diff.size else 2 * g
+        scale = 2 * self._mean_scale(g, diff.size)
         return diff * scale
 
 
@@ -159,14 +158,6 @@ def _check_class_range(target: np.ndarray, n_classes: int, ignore_index: int, ow
                 f"{owner} target contains class {bad.flat[0]}, but input has {n_classes} classes "
                 f"(class indices must be in [0, {n_classes}) or equal ignore_index={ignore_index})"
             )
-
-
-def _check_unit_interval(a: np.ndarray, owner: str, name: str) -> None:
-    if a.size == 0:
-        return
-    lo, hi = a.min(), a.max()
-    if not (lo >= 0 and hi <= 1):  # also catches NaN, which fails every comparison
-        raise ValueError(f"{owner} expected {name} values in [0, 1], got values in [{lo}, {hi}]")
 
 
 def _class_last(a: np.ndarray) -> np.ndarray:
@@ -440,9 +431,9 @@ class BCELoss(_Loss):
     def forward(self, input, target):
         x = as_float_array(input, "BCELoss", "input")
         y = as_float_array(target, "BCELoss", "target", dtype=x.dtype)
-        self._check_same_shape(x, y)
-        _check_unit_interval(x, "BCELoss", "input")
-        _check_unit_interval(y, "BCELoss", "target")
+        checks.same_shape(y, x, self)
+        checks.unit_interval(x, "BCELoss", "input")
+        checks.unit_interval(y, "BCELoss", "target")
         w = _weight_for_input(self.weight, x.shape, x.dtype, "BCELoss", "weight")
         with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 below as PyTorch does
             log_x = np.maximum(np.log(x), -100)
@@ -461,7 +452,7 @@ class BCELoss(_Loss):
         float64."""
         x, y, w = self.saved_tensors
         g = self._upstream(grad, x.shape, x.dtype)
-        scale = g / x.size if self.reduction == "mean" and x.size else g
+        scale = self._mean_scale(g, x.size)
         delta = (x - y) / np.maximum((1 - x) * x, _BCE_EPSILON)
         if w is not None:
             delta *= w
@@ -503,7 +494,7 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):
         x = as_float_array(input, "BCEWithLogitsLoss", "input")
         y = as_float_array(target, "BCEWithLogitsLoss", "target", dtype=x.dtype)
-        self._check_same_shape(x, y)
+        checks.same_shape(y, x, self)
         w = _weight_for_input(self.weight, x.shape, x.dtype, "BCEWithLogitsLoss", "weight")
         pw = _weight_for_input(self.pos_weight, x.shape, x.dtype, "BCEWithLogitsLoss", "pos_weight")
         pos = y if pw is None else pw * y  # p_c y: the weight of the -log sigma(x) term
@@ -522,7 +513,7 @@ class BCEWithLogitsLoss(_Loss):
         $\delta = w\,(\sigma(x) - y)$; times the upstream gradient, divided by $n$ for ``'mean'``."""
         x, y, w, pos = self.saved_tensors
         g = self._upstream(grad, x.shape, x.dtype)
-        scale = g / x.size if self.reduction == "mean" and x.size else g
+        scale = self._mean_scale(g, x.size)
         s = stable.sigmoid(x)
         if pos is None:
             delta = s - y
@@ -637,7 +628,7 @@ class L1Loss(_Loss):
     def forward(self, input, target):
         input = as_float_array(input, "L1Loss", "input")
         target = as_float_array(target, "L1Loss", "target", dtype=input.dtype)
-        self._check_same_shape(input, target)
+        checks.same_shape(target, input, self)
         diff = input - target
         self.save_for_backward(np.sign(diff))  # the derivative of |d| is sign(d): nothing else is needed
         return self._reduce(np.abs(diff))
@@ -648,7 +639,7 @@ class L1Loss(_Loss):
         divided by $n$ for ``'mean'``."""
         (sign,) = self.saved_tensors
         g = self._upstream(grad, sign.shape, sign.dtype)
-        scale = g / sign.size if self.reduction == "mean" and sign.size else g
+        scale = self._mean_scale(g, sign.size)
         return sign * scale
 
 
@@ -678,7 +669,7 @@ class SmoothL1Loss(_Loss):
     def forward(self, input, target):
         input = as_float_array(input, "SmoothL1Loss", "input")
         target = as_float_array(target, "SmoothL1Loss", "target", dtype=input.dtype)
-        self._check_same_shape(input, target)
+        checks.same_shape(target, input, self)
         d = input - target
         self.save_for_backward(d)  # both branches of the derivative are functions of d
         if self.beta == 0:
@@ -693,7 +684,7 @@ class SmoothL1Loss(_Loss):
         for ``'mean'``."""
         (d,) = self.saved_tensors
         g = self._upstream(grad, d.shape, d.dtype)
-        scale = g / d.size if self.reduction == "mean" and d.size else g
+        scale = self._mean_scale(g, d.size)
         if self.beta == 0:
             return np.sign(d) * scale
         return np.where(np.abs(d) < self.beta, d / self.beta, np.sign(d)) * scale
@@ -728,7 +719,7 @@ class HuberLoss(_Loss):
     def forward(self, input, target):
         input = as_float_array(input, "HuberLoss", "input")
         target = as_float_array(target, "HuberLoss", "target", dtype=input.dtype)
-        self._check_same_shape(input, target)
+        checks.same_shape(target, input, self)
         d = input - target
         self.save_for_backward(d)  # both branches of the derivative are functions of d
         small = np.abs(d) < self.delta
@@ -740,7 +731,7 @@ class HuberLoss(_Loss):
         Times the upstream gradient, divided by $n$ for ``'mean'``."""
         (d,) = self.saved_tensors
         g = self._upstream(grad, d.shape, d.dtype)
-        scale = g / d.size if self.reduction == "mean" and d.size else g
+        scale = self._mean_scale(g, d.size)
         return np.clip(d, -self.delta, self.delta) * scale
 
     def extra_repr(self) -> str:
