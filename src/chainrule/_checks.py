@@ -233,6 +233,13 @@ def nonempty_input(x, owner, n_spatial: int) -> tuple[np.ndarray, bool]:
 
 
 
+def pool_grad(module, grad, batched: bool, out_shape: tuple, dtype) -> np.ndarray:
+    """A pooling backward's ``grad_output`` (see :func:`grad_output`), shaped like the forward's
+    output, returned batched ``(N, C, *out)``."""
+    grad = grad_output(module, grad, out_shape if batched else out_shape[1:], dtype)
+    return grad if batched else grad[np.newaxis]
+
+
 # -- normalisation, attention, recurrent ----------------------------------------------------
 
 
