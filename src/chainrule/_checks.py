@@ -213,6 +213,68 @@ def linear_grad_output(module, grad, shape: tuple) -> np.ndarray:
 
 
 # -- convolution and pooling ----------------------------------------------------------------
+def int_tuple(value, n: int, owner, name: str, minimum: int) -> tuple:
+    """``value`` (an int, or a sequence of ``n`` ints) as an ``n``-tuple of ints ``>= minimum``:
+    "Conv2d stride must be an int or a tuple of 2 ints, got 1.5"."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if len(items) != n or not all(isinstance(v, numbers.Integral) and not is_bool(v) for v in items):
+        raise TypeError(f"{owner_of(owner)} {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in items):
+        raise ValueError(f"{owner_of(owner)} {name} must be >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def batched_input(x, owner, n_spatial: int, channels: int | None, dtype=None) -> tuple[np.ndarray, bool]:
+    """``x`` as a float array ``(N, C, *spatial)``, and whether it came with its batch axis.
+    As in PyTorch, an unbatched ``(C, *spatial)`` input is one sample."""
+    owner = owner_of(owner)
+    x = float_array(x, owner, dtype=dtype)
+    if x.ndim not in (n_spatial + 1, n_spatial + 2):
+        raise ValueError(
+            f"{owner} expected a {n_spatial + 1}-D (unbatched) or {n_spatial + 2}-D (batched) input, "
+            f"got shape {x.shape}"
+        )
+    batched = x.ndim == n_spatial + 2
+    if channels is not None and x.shape[-n_spatial - 1] != channels:
+        raise ValueError(
+            f"{owner} expected input with {channels} channels (in_channels) on axis {int(batched)}, "
+            f"got shape {x.shape}"
+        )
+    return (x if batched else x[np.newaxis]), batched
+
+
+def conv_input(module, x) -> tuple[np.ndarray, bool]:
+    """A convolution's input, batched (see :func:`batched_input`), whose padded size fits the
+    (dilated) kernel: "Conv2d: the padded input is 2 x 2 per channel but the (dilated) kernel
+    spans 3 x 3; ..."."""
+    name, n = owner_of(module), module._n
+    x, batched = batched_input(x, name, n, module.in_channels, dtype=module.weight.dtype)
+    padded = tuple(L + before + after for L, (before, after) in zip(x.shape[2:], module._pads))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(module.kernel_size, module.dilation))
+    if any(p < s for p, s in zip(padded, span)):
+        raise ValueError(
+            f"{name}: the padded input is {' x '.join(map(str, padded))} per channel but the "
+            f"(dilated) kernel spans {' x '.join(map(str, span))}; the kernel can't be larger than the "
+            f"padded input (input shape {x.shape if batched else x.shape[1:]}, padding={module.padding!r})"
+        )
+    return x, batched
+
+
+def nonempty_input(x, owner, n_spatial: int) -> tuple[np.ndarray, bool]:
+    """A batched input (see :func:`batched_input`) with no empty non-batch axis (adaptive pooling)."""
+    x, batched = batched_input(x, owner, n_spatial, None)
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{owner_of(owner)} expected an input with no empty non-batch axis, "
+                         f"got shape {x.shape if batched else x.shape[1:]}")
+    return x, batched
+
+
+
+def pool_grad(module, grad, batched: bool, out_shape: tuple, dtype) -> np.ndarray:
+    """A pooling backward's ``grad_output`` (see :func:`grad_output`), shaped like the forward's
+    output, returned batched ``(N, C, *out)``."""
+    grad = grad_output(module, grad, out_shape if batched else out_shape[1:], dtype)
+    return grad if batched else grad[np.newaxis]
 
 
 # -- normalisation, attention, recurrent ----------------------------------------------------

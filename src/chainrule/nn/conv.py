@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._config import check_float_dtype, resolve_rng
 from . import init
-from .._checks import as_float_array
+from .. import _checks as checks
 from .module import Module, Parameter, accumulate_grad
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # PyTorch's; only 'zeros' here
@@ -26,34 +26,8 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # PyTorch's; onl
 # -- the shared pieces: argument parsing, padding, windows and their adjoint ---------------------
 
 
-def as_tuple(value, n: int, owner: str, name: str, minimum: int) -> tuple:
-    """``value`` (an int, or a sequence of ``n`` ints) as an ``n``-tuple of ints ``>= minimum``."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
-    if len(items) != n or not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-                                  for v in items):
-        raise TypeError(f"{owner} {name} must be an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in items):
-        raise ValueError(f"{owner} {name} must be >= {minimum}, got {value!r}")
-    return tuple(int(v) for v in items)
-
-
-def batch_input(x, owner: str, n_spatial: int, channels: int | None, dtype=None) -> tuple[np.ndarray, bool]:
-    """``x`` as a float array ``(N, C, *spatial)``, and whether it came with its batch axis.
-
-    As in PyTorch, an unbatched ``(C, *spatial)`` input is one sample."""
-    x = as_float_array(x, owner, dtype=dtype)
-    if x.ndim not in (n_spatial + 1, n_spatial + 2):
-        raise ValueError(
-            f"{owner} expected a {n_spatial + 1}-D (unbatched) or {n_spatial + 2}-D (batched) input, "
-            f"got shape {x.shape}"
-        )
-    batched = x.ndim == n_spatial + 2
-    if channels is not None and x.shape[-n_spatial - 1] != channels:
-        raise ValueError(
-            f"{owner} expected input with {channels} channels (in_channels) on axis {int(batched)}, "
-            f"got shape {x.shape}"
-        )
-    return (x if batched else x[np.newaxis]), batched
+as_tuple = checks.int_tuple  # the geometry checks live in chainrule._checks
+batch_input = checks.batched_input
 
 
 def pad(x: np.ndarray, pads: tuple, value: float = 0.0) -> np.ndarray:
@@ -113,6 +87,107 @@ def kernel_offsets(kernel: tuple, out: tuple, stride: tuple, dilation: tuple):
 def output_size(padded: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
     """Positions a dilated kernel fits at, stepping by ``stride``: ``(L_p - d (k - 1) - 1) // s + 1``."""
     return tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(padded, kernel, stride, dilation))
+
+
+# -- the convolution: the maths as a function pair ---------------------------------------------
+
+
+def conv_nd(input, weight, bias, stride: tuple, pads: tuple, dilation: tuple, groups: int):
+    r"""The N-d cross-correlation of ``input`` ``(N, C_in, *spatial)`` with ``weight``
+    ``(C_out, C_in/G, *kernel)``, after ``pads[i] = (before, after)`` zeros on spatial axis $i$:
+
+    $$y[n, o, p] = b_o + \sum_{c, k} W[o, c, k]\; x_p[n, c, p s + k d]$$
+
+    (within the group of $o$). Returns ``(y, cols)``: ``cols`` ``(N, G, C_in/G * prod(kernel),
+    positions)`` holds the windows, the "a" of BP4 that the weight gradient correlates with $\delta$.
+    """
+    xp = pad(input, pads)
+    N, G = input.shape[0], groups
+    out_channels, kernel = weight.shape[0], weight.shape[2:]
+    out = output_size(xp.shape[2:], kernel, stride, dilation)
+    # im2col: the windows become the columns of a matrix per sample and group, a row for
+    # each (input channel, kernel offset) and a column for each output position:
+    # (N, G, in/G * prod(kernel), positions). The copy makes one GEMM per sample and group.
+    rows = weight.shape[1] * math.prod(kernel)
+    cols = windows(xp, kernel, stride, dilation).reshape(N, G, rows, math.prod(out))
+    W = weight.reshape(G, out_channels // G, rows)  # (G, out/G, in/G * prod(kernel))
+    y = (W @ cols).reshape(N, out_channels, *out)  # y[n, o, p] = sum_{c,k} W[o, c, k] x_p[n, c, p s + k d]
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * len(out))
+    return y, cols
+
+
+def conv_nd_backward(grad_output, cols, weight, input_shape: tuple, stride: tuple, pads: tuple,
+                     dilation: tuple, groups: int, bias: bool = True, weight_grad: bool = True,
+                     input_grad: bool = True):
+    r"""The three gradients of :func:`conv_nd`, given $\delta = \partial C/\partial y$
+    ``(N, C_out, *out)`` and the forward's ``cols``:
+
+    - bias (BP3): $\partial C/\partial b_o = \sum_{n, p} \delta_{n o p}$;
+    - weight (BP4), the correlation of the input with $\delta$:
+      $\partial C/\partial W_{o c k} = \sum_{n, p} \delta_{n o p}\, x_p[n, c, p s + k d]$;
+    - input (the $W^\top\delta$ half of BP2): $\partial C/\partial x_p[n, c, i] = \sum_{o}\sum_{p, k \,:\, p s + k d = i}
+      \delta_{n o p} W_{o c k}$, the "full" convolution of the stride-dilated $\delta$ with
+      the flipped kernel, computed as its transpose: $W^\top\delta$ per window, added back
+      where the window was read (:func:`add_windows`), then the padding cropped.
+
+    Within a group only; groups never mix. Returns ``(grad_input, grad_weight, grad_bias)``,
+    ``None`` for each one whose flag (``input_grad``, ``weight_grad``, ``bias``) is off.
+    """
+    N, G = grad_output.shape[0], groups
+    out_channels, kernel, out = weight.shape[0], weight.shape[2:], grad_output.shape[2:]
+    padded_shape = (*input_shape[:2], *(L + b + a for L, (b, a) in zip(input_shape[2:], pads)))
+    delta = grad_output.reshape(N, G, out_channels // G, math.prod(out))  # (N, G, out/G, positions)
+    grad_input = grad_weight = grad_bias = None
+    if bias:
+        grad_bias = delta.sum(axis=(0, 3)).reshape(-1)
+    if weight_grad:
+        # delta_n cols_n^T, one GEMM per sample and group (Linear's BP4, with positions as
+        # more rows), summed over the samples: the sum over n and positions p of
+        # delta[n, o, p] * x_p[n, c, p s + k d]
+        dW = (delta @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, out/G, in/G * prod(kernel))
+        grad_weight = dW.reshape(weight.shape)
+    if input_grad:
+        W = weight.reshape(G, out_channels // G, -1)
+        grad_cols = W.swapaxes(-1, -2) @ delta  # (N, G, in/G * prod(kernel), positions)
+        grad_windows = grad_cols.reshape(N, input_shape[1], *kernel, *out)  # the windows' layout
+        grad_xp = add_windows(grad_windows, padded_shape, stride, dilation)
+        grad_input = crop(grad_xp, pads)  # the zeros padding added are not inputs
+    return grad_input, grad_weight, grad_bias
+
+
+def _conv_pads(padding, n: int) -> tuple:
+    return tuple((p, p) for p in as_tuple(padding, n, "conv", "padding", 0))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """PyTorch's ``F.conv1d`` on a batched ``(N, C_in, L)`` input (see :func:`conv_nd`);
+    returns ``(y, cols)``, ``cols`` for :func:`conv1d_backward`."""
+    return conv_nd(input, weight, bias, as_tuple(stride, 1, "conv1d", "stride", 1), _conv_pads(padding, 1),
+                   as_tuple(dilation, 1, "conv1d", "dilation", 1), groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """PyTorch's ``F.conv2d`` on a batched ``(N, C_in, H, W)`` input (see :func:`conv_nd`);
+    returns ``(y, cols)``, ``cols`` for :func:`conv2d_backward`."""
+    return conv_nd(input, weight, bias, as_tuple(stride, 2, "conv2d", "stride", 1), _conv_pads(padding, 2),
+                   as_tuple(dilation, 2, "conv2d", "dilation", 1), groups)
+
+
+def conv1d_backward(grad_output, cols, weight, input_shape, stride=1, padding=0, dilation=1, groups=1,
+                    bias=True, weight_grad=True, input_grad=True):
+    """The gradients of :func:`conv1d` (see :func:`conv_nd_backward`)."""
+    return conv_nd_backward(grad_output, cols, weight, input_shape, as_tuple(stride, 1, "conv1d", "stride", 1),
+                            _conv_pads(padding, 1), as_tuple(dilation, 1, "conv1d", "dilation", 1), groups,
+                            bias, weight_grad, input_grad)
+
+
+def conv2d_backward(grad_output, cols, weight, input_shape, stride=1, padding=0, dilation=1, groups=1,
+                    bias=True, weight_grad=True, input_grad=True):
+    """The gradients of :func:`conv2d` (see :func:`conv_nd_backward`)."""
+    return conv_nd_backward(grad_output, cols, weight, input_shape, as_tuple(stride, 2, "conv2d", "stride", 1),
+                            _conv_pads(padding, 2), as_tuple(dilation, 2, "conv2d", "dilation", 1), groups,
+                            bias, weight_grad, input_grad)
 
 
 # -- the convolution ---------------------------------------------------------------------------
@@ -184,69 +259,34 @@ class _ConvNd(Module):
         return tuple((p, p) for p in self.padding)
 
     def forward(self, x):
-        name = type(self).__name__
-        x, batched = batch_input(x, name, self._n, self.in_channels, dtype=self.weight.dtype)
-        xp = pad(x, self._pads)
-        span = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
-        if any(p < s for p, s in zip(xp.shape[2:], span)):
-            raise ValueError(
-                f"{name}: the padded input is {' x '.join(map(str, xp.shape[2:]))} per channel but the "
-                f"(dilated) kernel spans {' x '.join(map(str, span))}; the kernel can't be larger than the "
-                f"padded input (input shape {x.shape if batched else x.shape[1:]}, padding={self.padding!r})"
-            )
-        N, G = x.shape[0], self.groups
-        out = output_size(xp.shape[2:], self.kernel_size, self.stride, self.dilation)
-        # im2col: the windows become the columns of a matrix per sample and group, a row for
-        # each (input channel, kernel offset) and a column for each output position:
-        # (N, G, in/G * prod(kernel), positions). The copy makes one GEMM per sample and group.
-        rows = self.in_channels // G * math.prod(self.kernel_size)
-        cols = windows(xp, self.kernel_size, self.stride, self.dilation).reshape(N, G, rows, math.prod(out))
-        self.save_for_backward(cols, xp.shape, batched)  # dW correlates these windows with delta
-        W = self.weight.data.reshape(G, self.out_channels // G, rows)  # (G, out/G, in/G * prod(kernel))
-        y = (W @ cols).reshape(N, self.out_channels, *out)  # y[n, o, p] = sum_{c,k} W[o, c, k] x_p[n, c, p s + k d]
-        if self.bias is not None:
-            y += self.bias.data.reshape(-1, *(1,) * self._n)
+        x, batched = checks.conv_input(self, x)
+        bias = None if self.bias is None else self.bias.data
+        y, cols = conv_nd(x, self.weight.data, bias, self.stride, self._pads, self.dilation, self.groups)
+        self.save_for_backward(cols, x.shape, batched)  # dW correlates these windows with delta
         return y if batched else y[0]
 
     def backward(self, grad_output):
-        r"""Given $\delta = \partial C/\partial y$, shape ``(N, out_channels, *out)``:
-
-        - bias: $\partial C/\partial b_o = \sum_{n, p} \delta_{n o p}$;
-        - weight, the correlation of the input with $\delta$:
-          $\partial C/\partial W_{o c k} = \sum_{n, p} \delta_{n o p}\, x_p[n, c, p s + k d]$;
-        - input, returned: $\partial C/\partial x_p[n, c, i] = \sum_{o}\sum_{p, k \,:\, p s + k d = i}
-          \delta_{n o p} W_{o c k}$, the "full" convolution of the stride-dilated $\delta$ with
-          the flipped kernel, computed as its transpose: $W^\top\delta$ per window, added back
-          where the window was read (:func:`add_windows`), then the padding cropped.
-
-        Within a group only; groups never mix. A frozen parameter gets no gradient.
-        """
-        cols, padded_shape, batched = self.saved_tensors
-        owner = f"{type(self).__name__}.backward"
-        grad_output = as_float_array(grad_output, owner, "grad_output", dtype=self.weight.dtype)
-        N, G = padded_shape[0], self.groups
-        out = output_size(padded_shape[2:], self.kernel_size, self.stride, self.dilation)
-        expected = (N, self.out_channels, *out) if batched else (self.out_channels, *out)
-        if grad_output.shape != expected:
-            raise ValueError(f"{owner} expected grad_output of shape {expected} (the forward output's), "
-                             f"got {grad_output.shape}")
-        delta = grad_output.reshape(N, G, self.out_channels // G, math.prod(out))  # (N, G, out/G, positions)
-        if self.bias is not None and self.bias.requires_grad:
-            accumulate_grad(self.bias, delta.sum(axis=(0, 3)).reshape(-1))
+        r"""$\delta = \partial C/\partial y$ in, $\partial C/\partial x$ out; the maths is
+        :func:`conv_nd_backward`. A frozen parameter gets no gradient."""
+        cols, x_shape, batched = self.saved_tensors
+        grad_output = checks.grad_output(self, grad_output, self._output_shape(x_shape, batched), self.weight.dtype)
+        with_bias = self.bias is not None and self.bias.requires_grad
+        grad_input, grad_weight, grad_bias = conv_nd_backward(
+            grad_output if batched else grad_output[np.newaxis], cols, self.weight.data, x_shape,
+            self.stride, self._pads, self.dilation, self.groups, bias=with_bias,
+            weight_grad=self.weight.requires_grad, input_grad=self.needs_input_grad)
+        if with_bias:
+            accumulate_grad(self.bias, grad_bias)
         if self.weight.requires_grad:
-            # delta_n cols_n^T, one GEMM per sample and group (Linear's BP4, with positions as
-            # more rows), summed over the samples: the sum over n and positions p of
-            # delta[n, o, p] * x_p[n, c, p s + k d]
-            dW = (delta @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, out/G, in/G * prod(kernel))
-            accumulate_grad(self.weight, dW.reshape(self.weight.shape))
-        if not self.needs_input_grad:
+            accumulate_grad(self.weight, grad_weight)
+        if grad_input is None:
             return None  # the input is data: nothing upstream needs dC/dx (see Module)
-        W = self.weight.data.reshape(G, self.out_channels // G, -1)
-        grad_cols = W.swapaxes(-1, -2) @ delta  # (N, G, in/G * prod(kernel), positions)
-        grad_windows = grad_cols.reshape(N, self.in_channels, *self.kernel_size, *out)  # the windows' layout
-        grad_xp = add_windows(grad_windows, padded_shape, self.stride, self.dilation)
-        dx = crop(grad_xp, self._pads)  # the zeros padding added are not inputs
-        return dx if batched else dx[0]
+        return grad_input if batched else grad_input[0]
+
+    def _output_shape(self, x_shape: tuple, batched: bool) -> tuple:
+        padded = tuple(L + b + a for L, (b, a) in zip(x_shape[2:], self._pads))
+        out = output_size(padded, self.kernel_size, self.stride, self.dilation)
+        return (x_shape[0], self.out_channels, *out) if batched else (self.out_channels, *out)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

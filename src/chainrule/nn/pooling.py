@@ -16,17 +16,92 @@ import numpy as np
 
 from .conv import add_windows, as_tuple, batch_input, crop, pad, windows
 from .module import Module
-from .._checks import as_float_array
+from .. import _checks as checks
 
 
-def _check_grad(module: Module, grad_output, batched: bool, out_shape: tuple, dtype) -> np.ndarray:
-    """``grad_output`` as an ``(N, C, *out)`` array of ``dtype``, or an error naming the shape expected."""
-    owner = f"{type(module).__name__}.backward"
-    grad_output = as_float_array(grad_output, owner, "grad_output", dtype=dtype)
-    expected = out_shape if batched else out_shape[1:]
-    if grad_output.shape != expected:
-        raise ValueError(f"{owner} expected grad_output of shape {expected} (the forward output's), got {grad_output.shape}")
-    return grad_output if batched else grad_output[np.newaxis]
+# -- the maths as function pairs (batched inputs; the modules below check and call them) ----------
+
+
+def max_pool_nd(xp, kernel: tuple, stride: tuple, dilation: tuple):
+    r"""$y_o = \max_k x_p[\text{window}_o(k)]$ over every window of the ($-\infty$-padded)
+    ``xp`` ``(N, C, *spatial)``. Returns ``(y, argmax)``: ``argmax`` holds, for every window,
+    the offset (row-major in the kernel) of its first maximum, PyTorch's choice on ties; the
+    backward routes $\delta$ there."""
+    N, C, n, K = *xp.shape[:2], len(kernel), math.prod(kernel)
+    # The windows, copied so that each kernel offset (row-major) is one contiguous slab
+    # (N, C, *out) holding that element of every window: (K, N, C, *out).
+    win = windows(xp, kernel, stride, dilation)  # (N, C, *kernel, *out)
+    out = win.shape[2 + n:]
+    slabs = np.ascontiguousarray(win.transpose(*range(2, 2 + n), 0, 1, *range(2 + n, 2 + 2 * n)))
+    slabs = slabs.reshape(K, N, C, *out)
+    # Scan the window element by element, PyTorch's rule: a later element takes over if it is
+    # greater (so on ties the FIRST maximum stays) or NaN. argmax holds the winning offset,
+    # in the smallest integer type that holds every offset.
+    y = slabs[0].copy()
+    argmax = np.zeros(y.shape, dtype=np.min_scalar_type(K - 1))
+    for i in range(1, K):
+        takes_over = (slabs[i] > y) | np.isnan(slabs[i])
+        # offsets come in increasing order, so i exceeds every earlier winner: the maximum
+        # sets argmax to i exactly where offset i takes over (branch-free, unlike a masked copy)
+        np.maximum(argmax, takes_over * argmax.dtype.type(i), out=argmax)
+        np.maximum(y, slabs[i], out=y)  # the same choice for the values (NaN propagates)
+    return y, argmax
+
+
+def max_pool_nd_backward(grad_output, argmax, padded_shape: tuple, kernel: tuple, stride: tuple,
+                         dilation: tuple):
+    r"""$y = \max_k x[\text{window}_k]$ has derivative 1 for the window's arg-max $k^*$ and 0
+    for the others, so $\delta$ goes to the input element $k^*$ was read from:
+
+    $$\frac{\partial C}{\partial x_i} = \sum_{o\,:\, i = \text{argmax of window } o} \delta_o$$
+
+    (overlapping windows that share an arg-max add up). Returns the gradient of the padded input."""
+    N, C, n = *padded_shape[:2], len(kernel)
+    delta = grad_output
+    # Each window's gradient: delta at its arg-max, 0 elsewhere, slab by slab as in forward.
+    # A product with the mask, about 4x faster than np.where(mask, delta, 0): as in ReLU, an
+    # infinite delta then gives NaN (not 0) at the window's other elements.
+    offsets = np.arange(math.prod(kernel)).reshape(-1, *(1,) * argmax.ndim)
+    grad_slabs = delta * (argmax == offsets)  # (K, N, C, *out)
+    grad_windows = grad_slabs.reshape(*kernel, N, C, *argmax.shape[2:]).transpose(
+        n, n + 1, *range(n), *range(n + 2, 2 * n + 2))  # (N, C, *kernel, *out), a view
+    return add_windows(grad_windows, padded_shape, stride, dilation)
+
+
+def avg_pool_nd(xp, kernel: tuple, stride: tuple, divisor):
+    r"""$y_o = \frac{1}{D_o}\sum_k x_p[\text{window}_o(k)]$ over the zero-padded ``xp``,
+    ``divisor`` $D$ shaped like the output's spatial axes."""
+    kernel_axes = tuple(range(2, 2 + len(kernel)))
+    return windows(xp, kernel, stride, (1,) * len(kernel)).sum(axis=kernel_axes) / divisor
+
+
+def avg_pool_nd_backward(grad_output, divisor, padded_shape: tuple, kernel: tuple, stride: tuple):
+    r"""$y_o = \frac{1}{D_o}\sum_k x[\text{window}_o(k)]$, so every element of window $o$
+    receives $\delta_o / D_o$; an element in several windows gets the sum. Returns the
+    gradient of the padded input."""
+    N, C, delta = *padded_shape[:2], grad_output
+    share = (delta / divisor)[:, :, *(np.newaxis,) * len(kernel)]  # (N, C, 1.., *out)
+    grad_windows = np.broadcast_to(share, (N, C, *kernel, *divisor.shape))  # a view
+    return add_windows(grad_windows, padded_shape, stride, (1,) * len(kernel))
+
+
+def adaptive_avg_pool_nd(input, A: list):
+    r"""$y = A x$ along each spatial axis (2-D: $y = A_h\, x\, A_w^\top$), ``A`` the
+    averaging matrices of :meth:`AdaptiveAvgPool1d.averaging_matrix`, one per axis."""
+    y = input @ A[-1].T  # the last axis: (..., L) @ (L, out)
+    if len(A) == 2:
+        y = A[0] @ y  # the height axis: (out_h, H) @ (..., H, out_w)
+    return y
+
+
+def adaptive_avg_pool_nd_backward(grad_output, A: list):
+    r"""$y = A x$ along each axis, so $\partial C/\partial x = A^\top \delta$ along each axis
+    (2-D: $y = A_h\, x\, A_w^\top$, $\partial C/\partial x = A_h^\top\, \delta\, A_w$)."""
+    delta = grad_output
+    dx = delta @ A[-1]
+    if len(A) == 2:
+        dx = A[0].T @ dx
+    return dx
 
 
 class _WindowPoolNd(Module):
@@ -85,45 +160,17 @@ class _MaxPoolNd(_WindowPoolNd):
 
     def forward(self, x):
         x, batched = batch_input(x, type(self).__name__, self._n, None)
-        out = self._output_size(x.shape)
-        pads = self._pads(x.shape, out)
+        pads = self._pads(x.shape, self._output_size(x.shape))
         xp = pad(x, pads, value=-np.inf)  # padding never wins a max
-        N, C, n, K = *x.shape[:2], self._n, math.prod(self._kernel)
-        # The windows, copied so that each kernel offset (row-major) is one contiguous slab
-        # (N, C, *out) holding that element of every window: (K, N, C, *out).
-        win = windows(xp, self._kernel, self._stride, self._dilation)  # (N, C, *kernel, *out)
-        slabs = np.ascontiguousarray(win.transpose(*range(2, 2 + n), 0, 1, *range(2 + n, 2 + 2 * n)))
-        slabs = slabs.reshape(K, N, C, *out)
-        # Scan the window element by element, PyTorch's rule: a later element takes over if it is
-        # greater (so on ties the FIRST maximum stays) or NaN. argmax holds the winning offset,
-        # in the smallest integer type that holds every offset.
-        y = slabs[0].copy()
-        argmax = np.zeros(y.shape, dtype=np.min_scalar_type(K - 1))
-        for i in range(1, K):
-            takes_over = (slabs[i] > y) | np.isnan(slabs[i])
-            # offsets come in increasing order, so i exceeds every earlier winner: the maximum
-            # sets argmax to i exactly where offset i takes over (branch-free, unlike a masked copy)
-            np.maximum(argmax, takes_over * argmax.dtype.type(i), out=argmax)
-            np.maximum(y, slabs[i], out=y)  # the same choice for the values (NaN propagates)
+        y, argmax = max_pool_nd(xp, self._kernel, self._stride, self._dilation)
         self.save_for_backward(argmax, xp.shape, x.dtype, pads, batched)  # delta is routed by the arg-max
         return y if batched else y[0]
 
     def backward(self, grad_output):
-        r"""$y = \max_k x[\text{window}_k]$ has derivative 1 for the window's arg-max $k^*$ and 0
-        for the others, so $\delta$ goes to the input element $k^*$ was read from:
-        $\partial C/\partial x_i = \sum_{o\,:\, i = \text{argmax of window } o} \delta_o$
-        (overlapping windows that share an arg-max add up)."""
+        r"""$\delta$ to each window's arg-max; the maths is :func:`max_pool_nd_backward`."""
         argmax, padded_shape, dtype, pads, batched = self.saved_tensors
-        N, C, n = *padded_shape[:2], self._n
-        delta = _check_grad(self, grad_output, batched, argmax.shape, dtype)
-        # Each window's gradient: delta at its arg-max, 0 elsewhere, slab by slab as in forward.
-        # A product with the mask, about 4x faster than np.where(mask, delta, 0): as in ReLU, an
-        # infinite delta then gives NaN (not 0) at the window's other elements.
-        offsets = np.arange(math.prod(self._kernel)).reshape(-1, *(1,) * argmax.ndim)
-        grad_slabs = delta * (argmax == offsets)  # (K, N, C, *out)
-        grad_windows = grad_slabs.reshape(*self._kernel, N, C, *argmax.shape[2:]).transpose(
-            n, n + 1, *range(n), *range(n + 2, 2 * n + 2))  # (N, C, *kernel, *out), a view
-        dx = crop(add_windows(grad_windows, padded_shape, self._stride, self._dilation), pads)
+        delta = checks.pool_grad(self, grad_output, batched, argmax.shape, dtype)
+        dx = crop(max_pool_nd_backward(delta, argmax, padded_shape, self._kernel, self._stride, self._dilation), pads)
         return dx if batched else dx[0]
 
     def extra_repr(self) -> str:
@@ -205,19 +252,14 @@ class _AvgPoolNd(_WindowPoolNd):
         xp = pad(x, pads)
         divisor = self._divisor(x.shape, out, x.dtype)
         self.save_for_backward(divisor, xp.shape, pads, batched)  # backward needs only the geometry
-        kernel_axes = tuple(range(2, 2 + self._n))
-        y = windows(xp, self._kernel, self._stride, self._dilation).sum(axis=kernel_axes) / divisor
+        y = avg_pool_nd(xp, self._kernel, self._stride, divisor)
         return y if batched else y[0]
 
     def backward(self, grad_output):
-        r"""$y_o = \frac{1}{D_o}\sum_k x[\text{window}_o(k)]$, so every element of window $o$
-        receives $\delta_o / D_o$; an element in several windows gets the sum."""
+        r"""$\delta_o / D_o$ to every element of window $o$; the maths is :func:`avg_pool_nd_backward`."""
         divisor, padded_shape, pads, batched = self.saved_tensors
-        N, C = padded_shape[:2]
-        delta = _check_grad(self, grad_output, batched, (N, C, *divisor.shape), divisor.dtype)
-        share = (delta / divisor)[:, :, *(np.newaxis,) * self._n]  # (N, C, 1.., *out)
-        grad_windows = np.broadcast_to(share, (N, C, *self._kernel, *divisor.shape))  # a view
-        dx = crop(add_windows(grad_windows, padded_shape, self._stride, self._dilation), pads)
+        delta = checks.pool_grad(self, grad_output, batched, (*padded_shape[:2], *divisor.shape), divisor.dtype)
+        dx = crop(avg_pool_nd_backward(delta, divisor, padded_shape, self._kernel, self._stride), pads)
         return dx if batched else dx[0]
 
 
@@ -291,27 +333,19 @@ class _AdaptiveAvgPoolNd(Module):
         return inside / (end - start)[:, None].astype(dtype)
 
     def forward(self, x):
-        name = type(self).__name__
-        x, batched = batch_input(x, name, self._n, None)
-        if 0 in x.shape[1:]:
-            raise ValueError(f"{name} expected an input with no empty non-batch axis, got shape {x.shape if batched else x.shape[1:]}")
+        x, batched = checks.nonempty_input(x, type(self).__name__, self._n)
         sizes = tuple(L if o is None else o for L, o in zip(x.shape[2:], self._sizes))  # None keeps the size
         A = [self.averaging_matrix(L, o, x.dtype) for L, o in zip(x.shape[2:], sizes)]
         self.save_for_backward(A, batched, x.shape)  # the map is linear: backward needs only A
-        y = x @ A[-1].T  # the last axis: (..., L) @ (L, out)
-        if self._n == 2:
-            y = A[0] @ y  # the height axis: (out_h, H) @ (..., H, out_w)
+        y = adaptive_avg_pool_nd(x, A)
         return y if batched else y[0]
 
     def backward(self, grad_output):
-        r"""$y = A x$ along each axis, so $\partial C/\partial x = A^\top \delta$ along each axis
-        (2-D: $y = A_h\, x\, A_w^\top$, $\partial C/\partial x = A_h^\top\, \delta\, A_w$)."""
+        r"""$\partial C/\partial x = A^\top \delta$ along each axis; the maths is
+        :func:`adaptive_avg_pool_nd_backward`."""
         A, batched, x_shape = self.saved_tensors
-        out_shape = (*x_shape[:2], *(a.shape[0] for a in A))
-        delta = _check_grad(self, grad_output, batched, out_shape, A[0].dtype)
-        dx = delta @ A[-1]
-        if self._n == 2:
-            dx = A[0].T @ dx
+        delta = checks.pool_grad(self, grad_output, batched, (*x_shape[:2], *(a.shape[0] for a in A)), A[0].dtype)
+        dx = adaptive_avg_pool_nd_backward(delta, A)
         return dx if batched else dx[0]
 
     def extra_repr(self) -> str:
