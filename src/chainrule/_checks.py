@@ -174,6 +174,33 @@ def last_dim(x, owner, size: int, what: str) -> np.ndarray:
 
 
 # -- activations, dropout, linear, embedding, flatten ---------------------------------------
+def flatten_dims(owner, start_dim: int, end_dim: int, start: int, end: int, ndim: int) -> None:
+    """Flatten's two axes, already wrapped: start must not come after end."""
+    if start > end:
+        raise ValueError(f"{owner_of(owner)} start_dim={start_dim} comes after end_dim={end_dim} "
+                         f"for input with {ndim} dimension(s)")
+
+
+def not_zero_dim(x: np.ndarray, owner) -> np.ndarray:
+    """An input with at least one axis: "Unflatten expected an input with at least one dimension"."""
+    if x.ndim == 0:
+        raise ValueError(f"{owner_of(owner)} expected an input with at least one dimension, got a 0-d array")
+    return x
+
+
+def embedding_indices(indices, owner, num_embeddings: int) -> np.ndarray:
+    """Integer indices in ``[0, num_embeddings)``: a ``TypeError`` for other dtypes, an
+    ``IndexError`` naming the first index out of range."""
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{owner_of(owner)} expected integer indices, got dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= num_embeddings):
+        bad = indices[(indices < 0) | (indices >= num_embeddings)].flat[0]
+        raise IndexError(f"{owner_of(owner)} index {bad} is out of range for num_embeddings={num_embeddings} "
+                         f"(indices must be in [0, {num_embeddings}))")
+    return indices
+
+
 def nonzero(value, owner, name: str, why: str):
     """A number that must not be 0: "Softplus beta must be non-zero (the function divides by it), got 0"."""
     if value == 0:
@@ -398,6 +425,33 @@ def recurrent_hidden(module, h, what: str, batched: bool, batch: int) -> np.ndar
 
 
 # -- losses and containers ------------------------------------------------------------------
+def class_range(target: np.ndarray, n_classes: int, ignore_index: int, owner) -> None:
+    """Every class index must lie in ``[0, n_classes)`` or equal ``ignore_index``."""
+    if target.size and (target.min() < 0 or target.max() >= n_classes):  # then look closer
+        # compared in the target's own dtype, so that a huge unsigned index is not wrapped negative
+        bad = target[(target != ignore_index) & ((target < 0) | (target >= n_classes))]
+        if bad.size:
+            raise ValueError(
+                f"{owner_of(owner)} target contains class {bad.flat[0]}, but input has {n_classes} classes "
+                f"(class indices must be in [0, {n_classes}) or equal ignore_index={ignore_index})"
+            )
+
+
+def class_index_target(target, owner, input_shape: tuple, loss_shape: tuple, n_classes: int,
+                       ignore_index: int) -> np.ndarray:
+    """NLLLoss's target: integer class indices shaped like the loss, each a class of the input
+    or ``ignore_index``."""
+    target = np.asarray(target)
+    name = owner_of(owner)
+    if target.shape != loss_shape:
+        raise ValueError(f"{name} expected target of shape {loss_shape} (class indices) for input of shape "
+                         f"{input_shape}, got target of shape {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name} target holds class indices and must be an integer array, got dtype {target.dtype}")
+    class_range(target, n_classes, ignore_index, name)
+    return target
+
+
 def same_shape(target: np.ndarray, input: np.ndarray, owner) -> np.ndarray:
     """A loss's ``target``, after checking it has the shape of its ``input``."""
     if input.shape != target.shape:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._config import resolve_rng
+from .. import _checks as checks
 from .._checks import as_float_array
 from .module import Module
 
@@ -51,11 +52,9 @@ class Dropout(Module):
         r"""$\partial C/\partial x = \partial C/\partial y \odot m / (1-p)$, with the forward's 0/1 mask
         $m$ (kept already scaled, as ``mask`` $= m/(1-p)$)."""
         (mask,) = self.saved_tensors
-        grad_output = np.asarray(grad_output)
         if mask is None:
-            return grad_output
-        if grad_output.shape != mask.shape:
-            raise ValueError(f"Dropout.backward expected grad_output of shape {mask.shape}, got {grad_output.shape}")
+            return np.asarray(grad_output)  # eval mode (or p = 0): the identity
+        grad_output = checks.grad_of_shape(grad_output, self, "grad_output", mask.shape, mask.dtype)
         return np.asarray(grad_output * mask)
 
     def extra_repr(self) -> str:

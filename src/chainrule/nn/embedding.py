@@ -6,7 +6,28 @@ import numpy as np
 
 from .._config import check_float_dtype, resolve_rng
 from .._checks import as_float_array
+from .. import _checks as checks
 from .module import Module, Parameter, accumulate_grad
+
+
+def embedding(input: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    r"""Row lookup, $y_{\ldots} = W_{i_{\ldots}}$: the product $\operatorname{onehot}(i)\,W$
+    without forming the one-hot. ``input``: integer indices of any shape; ``weight``:
+    ``(num_embeddings, embedding_dim)``; returns ``(*input.shape, embedding_dim)``."""
+    return weight[input]
+
+
+def embedding_backward(grad_output: np.ndarray, input: np.ndarray, num_embeddings: int,
+                       padding_idx: int | None = None) -> np.ndarray:
+    r"""$\partial C/\partial W = \operatorname{onehot}(i)^\top \delta$: each row of $\delta$ is
+    added into the row of the gradient it was looked up from, repeated indices adding up
+    (``np.add.at``, not ``grad[i] += delta``, which would keep only one of them); the
+    ``padding_idx`` row gets none. Returns the ``(num_embeddings, embedding_dim)`` gradient."""
+    grad_weight = np.zeros((num_embeddings, grad_output.shape[-1]), dtype=grad_output.dtype)
+    np.add.at(grad_weight, input, grad_output)  # onehot(i)^T delta, without the one-hot
+    if padding_idx is not None:
+        grad_weight[padding_idx] = 0.0  # the pad vector stays fixed
+    return grad_weight
 
 
 class Embedding(Module):
@@ -84,15 +105,9 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0.0
 
     def forward(self, indices):
-        indices = np.asarray(indices)
-        if indices.dtype.kind not in "iu":
-            raise TypeError(f"Embedding expected integer indices, got dtype {indices.dtype}")
-        if indices.size and (indices.min() < 0 or indices.max() >= self.num_embeddings):
-            bad = indices[(indices < 0) | (indices >= self.num_embeddings)].flat[0]
-            raise IndexError(f"Embedding index {bad} is out of range for num_embeddings={self.num_embeddings} "
-                             f"(indices must be in [0, {self.num_embeddings}))")
+        indices = checks.embedding_indices(indices, self, self.num_embeddings)
         self.save_for_backward(indices)  # dC/dW scatters delta to the rows that were looked up
-        return self.weight.data[indices]
+        return embedding(indices, self.weight.data)
 
     def backward(self, grad_output):
         r"""Given $\delta = \partial C/\partial y$, shape ``(*, embedding_dim)``: since
@@ -103,16 +118,11 @@ class Embedding(Module):
         Returns ``None``: the indices are integers, with no gradient.
         """
         (indices,) = self.saved_tensors
-        grad_output = as_float_array(grad_output, "Embedding.backward", "grad_output", dtype=self.weight.dtype)
-        if grad_output.shape != indices.shape + (self.embedding_dim,):
-            raise ValueError(f"Embedding.backward expected grad_output of shape "
-                             f"{indices.shape + (self.embedding_dim,)}, got {grad_output.shape}")
+        grad_output = checks.grad_of_shape(grad_output, f"{type(self).__name__}.backward", "grad_output",
+                                           indices.shape + (self.embedding_dim,), self.weight.dtype)
         if self.weight.requires_grad:
-            grad_weight = np.zeros_like(self.weight.data)
-            np.add.at(grad_weight, indices, grad_output)  # onehot(i)^T delta, without the one-hot
-            if self.padding_idx is not None:
-                grad_weight[self.padding_idx] = 0.0  # the pad vector stays fixed
-            accumulate_grad(self.weight, grad_weight)
+            accumulate_grad(self.weight, embedding_backward(grad_output, indices, self.num_embeddings,
+                                                            self.padding_idx))
         return None
 
     def extra_repr(self) -> str:

@@ -11,13 +11,8 @@ import math
 
 import numpy as np
 
+from .. import _checks as checks
 from .module import Module
-
-
-def _check_int(owner: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{owner} {name} must be an int, got {value!r}")
-    return int(value)
 
 
 def _wrap_dim(owner: str, name: str, dim: int, ndim: int) -> int:
@@ -56,19 +51,15 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_dim = _check_int("Flatten", "start_dim", start_dim)
-        self.end_dim = _check_int("Flatten", "end_dim", end_dim)
+        self.start_dim = checks.integer(start_dim, "Flatten", "start_dim")
+        self.end_dim = checks.integer(end_dim, "Flatten", "end_dim")
 
     def forward(self, x):
         x = np.asarray(x)
         ndim = max(x.ndim, 1)  # as PyTorch, a 0-d input has dimensions 0 and -1
         start = _wrap_dim("Flatten", "start_dim", self.start_dim, ndim)
         end = _wrap_dim("Flatten", "end_dim", self.end_dim, ndim)
-        if start > end:
-            raise ValueError(
-                f"Flatten start_dim={self.start_dim} comes after end_dim={self.end_dim} "
-                f"for input with {x.ndim} dimension(s)"
-            )
+        checks.flatten_dims(self, self.start_dim, self.end_dim, start, end, x.ndim)
         shape = x.shape or (1,)
         y = x.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
         self.save_for_backward(x.shape, y.shape)  # a reshape's backward needs only the shapes
@@ -100,7 +91,7 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size):
         super().__init__()
-        self.dim = _check_int("Unflatten", "dim", dim)
+        self.dim = checks.integer(dim, "Unflatten", "dim")
         if not isinstance(unflattened_size, (tuple, list)):
             raise TypeError(
                 f"Unflatten unflattened_size must be a tuple or list of ints, got {unflattened_size!r}"
@@ -139,9 +130,7 @@ class Unflatten(Module):
         return sizes
 
     def forward(self, x):
-        x = np.asarray(x)
-        if x.ndim == 0:
-            raise ValueError("Unflatten expected an input with at least one dimension, got a 0-d array")
+        x = checks.not_zero_dim(np.asarray(x), self)
         dim = _wrap_dim("Unflatten", "dim", self.dim, x.ndim)
         y = x.reshape(x.shape[:dim] + self._sizes(x.shape[dim]) + x.shape[dim + 1:])
         self.save_for_backward(x.shape, y.shape)  # a reshape's backward needs only the shapes

@@ -148,18 +148,6 @@ def _index_target_shape(input_shape: tuple) -> tuple:
     return () if len(input_shape) == 1 else input_shape[:1] + input_shape[2:]
 
 
-def _check_class_range(target: np.ndarray, n_classes: int, ignore_index: int, owner: str) -> None:
-    """Every class index must lie in ``[0, n_classes)`` or equal ``ignore_index``."""
-    if target.size and (target.min() < 0 or target.max() >= n_classes):  # then look closer
-        # compared in the target's own dtype, so that a huge unsigned index is not wrapped negative
-        bad = target[(target != ignore_index) & ((target < 0) | (target >= n_classes))]
-        if bad.size:
-            raise ValueError(
-                f"{owner} target contains class {bad.flat[0]}, but input has {n_classes} classes "
-                f"(class indices must be in [0, {n_classes}) or equal ignore_index={ignore_index})"
-            )
-
-
 def _class_last(a: np.ndarray) -> np.ndarray:
     """One row per prediction, classes along the columns: ``(C,) -> (1, C)``, ``(N, C)`` as
     it is, ``(N, C, d1, ..., dk) -> (N d1 ... dk, C)``."""
@@ -380,7 +368,7 @@ class CrossEntropyLoss(_Loss):
                 f"CrossEntropyLoss target of shape {target.shape} holds class indices and must be an integer "
                 f"array, got dtype {target.dtype} (for probabilities pass a float target of shape {x.shape})"
             )
-        _check_class_range(target, n_classes, self.ignore_index, "CrossEntropyLoss")
+        checks.class_range(target, n_classes, self.ignore_index, "CrossEntropyLoss")
         return x, target
 
     def extra_repr(self) -> str:
@@ -567,17 +555,9 @@ class NLLLoss(_Loss):
 
     def forward(self, input, target):
         x = as_float_array(input, "NLLLoss", "input")
-        target = np.asarray(target)
         n_classes = _class_count(x, self.weight, "NLLLoss")
         loss_shape = _index_target_shape(x.shape)
-        if target.shape != loss_shape:
-            raise ValueError(
-                f"NLLLoss expected target of shape {loss_shape} (class indices) for input of shape {x.shape}, "
-                f"got target of shape {target.shape}"
-            )
-        if target.dtype.kind not in "iu":
-            raise TypeError(f"NLLLoss target holds class indices and must be an integer array, got dtype {target.dtype}")
-        _check_class_range(target, n_classes, self.ignore_index, "NLLLoss")
+        target = checks.class_index_target(target, self, x.shape, loss_shape, n_classes, self.ignore_index)
 
         rows = _class_last(x)  # (M, C): one row of log-probabilities per prediction
         t = target.reshape(-1)
