@@ -133,3 +133,75 @@ def test_one_pool_used_twice_as_the_cifar_tutorial_does_says_what_happened_and_t
     pool.backward(np.zeros((1, 1, 2, 2)))
     with pytest.raises(RuntimeError, match=r"called a second time after one forward\(\)"):
         pool.backward(np.zeros((1, 1, 2, 2)))
+
+
+# -- an in-place change to what a forward saved is never silent (PyTorch's version counter) -----
+def _linear_and_input(rng):
+    lin = nn.Linear(3, 2, dtype=np.float64, rng=rng)
+    return lin, rng.standard_normal((4, 3))
+
+
+@pytest.mark.parametrize("change", [
+    lambda x: x.__iadd__(1.0),                          # x += 1
+    lambda x: x.__imul__(0.5),                          # x *= 0.5
+    lambda x: np.tanh(x, out=x),                        # an out= into the input
+    lambda x: x.__setitem__((0, 0), 7.0),               # one element
+    lambda x: x.__setitem__((Ellipsis,), 0.0),          # x[...] = 0
+], ids=["iadd", "imul", "out=", "one element", "x[...] ="])
+def test_an_input_changed_in_place_before_backward_raises_naming_the_module_and_the_fix(change):
+    lin, x = _linear_and_input(np.random.default_rng(0))
+    lin(x)
+    change(x)
+    with pytest.raises(RuntimeError, match=r"Linear\.backward\(\).*saved_tensors\[0\], shape \(4, 3\).*"
+                                           r"changed in place.*`x = x \+ 1`"):
+        lin.backward(np.ones((4, 2)))
+
+
+def test_an_output_changed_in_place_is_noticed_by_the_module_that_saved_it():
+    tanh = nn.Tanh()
+    a = tanh(np.linspace(-2, 2, 12).reshape(3, 4))  # Tanh keeps its output: tanh' = 1 - a^2
+    a += 1
+    with pytest.raises(RuntimeError, match=r"Tanh\.backward\(\).*changed in place"):
+        tanh.backward(np.ones((3, 4)))
+
+
+def test_a_transposed_view_changed_in_place_is_noticed_without_copying_it():
+    lin = nn.Linear(4, 2, dtype=np.float64, rng=np.random.default_rng(1))
+    base = np.random.default_rng(2).standard_normal((4, 5))
+    x = base.T                                       # (5, 4), not contiguous
+    lin(x)
+    base[:, -1] -= 3.0                               # through the base: the view's last row changes
+    with pytest.raises(RuntimeError, match="changed in place"):
+        lin.backward(np.ones((5, 2)))
+
+
+def test_a_new_array_a_nan_or_a_change_after_backward_is_fine():
+    rng = np.random.default_rng(3)
+    lin, x = _linear_and_input(rng)
+    x[1, 1] = np.nan                                 # a NaN equals itself in the fingerprint
+    lin(x)
+    x = x + 1                                        # a new array: the saved one is untouched
+    assert lin.backward(np.ones((4, 2))).shape == (4, 3)
+    y = rng.standard_normal((4, 3))
+    lin(y)
+    lin.backward(np.ones((4, 2)))
+    y += 1                                           # after the backward nothing depends on it
+    lin(y)
+    lin.backward(np.ones((4, 2)))
+
+
+def test_a_model_fed_a_batch_changed_in_place_raises_at_its_first_layer():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    x = np.random.default_rng(4).standard_normal((5, 3)).astype(np.float32)
+    out = model(x)
+    x -= x.mean()
+    with pytest.raises(RuntimeError, match=r"Linear\.backward\(\).*changed in place"):
+        model.backward(np.ones_like(out))
+
+
+def test_pytorch_refuses_the_same_in_place_change():
+    torch = pytest.importorskip("torch", reason="compares with PyTorch's version counter")
+    a = torch.tanh(torch.linspace(-2, 2, 12, requires_grad=True))
+    a += 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        a.sum().backward()

@@ -192,6 +192,28 @@ def _check_name(name, what: str) -> None:
         raise KeyError(f'{what} name must be a non-empty str without ".", got "{name}"')
 
 
+
+# -- noticing an in-place change to what a forward saved (PyTorch's version counter) ---------
+def _saved_arrays(cache: tuple):
+    """``(index, array)`` for each non-empty array ``save_for_backward`` was given directly."""
+    return [(i, a) for i, a in enumerate(cache) if isinstance(a, np.ndarray) and a.size]
+
+
+def _fingerprint(a: np.ndarray) -> tuple:
+    """Five of the array's values, read without a copy (``item`` takes a flat index whatever the
+    strides): the first, the last and three spread between. An in-place change to the whole array
+    (``x += 1``, ``x *= mask``, ``np.tanh(x, out=x)``) changes them, and so do most partial ones;
+    reading five values costs well under a microsecond, where comparing a copy would cost a pass
+    over memory. A NaN is kept as the string ``"nan"``, so that it equals itself."""
+    n = a.size
+    values = (a.item(0), a.item(n // 3), a.item(n // 2), a.item((2 * n) // 3), a.item(n - 1))
+    return tuple("nan" if v != v else v for v in values)
+
+
+def _fingerprints(cache: tuple) -> tuple:
+    return tuple((i, _fingerprint(a)) for i, a in _saved_arrays(cache))
+
+
 class Module:
     """Base class of every layer, loss and container.
 
@@ -339,6 +361,7 @@ class Module:
         if replaced and not self._cache_warned:
             self._warn_replaced_cache()
         object.__setattr__(self, "_cache", arrays)
+        object.__setattr__(self, "_cache_prints", _fingerprints(arrays))  # to notice an in-place change
         object.__setattr__(self, "_cache_released", False)
         object.__setattr__(self, "_cache_replaced", replaced)  # says why a second backward finds nothing
 
@@ -352,6 +375,8 @@ class Module:
             self._raise_no_cache()
         object.__setattr__(self, "_cache", None)
         object.__setattr__(self, "_cache_released", True)
+        if _fingerprints(cache) != self._cache_prints:
+            self._raise_changed_in_place(cache)
         return cache
 
     def _warn_replaced_cache(self) -> None:
@@ -363,6 +388,20 @@ class Module:
             f"backpropagate (evaluation, logging) under `with chainrule.no_grad():`, and use a "
             f"separate {name} instance at each place in a model. (Shown once per module.)",
             CacheWarning, stacklevel=5,  # the line that called the module
+        )
+
+    def _raise_changed_in_place(self, cache):
+        changed = [(i, a) for (i, before), (_, a) in zip(self._cache_prints, _saved_arrays(cache))
+                   if _fingerprint(a) != before]
+        index, array = changed[0]
+        name = type(self).__name__
+        raise RuntimeError(
+            f"{name}.backward(): an array that {name}.forward() saved for the backward (saved_tensors[{index}], "
+            f"shape {array.shape}) was changed in place after the forward, so the gradients would be computed "
+            f"from the wrong values. Write `x = x + 1`, not `x += 1` (or `x[...] = ...`, `out=x`), on an input "
+            f"or output of a module between its forward and its backward, or run the forward again after the "
+            f"change. (PyTorch raises too: 'one of the variables needed for gradient computation has been "
+            f"modified by an inplace operation'.)"
         )
 
     def _raise_no_cache(self):
@@ -595,7 +634,7 @@ class Module:
         # and no hook wrapper bound to this instance (__setstate__ makes a new one).
         state = self.__dict__.copy()
         state.pop("backward", None)
-        state.update(_cache=None, _cache_released=False, _cache_warned=False, _cache_replaced=False)
+        state.update(_cache=None, _cache_prints=(), _cache_released=False, _cache_warned=False, _cache_replaced=False)
         return state
 
     def __setstate__(self, state):
