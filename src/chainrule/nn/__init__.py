@@ -1,6 +1,6 @@
 """Modules, layers and losses, each with a backward written from the chain rule."""
 
-from . import init, stable, utils
+from . import functional, init, stable, utils
 from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import Sequential
 from .dropout import Dropout
@@ -21,7 +21,7 @@ from .rnn import GRU, LSTM, RNN
 __all__ = [
     "Parameter", "Module", "accumulate_grad", "Sequential", "Linear",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax", "LogSoftmax", "Dropout",
-    "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "stable", "init", "utils",
+    "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "functional", "stable", "init", "utils",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "GELU", "SiLU", "ELU", "Softplus", "Flatten", "Unflatten", "ModuleList", "ModuleDict",
     "NLLLoss", "L1Loss", "SmoothL1Loss", "HuberLoss",

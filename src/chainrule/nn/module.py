@@ -194,24 +194,21 @@ def _check_name(name, what: str) -> None:
 
 
 # -- noticing an in-place change to what a forward saved (PyTorch's version counter) ---------
-def _saved_arrays(cache: tuple):
-    """``(index, array)`` for each non-empty array ``save_for_backward`` was given directly."""
-    return [(i, a) for i, a in enumerate(cache) if isinstance(a, np.ndarray) and a.size]
+def _fingerprints(cache: tuple) -> list:
+    """Three values (the first, the middle and the last) of each non-empty array
+    ``save_for_backward`` was given, read without a copy (``item`` takes a flat index whatever
+    the strides). An in-place change to a whole array (``x += 1``, ``x *= mask``,
+    ``np.tanh(x, out=x)``) changes them, and so do many partial ones; reading three values costs
+    about half a microsecond per array, where comparing a copy would cost a pass over memory."""
+    return [(i, a.item(0), a.item(a.size // 2), a.item(-1))
+            for i, a in enumerate(cache) if type(a) is np.ndarray and a.size]
 
 
-def _fingerprint(a: np.ndarray) -> tuple:
-    """Five of the array's values, read without a copy (``item`` takes a flat index whatever the
-    strides): the first, the last and three spread between. An in-place change to the whole array
-    (``x += 1``, ``x *= mask``, ``np.tanh(x, out=x)``) changes them, and so do most partial ones;
-    reading five values costs well under a microsecond, where comparing a copy would cost a pass
-    over memory. A NaN is kept as the string ``"nan"``, so that it equals itself."""
-    n = a.size
-    values = (a.item(0), a.item(n // 3), a.item(n // 2), a.item((2 * n) // 3), a.item(n - 1))
-    return tuple("nan" if v != v else v for v in values)
-
-
-def _fingerprints(cache: tuple) -> tuple:
-    return tuple((i, _fingerprint(a)) for i, a in _saved_arrays(cache))
+def _changed(before: list, after: list) -> list:
+    """The entries of ``after`` that differ from ``before``, a NaN equal to a NaN."""
+    def same(u, v):
+        return u == v or (u != u and v != v)
+    return [new for old, new in zip(before, after) if not all(same(u, v) for u, v in zip(old, new))]
 
 
 class Module:
@@ -375,8 +372,8 @@ class Module:
             self._raise_no_cache()
         object.__setattr__(self, "_cache", None)
         object.__setattr__(self, "_cache_released", True)
-        if _fingerprints(cache) != self._cache_prints:
-            self._raise_changed_in_place(cache)
+        if _fingerprints(cache) != self._cache_prints:  # (a NaN never equals itself: look closer)
+            self._raise_if_changed_in_place(cache)
         return cache
 
     def _warn_replaced_cache(self) -> None:
@@ -390,18 +387,18 @@ class Module:
             CacheWarning, stacklevel=5,  # the line that called the module
         )
 
-    def _raise_changed_in_place(self, cache):
-        changed = [(i, a) for (i, before), (_, a) in zip(self._cache_prints, _saved_arrays(cache))
-                   if _fingerprint(a) != before]
-        index, array = changed[0]
-        name = type(self).__name__
+    def _raise_if_changed_in_place(self, cache):
+        changed = _changed(self._cache_prints, _fingerprints(cache))
+        if not changed:
+            return
+        index, name = changed[0][0], type(self).__name__
         raise RuntimeError(
             f"{name}.backward(): an array that {name}.forward() saved for the backward (saved_tensors[{index}], "
-            f"shape {array.shape}) was changed in place after the forward, so the gradients would be computed "
-            f"from the wrong values. Write `x = x + 1`, not `x += 1` (or `x[...] = ...`, `out=x`), on an input "
-            f"or output of a module between its forward and its backward, or run the forward again after the "
-            f"change. (PyTorch raises too: 'one of the variables needed for gradient computation has been "
-            f"modified by an inplace operation'.)"
+            f"shape {cache[index].shape}) was changed in place after the forward, so the gradients would be "
+            f"computed from the wrong values. Write `x = x + 1`, not `x += 1` (or `x[...] = ...`, `out=x`), on "
+            f"an input or output of a module between its forward and its backward, or run the forward again "
+            f"after the change. (PyTorch raises too: 'one of the variables needed for gradient computation "
+            f"has been modified by an inplace operation'.)"
         )
 
     def _raise_no_cache(self):

@@ -1,0 +1,241 @@
+r"""``chainrule.nn.functional``, imported as ``F``: PyTorch's functions, each with its backward.
+
+The forward functions take PyTorch's names, signatures and defaults and return what
+``torch.nn.functional``'s return. chainrule has no autograd, so each has a public backward
+beside it, named ``<name>_backward``, that returns the gradient of every float array the
+forward was given (a tuple in the forward's argument order when there are several, ``None``
+for one that was ``None``)::
+
+    import chainrule.nn.functional as F
+
+    z = F.linear(x, W, b)                       # forward, as PyTorch
+    a = F.relu(z)
+    ...
+    dz = F.relu_backward(da, a)                 # backward, by hand: the chain rule
+    dx, dW, db = F.linear_backward(dz, x, W)
+
+The rule for what a backward takes: ``grad_output`` first, then what its derivative is
+computed from, as PyTorch's own backward functions take it: the forward's output where the
+derivative is cheapest from it (``tanh``, ``sigmoid``, ``softmax``, ``relu``), else the forward's
+arguments; then the forward's options. Where the derivative needs an intermediate (the windows of
+a convolution, the $\hat x$ of a normalisation, the weights $A$ of attention), the ``F``
+backward takes the forward's arguments and recomputes it, one more forward's worth of work that
+a module avoids by keeping the intermediate and calling its family file's pair (``conv.conv_nd`` /
+``conv.conv_nd_backward`` and so on) directly. These functions check nothing a module would
+not: give them the shapes PyTorch's take.
+
+Under ``chainrule.no_grad()`` they are plain inference code: a forward keeps nothing anyway.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import attention as _attention
+from . import conv as _convolution
+from . import normalization as _norm
+from .dropout import dropout_mask
+from .embedding import embedding, embedding_backward
+from .linear import linear, linear_backward
+from .._config import resolve_rng
+
+
+# -- linear, embedding -------------------------------------------------------------------------
+# linear(input, weight, bias=None) and linear_backward(grad_output, input, weight) are
+# linear.py's pair; embedding(input, weight) and embedding_backward(grad_output, input,
+# num_embeddings, padding_idx=None) are embedding.py's: their signatures are already PyTorch's.
+
+
+# -- convolution -------------------------------------------------------------------------------
+def _conv_geometry(input, weight, stride, padding, dilation, n: int):
+    """``(batched input, stride, pads, dilation, batched?)`` for PyTorch's arguments:
+    ints or tuples, ``padding='valid'`` or ``'same'`` (stride 1; the extra element after)."""
+    batched = input.ndim == n + 2
+    x = input if batched else input[None]
+    stride = _convolution.as_tuple(stride, n, f"conv{n}d", "stride", 1)
+    dilation = _convolution.as_tuple(dilation, n, f"conv{n}d", "dilation", 1)
+    if padding == "valid":
+        pads = ((0, 0),) * n
+    elif padding == "same":
+        total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
+        pads = tuple((t // 2, t - t // 2) for t in total)
+    else:
+        pads = _convolution._conv_pads(padding, n)
+    return x, stride, pads, dilation, batched
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, n: int):
+    x, stride, pads, dilation, batched = _conv_geometry(input, weight, stride, padding, dilation, n)
+    y, _ = _convolution.conv_nd(x, weight, bias, stride, pads, dilation, groups)
+    return y if batched else y[0]
+
+
+def _conv_backward(grad_output, input, weight, bias, stride, padding, dilation, groups, n: int):
+    x, stride, pads, dilation, batched = _conv_geometry(input, weight, stride, padding, dilation, n)
+    _, cols = _convolution.conv_nd(x, weight, None, stride, pads, dilation, groups)  # the windows, again
+    delta = grad_output if batched else grad_output[None]
+    dx, dw, db = _convolution.conv_nd_backward(delta, cols, weight, x.shape, stride, pads, dilation, groups,
+                                        bias=bias is not None)
+    return (dx if batched else dx[0]), dw, db
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    r"""PyTorch's ``F.conv1d``: ``(N, C_in, L)`` or ``(C_in, L)`` with ``weight``
+    ``(C_out, C_in/groups, K)``; $y[n, o, p] = b_o + \sum_{c, k} W[o, c, k]\, x_p[n, c, p s + k d]$."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv1d_backward(grad_output, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """``(grad_input, grad_weight, grad_bias)`` of :func:`conv1d` (see ``conv.conv_nd_backward``)."""
+    return _conv_backward(grad_output, input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    r"""PyTorch's ``F.conv2d``: ``(N, C_in, H, W)`` or ``(C_in, H, W)`` with ``weight``
+    ``(C_out, C_in/groups, kH, kW)``, the cross-correlation of ``conv.conv_nd``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv2d_backward(grad_output, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    r"""``(grad_input, grad_weight, grad_bias)`` of :func:`conv2d`: BP3 and BP4 summed over the
+    positions, and the input's gradient as $W^\top\delta$ added back into every window
+    (``conv.conv_nd_backward``)."""
+    return _conv_backward(grad_output, input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def _constant_pad(input, amounts, value=0.0):
+    widths = [(0, 0)] * input.ndim
+    for i in range(len(amounts) // 2):  # (left, right) of the last axis first
+        widths[input.ndim - 1 - i] = (amounts[2 * i], amounts[2 * i + 1])
+    grown = np.pad(input, [(max(b, 0), max(a, 0)) for b, a in widths], constant_values=value)
+    return grown[tuple(slice(max(-b, 0), grown.shape[i] - max(-a, 0)) for i, (b, a) in enumerate(widths))]
+
+
+def pad(input, pad, mode="constant", value=None):
+    """PyTorch's ``F.pad`` in ``'constant'`` mode: ``pad`` lists ``(before, after)`` pairs from
+    the LAST axis backwards, ``(left, right, top, bottom, ...)``; a negative amount crops."""
+    if mode != "constant":
+        raise ValueError(f"pad mode={mode!r} is not supported; only 'constant'")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad expected an even number of amounts, at most 2 per axis of the input's "
+                         f"{input.ndim}, got {tuple(pad)}")
+    return _constant_pad(input, pad, 0.0 if value is None else value)
+
+
+def pad_backward(grad_output, pad):
+    """The gradient of :func:`pad` (constant mode): the padded elements are constants, so the
+    input's gradient is ``grad_output`` with the padding cut off (and zeros where it cropped)."""
+    return _constant_pad(grad_output, [-p for p in pad])
+
+
+def one_hot(tensor, num_classes=-1):
+    """PyTorch's ``F.one_hot``: int64 ``(*tensor.shape, num_classes)``, ``num_classes=-1`` meaning
+    ``tensor.max() + 1``. Integer-valued, so it has no backward."""
+    tensor = np.asarray(tensor)
+    if tensor.dtype.kind not in "iu":
+        raise TypeError(f"one_hot expected an integer array of class indices, got dtype {tensor.dtype}")
+    if num_classes == -1:
+        num_classes = int(tensor.max()) + 1 if tensor.size else 0
+    if tensor.size and (tensor.min() < 0 or tensor.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got values from "
+                         f"{tensor.min()} to {tensor.max()}")
+    return (tensor[..., None] == np.arange(num_classes)).astype(np.int64)
+
+
+# -- dropout -----------------------------------------------------------------------------------
+def native_dropout(input, p: float, train: bool = True, *, generator=None):
+    """``(output, mask)`` as PyTorch's ``torch.native_dropout``: ``mask`` (bool) marks the kept
+    elements, ``output = input * mask / (1 - p)``; in eval mode (``train=False``) the output is
+    the input and every element is kept. What :func:`native_dropout_backward` needs."""
+    if not train or p == 0:
+        return input, np.ones(input.shape, dtype=bool)
+    scaled = dropout_mask(input.shape, p, resolve_rng(rng=generator, owner="dropout"), input.dtype)
+    return input * scaled, scaled != 0
+
+
+def native_dropout_backward(grad_output, mask, scale: float):
+    r"""$\partial C/\partial x = \delta \odot m \cdot \text{scale}$, ``scale`` $= 1/(1 - p)$ (1 in
+    eval mode): a dropped element has no path to the cost."""
+    return grad_output * mask * scale
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None):
+    """PyTorch's ``F.dropout``: zero each element with probability ``p`` and scale the rest by
+    ``1/(1 - p)`` when ``training``. The mask is random, so to backpropagate call
+    :func:`native_dropout`, which also returns it, and :func:`native_dropout_backward`."""
+    output, _ = native_dropout(input, p, training, generator=generator)
+    if inplace:
+        input[...] = output
+        return input
+    return output
+
+
+# -- normalisation -----------------------------------------------------------------------------
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    r"""PyTorch's ``F.layer_norm``: each sample normalised over its trailing ``normalized_shape``
+    axes, $y = \hat x \odot \gamma + \beta$ (see ``normalization.layer_norm``)."""
+    return _norm.layer_norm(input, tuple(np.atleast_1d(normalized_shape)), weight, bias, eps)[0]
+
+
+def layer_norm_backward(grad_output, input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    r"""``(grad_input, grad_weight, grad_bias)`` of :func:`layer_norm`: the three-term form
+    $\frac{s}{m}(m\hat\delta - \sum\hat\delta - \hat x\sum\hat\delta\odot\hat x)$ over the
+    normalised axes (``normalization.layer_norm_backward``; $\hat x$ and $s$ recomputed)."""
+    shape = tuple(np.atleast_1d(normalized_shape))
+    _, xhat, inv_std = _norm.layer_norm(input, shape, None, None, eps)
+    return _norm.layer_norm_backward(grad_output, xhat, inv_std, shape, weight, bias_grad=bias is not None)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    r"""PyTorch's ``F.batch_norm`` over channel axis 1: the batch's statistics when ``training``
+    (then ``running_mean``/``running_var``, if given, move by ``momentum`` in place, the variance
+    unbiased), else the running ones (see ``normalization.batch_norm``)."""
+    y, _, _, mean, var = _norm.batch_norm(input, running_mean, running_var, weight, bias, training, eps)
+    if training and running_mean is not None and input.size:
+        m = input.size // input.shape[1]
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean.reshape(-1)
+        running_var *= 1 - momentum
+        running_var += momentum * var.reshape(-1) * (m / max(m - 1, 1))
+    return y
+
+
+def batch_norm_backward(grad_output, input, running_mean, running_var, weight=None, bias=None, training=False,
+                        eps=1e-5):
+    r"""``(grad_input, grad_weight, grad_bias)`` of :func:`batch_norm`: with batch statistics the
+    three-term form (they depend on $x$), with running ones $\hat\delta\, s$
+    (``normalization.batch_norm_backward``; $\hat x$ and $s$ recomputed, the running statistics
+    left alone)."""
+    _, xhat, inv_std, _, _ = _norm.batch_norm(input, running_mean, running_var, None, None, training, eps)
+    batch_stats = training or running_mean is None
+    return _norm.batch_norm_backward(grad_output, xhat, inv_std, weight, batch_stats, bias_grad=bias is not None)
+
+
+# -- attention ---------------------------------------------------------------------------------
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 *, generator=None):
+    r"""PyTorch's ``F.scaled_dot_product_attention``: $\operatorname{softmax}(s\,QK^\top + M)\,V$ per
+    head, $s = 1/\sqrt d$ by default, $M$ the causal or given mask (``attention.scaled_dot_product_attention``)."""
+    rng = resolve_rng(rng=generator, owner="scaled_dot_product_attention") if dropout_p > 0 else None
+    return _attention.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                                                   rng=rng)[0]
+
+
+def scaled_dot_product_attention_backward(grad_output, query, key, value, attn_mask=None, is_causal=False,
+                                          scale=None):
+    r"""``(grad_query, grad_key, grad_value)`` of :func:`scaled_dot_product_attention` without
+    dropout: $\partial C/\partial V = A^\top\delta$, softmax's Jacobian-vector product for
+    $\partial C/\partial S$, then $s\,\partial C/\partial S\,K$ and $s\,(\partial C/\partial S)^\top Q$
+    (``attention.scaled_dot_product_attention_backward``; $A$ recomputed). Dropout's mask is
+    random: for dropout on the weights, use the module."""
+    _, attn, _ = _attention.scaled_dot_product_attention(query, key, value, attn_mask, 0.0, is_causal, scale)
+    return _attention.scaled_dot_product_attention_backward(grad_output, query, key, value, attn, None, scale)
+
+
+__all__ = [
+    "linear", "linear_backward", "embedding", "embedding_backward",
+    "conv1d", "conv1d_backward", "conv2d", "conv2d_backward", "pad", "pad_backward", "one_hot",
+    "dropout", "native_dropout", "native_dropout_backward",
+    "layer_norm", "layer_norm_backward", "batch_norm", "batch_norm_backward",
+    "scaled_dot_product_attention", "scaled_dot_product_attention_backward",
+]
