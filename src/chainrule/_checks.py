@@ -333,6 +333,9 @@ def batch_norm_input(module, x, dtype, batch_stats: bool) -> np.ndarray:
     if x.shape[1] != module.num_features:
         raise ValueError(f"{name} expected input with {module.num_features} channels (num_features) "
                          f"in dimension 1, got shape {x.shape}")
+    if batch_stats and module.eps <= 0:  # as PyTorch: a constant channel would divide 0 by 0
+        raise ValueError(f"{name} eps must be > 0 to normalise with batch statistics (training mode, or "
+                         f"track_running_stats=False), got eps={module.eps}")
     if batch_stats and x.size // module.num_features == 1:
         raise ValueError(f"{name} expected more than 1 value per channel to compute batch statistics "
                          f"(training mode, or track_running_stats=False), got input of shape {x.shape}")

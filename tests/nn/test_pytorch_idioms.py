@@ -205,3 +205,46 @@ def test_pytorch_refuses_the_same_in_place_change():
     a += 1
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         a.sum().backward()
+
+
+def test_sequential_of_an_ordered_dict_names_its_children_by_the_keys():
+    from collections import OrderedDict
+    model = nn.Sequential(OrderedDict([("fc1", nn.Linear(4, 8)), ("act", nn.ReLU()), ("fc2", nn.Linear(8, 2))]))
+    assert [name for name, _ in model.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    assert model.fc1 is model[0] and isinstance(model.act, nn.ReLU)
+    assert [name for name, _ in model[1:].named_children()] == ["act", "fc2"]  # a slice keeps the names
+    x = np.ones((3, 4), dtype=np.float32)
+    assert model(x).shape == (3, 2) and model.backward(np.ones((3, 2), np.float32)).shape == (3, 4)
+    torch = pytest.importorskip("torch", reason="the state dict's keys are compared with PyTorch's")
+    theirs = torch.nn.Sequential(OrderedDict([("fc1", torch.nn.Linear(4, 8)), ("act", torch.nn.ReLU()),
+                                              ("fc2", torch.nn.Linear(8, 2))]))
+    assert list(model.state_dict()) == list(theirs.state_dict())
+    model.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    np.testing.assert_allclose(model(x), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+
+
+def test_trunc_normal_draws_the_truncated_distribution():
+    from scipy import stats
+    w = nn.Parameter(np.empty((200, 500)))
+    nn.init.trunc_normal_(w, mean=0.5, std=2.0, a=-1.0, b=3.0, rng=np.random.default_rng(0))
+    assert w.data.min() >= -1.0 and w.data.max() <= 3.0
+    expected = stats.truncnorm((-1.0 - 0.5) / 2.0, (3.0 - 0.5) / 2.0, loc=0.5, scale=2.0)
+    assert abs(w.data.mean() - expected.mean()) < 0.01 and abs(w.data.std() - expected.std()) < 0.01
+    nn.init.trunc_normal_(w, std=0.02, rng=np.random.default_rng(1))       # nanoGPT / ViT's use
+    assert abs(w.data.std() - 0.02) < 0.001 and np.abs(w.data).max() <= 2.0
+    with pytest.raises(ValueError, match="a < b"):
+        nn.init.trunc_normal_(w, a=1.0, b=1.0)
+    with pytest.raises(ValueError, match="std must be >= 0"):
+        nn.init.trunc_normal_(w, std=-1.0)
+
+
+def test_batch_norm_with_eps_zero_is_refused_in_training_as_pytorch_refuses_it():
+    bn = nn.BatchNorm1d(3, eps=0.0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"BatchNorm1d eps must be > 0 .*got eps=0\.0"):
+        bn(x)
+    bn.eval()
+    assert bn(x).shape == (4, 3)  # the running variance (1 at the start) divides: fine
+    torch = pytest.importorskip("torch", reason="compares with PyTorch's refusal")
+    with pytest.raises(ValueError, match="eps must be positive"):
+        torch.nn.BatchNorm1d(3, eps=0.0)(torch.tensor(x))

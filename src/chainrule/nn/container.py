@@ -4,6 +4,7 @@ ModuleList and ModuleDict: containers that register modules but do not run them.
 from __future__ import annotations
 
 import operator
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -17,7 +18,8 @@ class Sequential(Module):
     ``forward`` feeds each module's output to the next; ``backward`` walks the same
     modules in reverse, handing each the gradient with respect to its output: the chain
     rule, one factor per module. Children are named ``"0"``, ``"1"``, ... as in PyTorch,
-    so parameters are ``0.weight``, ``0.bias``, ``2.weight``, ...
+    so parameters are ``0.weight``, ``0.bias``, ``2.weight``, ...; or, given one
+    ``OrderedDict`` (``Sequential(OrderedDict([("fc1", nn.Linear(4, 8)), ...]))``), by its keys.
 
     A module instance may stand at one place only: it keeps one forward cache, so a
     second use in the same pass would overwrite what the first one's backward needs.
@@ -26,6 +28,10 @@ class Sequential(Module):
 
     def __init__(self, *modules: Module):
         super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):  # Sequential(OrderedDict(...)): named children
+            for name, module in modules[0].items():
+                self._place(name, module)
+            return
         for module in modules:
             self.append(module)
 
@@ -88,8 +94,8 @@ class Sequential(Module):
 
     def __getitem__(self, index):
         modules = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*modules[index])
+        if isinstance(index, slice):  # the children keep their names, as in PyTorch
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
         try:
             return modules[index]
         except IndexError:

@@ -22,12 +22,13 @@ import math
 import numbers
 
 import numpy as np
+from scipy import special
 
 from .._config import resolve_rng
 from .module import Parameter
 
 __all__ = [
-    "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
+    "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
 ]
 
@@ -136,6 +137,31 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, *, rng=None):
     if std < 0:
         raise ValueError(f"normal_ std must be >= 0, got {std}")
     _fill(arr, resolve_rng(rng=rng, owner="normal_").normal(mean, std, arr.shape))
+    return tensor
+
+
+def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, *, rng=None):
+    r"""Fill with values drawn from $\mathcal N(\text{mean}, \text{std}^2)$ truncated to $[a, b]$
+    (``a`` and ``b`` are values, not numbers of standard deviations), as PyTorch: a uniform draw
+    between $\Phi(\frac{a - \text{mean}}{\text{std}})$ and $\Phi(\frac{b - \text{mean}}{\text{std}})$
+    mapped through the inverse normal CDF.
+
+    Raises:
+        ValueError: if ``std < 0`` or ``a >= b``.
+    """
+    arr = _array(tensor, "trunc_normal_")
+    mean, std = _check_number(mean, "trunc_normal_", "mean"), _check_number(std, "trunc_normal_", "std")
+    a, b = _check_number(a, "trunc_normal_", "a"), _check_number(b, "trunc_normal_", "b")
+    if std < 0:
+        raise ValueError(f"trunc_normal_ std must be >= 0, got {std}")
+    if not a < b:
+        raise ValueError(f"trunc_normal_ expected a < b (the interval the values are cut to), got a={a}, b={b}")
+    if std == 0:
+        _fill(arr, np.clip(mean, a, b))
+        return tensor
+    low, high = special.ndtr((a - mean) / std), special.ndtr((b - mean) / std)
+    u = resolve_rng(rng=rng, owner="trunc_normal_").uniform(low, high, arr.shape)
+    _fill(arr, np.clip(mean + std * special.ndtri(u), a, b))
     return tensor
 
 
