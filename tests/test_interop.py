@@ -114,13 +114,16 @@ def test_round_trip_through_a_checkpoint(tmp_path):
 
 
 def test_unsupported_layers_are_refused_by_name():
-    with pytest.raises(TypeError, match=r"from_torch does not support torch.nn.modules.conv.Conv1d at '1'; "
-                                        r"supported layers: Sequential, Linear"):
-        from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.Conv1d(1, 1, 1)))
-    with pytest.raises(TypeError, match=r"from_torch does not support .*GELU at '0.1'"):
-        from_torch(tnn.Sequential(tnn.Sequential(tnn.Linear(2, 2), tnn.GELU())))
-    with pytest.raises(TypeError, match="float32 and float64 Linear layers, got torch.float16 at '0'"):
+    with pytest.raises(TypeError, match=r"from_torch does not support torch.nn.modules.conv.ConvTranspose1d at "
+                                        r"'1'; supported layers: Sequential, Linear, Conv1d"):
+        from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.ConvTranspose1d(1, 1, 1)))
+    with pytest.raises(TypeError, match=r"from_torch does not support .*Hardtanh at '0.1'"):
+        from_torch(tnn.Sequential(tnn.Sequential(tnn.Linear(2, 2), tnn.Hardtanh())))
+    with pytest.raises(TypeError, match="float32 and float64 layers, got Linear of dtype float16 at '0'"):
         from_torch(tnn.Sequential(tnn.Linear(2, 2, dtype=torch.float16)))
+    with pytest.raises(TypeError, match=r"Conv2d at '0' has padding_mode='reflect', which chainrule's Conv2d does "
+                                        r"not have \(only padding_mode='zeros'\)"):
+        from_torch(tnn.Sequential(tnn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect")))
     with pytest.raises(ValueError, match="explicit dim for Softmax at '0'"):
         from_torch(tnn.Sequential(tnn.Softmax()))
 
@@ -138,3 +141,50 @@ def test_import_chainrule_does_not_import_torch():
     code = "import sys, chainrule, chainrule.interop, chainrule.onnx; assert 'torch' not in sys.modules; " \
            "assert 'onnx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _same_numbers(t_model, model, x, dtype=torch.float64):
+    t_model = t_model.to(dtype)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = t_model(xt)
+    out_t = out_t[0] if isinstance(out_t, tuple) else out_t
+    g = np.random.default_rng(5).standard_normal(tuple(out_t.shape))
+    (out_t * torch.tensor(g)).sum().backward()
+    out = model(x)
+    out = out[0] if isinstance(out, tuple) else out
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    dx = model.backward(g)
+    np.testing.assert_allclose(dx[0] if isinstance(dx, tuple) else dx, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for (name, p), t_p in zip(model.named_parameters(), t_model.parameters()):
+        np.testing.assert_allclose(p.grad, t_p.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_a_cnn_crosses_both_ways_with_its_weights_and_buffers():
+    torch.manual_seed(0)
+    t_model = tnn.Sequential(tnn.Conv2d(3, 4, 3, stride=2, padding=1), tnn.BatchNorm2d(4), tnn.ReLU(),
+                             tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(16, 5), tnn.GELU(approximate="tanh")).double()
+    t_model[1].running_mean.uniform_(-1, 1)
+    t_model.eval()
+    model = from_torch(t_model)
+    assert isinstance(model[0], nn.Conv2d) and model[0].stride == (2, 2) and not model.training
+    np.testing.assert_array_equal(model[1].running_mean, t_model[1].running_mean.numpy())
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
+    _same_numbers(t_model, model, x)
+    back = to_torch(model)
+    assert [type(m).__name__ for m in back] == [type(m).__name__ for m in t_model]
+    for key, value in t_model.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[key].numpy(), value.numpy(), err_msg=key)
+
+
+def test_recurrent_embedding_and_norm_layers_cross_as_well():
+    torch.manual_seed(1)
+    lstm = tnn.LSTM(3, 4, num_layers=2, batch_first=True, bidirectional=True).double()
+    model = from_torch(lstm)
+    assert (model.num_layers, model.batch_first, model.bidirectional) == (2, True, True)
+    _same_numbers(lstm, model, np.random.default_rng(1).standard_normal((2, 5, 3)))
+    rnn = from_torch(tnn.RNN(3, 4, nonlinearity="relu"))
+    assert rnn.nonlinearity == "relu" and rnn.weight_ih_l0.dtype == np.float32
+    emb = from_torch(tnn.Embedding(6, 3, padding_idx=2))
+    assert emb.padding_idx == 2 and emb.weight.shape == (6, 3)
+    norm = to_torch(nn.LayerNorm((2, 3), bias=False, dtype=np.float64))
+    assert norm.bias is None and norm.weight.dtype == torch.float64 and norm.normalized_shape == (2, 3)

@@ -1,12 +1,14 @@
 """Move models between chainrule and PyTorch: ``to_torch(model)`` and ``from_torch(module)``.
 
 torch is imported inside the functions only, so ``import chainrule`` never needs it. The
-supported layers are those both frameworks have with the same meaning: ``Sequential``,
-``Linear``, ``Sigmoid``, ``Tanh``, ``ReLU``, ``LeakyReLU``, ``Identity``, ``Softmax``,
-``LogSoftmax`` and ``Dropout``. Parameter names are the same on both sides (``0.weight``,
-``0.bias``, ...), so a chainrule ``state_dict()`` loads into the torch model once its arrays
-are tensors (:func:`state_dict_to_torch`), and a torch ``state_dict()`` loads into the
-chainrule model as it is.
+supported layers are those both frameworks have with the same meaning and the same constructor
+arguments (:data:`LAYERS`): ``Sequential`` (nested too), linear, convolution, pooling,
+normalisation, embedding, recurrent, reshaping, dropout and activation layers. A layer is
+rebuilt from the same constructor arguments, read off the other side's attributes (they have
+the same names), and its parameters and buffers are copied through ``state_dict``: their names
+are the same on both sides (``0.weight``, ``1.running_mean``, ``weight_ih_l0``, ...), so a
+chainrule ``state_dict()`` also loads into the torch model once its arrays are tensors
+(:func:`state_dict_to_torch`), and a torch ``state_dict()`` loads into the chainrule model as it is.
 """
 
 from __future__ import annotations
@@ -15,10 +17,36 @@ import numpy as np
 
 from . import nn
 
-__all__ = ["to_torch", "from_torch", "state_dict_to_torch"]
+__all__ = ["to_torch", "from_torch", "state_dict_to_torch", "LAYERS"]
 
-SUPPORTED = ("Sequential", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity",
-             "Softmax", "LogSoftmax", "Dropout")
+_CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias")
+_MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+_AVG_POOL = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
+_NORM = ("num_features", "eps", "momentum", "affine", "track_running_stats")
+_RECURRENT = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional")
+
+# Each supported layer's constructor arguments, the same attribute names on both sides. ``bias``
+# is a flag in the constructor and, for most layers, a parameter or None on the instance.
+LAYERS = {
+    "Linear": ("in_features", "out_features", "bias"),
+    "Conv1d": _CONV, "Conv2d": _CONV,
+    "MaxPool1d": _MAX_POOL, "MaxPool2d": _MAX_POOL,
+    "AvgPool1d": _AVG_POOL, "AvgPool2d": _AVG_POOL + ("divisor_override",),
+    "AdaptiveAvgPool1d": ("output_size",), "AdaptiveAvgPool2d": ("output_size",),
+    "BatchNorm1d": _NORM, "BatchNorm2d": _NORM,
+    "LayerNorm": ("normalized_shape", "eps", "elementwise_affine", "bias"),
+    "Embedding": ("num_embeddings", "embedding_dim", "padding_idx"),
+    "RNN": _RECURRENT[:3] + ("nonlinearity",) + _RECURRENT[3:], "GRU": _RECURRENT, "LSTM": _RECURRENT,
+    "Flatten": ("start_dim", "end_dim"), "Unflatten": ("dim", "unflattened_size"),
+    "Sigmoid": (), "Tanh": (), "ReLU": (), "Identity": (), "SiLU": (),
+    "LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
+    "Softplus": ("beta", "threshold"), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
+}
+SUPPORTED = ("Sequential",) + tuple(LAYERS)
+
+# torch settings chainrule has no counterpart for: a layer is moved only with these values.
+_TORCH_ONLY = {"padding_mode": "zeros", "max_norm": None, "scale_grad_by_freq": False, "sparse": False,
+               "proj_size": 0, "return_indices": False}
 
 
 def _torch():
@@ -35,6 +63,20 @@ def _refuse(direction: str, module, path: str):
         f"{direction} does not support {type(module).__module__}.{type(module).__name__}{where}; "
         f"supported layers: {', '.join(SUPPORTED)}"
     )
+
+
+def _arguments(module, names: tuple) -> dict:
+    """The constructor arguments ``names`` read off ``module`` (``bias``: whether it has one)."""
+    args = {name: getattr(module, name) for name in names}
+    if "bias" in args and not isinstance(args["bias"], (bool, np.bool_)):
+        args["bias"] = args["bias"] is not None
+    if args.get("nonlinearity") is None:
+        args.pop("nonlinearity", None)
+    return args
+
+
+def _where(path: str) -> str:
+    return repr(path) if path else "the top level"
 
 
 def to_torch(model: nn.Module):
@@ -54,26 +96,18 @@ def to_torch(model: nn.Module):
 
 
 def _to_torch(module, path, torch):
-    tnn = torch.nn
-    kind = type(module)
-    if kind is nn.Sequential:
-        out = tnn.Sequential(*(_to_torch(child, f"{path}.{name}" if path else name, torch)
-                               for name, child in module.named_children()))
-    elif kind is nn.Linear:
-        dtype = torch.float64 if module.weight.dtype == np.float64 else torch.float32
-        out = tnn.Linear(module.in_features, module.out_features, bias=module.bias is not None, dtype=dtype)
-        with torch.no_grad():
-            out.weight.copy_(torch.from_numpy(module.weight.data.copy()))
-            if module.bias is not None:
-                out.bias.copy_(torch.from_numpy(module.bias.data.copy()))
-    elif kind in (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.Identity):
-        out = getattr(tnn, kind.__name__)()
-    elif kind is nn.LeakyReLU:
-        out = tnn.LeakyReLU(module.negative_slope)
-    elif kind in (nn.Softmax, nn.LogSoftmax):
-        out = getattr(tnn, kind.__name__)(dim=module.dim)
-    elif kind is nn.Dropout:
-        out = tnn.Dropout(module.p)
+    name = type(module).__name__
+    if type(module) is nn.Sequential:
+        out = torch.nn.Sequential(*(_to_torch(child, f"{path}.{key}" if path else key, torch)
+                                    for key, child in module.named_children()))
+    elif name in LAYERS and type(module) is getattr(nn, name):
+        args = _arguments(module, LAYERS[name])
+        state = module.state_dict()
+        floats = [a for a in state.values() if a.dtype.kind == "f"]
+        if floats:  # a layer with parameters or float buffers keeps their dtype
+            args["dtype"] = torch.float64 if floats[0].dtype == np.float64 else torch.float32
+        out = getattr(torch.nn, name)(**args)
+        out.load_state_dict(state_dict_to_torch(state))
     else:
         _refuse("to_torch", module, path)
     return out.train(module.training)
@@ -91,41 +125,38 @@ def from_torch(module) -> nn.Module:
         (float32 or float64).
 
     Raises:
-        TypeError: naming the first unsupported layer and its path (a ``Conv2d``, a custom
-            module, a ``Linear`` of dtype float16, ...).
+        TypeError: naming the first unsupported layer and its path (a custom module, a
+            ``Conv2d`` with ``padding_mode='reflect'``, a ``Linear`` of dtype float16, ...).
         ValueError: for a ``Softmax``/``LogSoftmax`` without an explicit ``dim``.
     """
     return _from_torch(module, "", _torch())
 
 
 def _from_torch(module, path, torch):
-    tnn = torch.nn
-    kind = type(module)
-    if kind is tnn.Sequential:
-        out = nn.Sequential(*(_from_torch(child, f"{path}.{name}" if path else name, torch)
-                              for name, child in module.named_children()))
-    elif kind is tnn.Linear:
-        if module.weight.dtype not in (torch.float32, torch.float64):
-            raise TypeError(f"from_torch supports float32 and float64 Linear layers, got {module.weight.dtype} "
-                            f"at {path or 'the top level'!r}")
-        dtype = np.float64 if module.weight.dtype == torch.float64 else np.float32
-        out = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None, dtype=dtype)
-        out.weight.data[...] = module.weight.detach().cpu().numpy()
-        if module.bias is not None:
-            out.bias.data[...] = module.bias.detach().cpu().numpy()
-    elif kind in (tnn.Sigmoid, tnn.Tanh, tnn.ReLU, tnn.Identity):
-        out = getattr(nn, kind.__name__)()
-    elif kind is tnn.LeakyReLU:
-        out = nn.LeakyReLU(module.negative_slope)
-    elif kind in (tnn.Softmax, tnn.LogSoftmax):
-        if module.dim is None:
-            raise ValueError(f"from_torch needs an explicit dim for {kind.__name__} at {path or 'the top level'!r} "
-                             f"(torch's implicit dim depends on the input's rank)")
-        out = getattr(nn, kind.__name__)(dim=module.dim)
-    elif kind is tnn.Dropout:
-        out = nn.Dropout(module.p)
-    else:
+    name = type(module).__name__
+    if type(module) is torch.nn.Sequential:
+        out = nn.Sequential(*(_from_torch(child, f"{path}.{key}" if path else key, torch)
+                              for key, child in module.named_children()))
+        return out.train(module.training)
+    if not (name in LAYERS and type(module) is getattr(torch.nn, name)):
         _refuse("from_torch", module, path)
+    for setting, default in _TORCH_ONLY.items():
+        if getattr(module, setting, default) != default:
+            raise TypeError(f"from_torch: {name} at {_where(path)} has {setting}={getattr(module, setting)!r}, "
+                            f"which chainrule's {name} does not have (only {setting}={default!r})")
+    if name in ("Softmax", "LogSoftmax") and module.dim is None:
+        raise ValueError(f"from_torch needs an explicit dim for {name} at {_where(path)} "
+                         f"(torch's implicit dim depends on the input's rank)")
+    args = _arguments(module, LAYERS[name])
+    state = {key: value.detach().cpu().numpy() for key, value in module.state_dict().items()}
+    floats = [a for a in state.values() if a.dtype.kind == "f"]
+    if floats:
+        if floats[0].dtype not in (np.float32, np.float64):
+            raise TypeError(f"from_torch supports float32 and float64 layers, got {name} of dtype "
+                            f"{floats[0].dtype} at {_where(path)}")
+        args["dtype"] = floats[0].dtype.type
+    out = getattr(nn, name)(**args)
+    out.load_state_dict(state)
     return out.train(module.training)
 
 
