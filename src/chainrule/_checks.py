@@ -287,6 +287,35 @@ def conv_input(module, x) -> tuple[np.ndarray, bool]:
     return x, batched
 
 
+def upsample_size(size, scale_factor, owner) -> tuple:
+    """Upsample's ``size`` (positive ints) or ``scale_factor`` (positive numbers): exactly one."""
+    name = owner_of(owner)
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{name} expected exactly one of size and scale_factor, got size={size!r} and "
+                         f"scale_factor={scale_factor!r}")
+    if size is not None:
+        values = size if isinstance(size, tuple) else (size,)
+        if not values or any(not is_int(v) or v < 1 for v in values):
+            raise ValueError(f"{name} size must be a positive int or a tuple of them, got {size!r}")
+        return size, None
+    values = scale_factor if isinstance(scale_factor, tuple) else (scale_factor,)
+    if not values or any(not is_real(v) or not v > 0 or not math.isfinite(v) for v in values):
+        raise ValueError(f"{name} scale_factor must be a positive number or a tuple of them, got {scale_factor!r}")
+    return None, scale_factor
+
+
+def upsample_input(module, x, size, scale_factor) -> np.ndarray:
+    """``(N, C, L)`` or ``(N, C, H, W)``, with as many spatial axes as a tuple size or factor gives."""
+    name = owner_of(module)
+    x = float_array(x, name)
+    setting = size if size is not None else scale_factor
+    n = len(setting) if isinstance(setting, tuple) else None
+    if x.ndim not in (3, 4) or (n is not None and x.ndim != n + 2):
+        raise ValueError(f"{name} expected input of shape (N, C, L) or (N, C, H, W)"
+                         f"{'' if n is None else f' with {n} spatial axes (as {setting!r} has)'}, got shape {x.shape}")
+    return x
+
+
 def nonempty_input(x, owner, n_spatial: int) -> tuple[np.ndarray, bool]:
     """A batched input (see :func:`batched_input`) with no empty non-batch axis (adaptive pooling)."""
     x, batched = batched_input(x, owner, n_spatial, None)
@@ -339,6 +368,34 @@ def batch_norm_input(module, x, dtype, batch_stats: bool) -> np.ndarray:
     if batch_stats and x.size // module.num_features == 1:
         raise ValueError(f"{name} expected more than 1 value per channel to compute batch statistics "
                          f"(training mode, or track_running_stats=False), got input of shape {x.shape}")
+    return x
+
+
+def groups_of_channels(num_groups, num_channels, owner) -> tuple:
+    """GroupNorm's ``num_groups`` and ``num_channels``: positive ints, the groups dividing the channels."""
+    num_groups = integer(num_groups, owner, "num_groups", minimum=1, type_error=ValueError)
+    num_channels = integer(num_channels, owner, "num_channels", minimum=1, type_error=ValueError)
+    if num_channels % num_groups:
+        raise ValueError(f"{owner_of(owner)} num_channels must be divisible by num_groups, got num_channels="
+                         f"{num_channels} and num_groups={num_groups}")
+    return num_groups, num_channels
+
+
+def channels_input(module, x, channels: int, dtype) -> np.ndarray:
+    """A float array ``(N, C, *)`` with ``channels`` channels on axis 1."""
+    name = owner_of(module)
+    x = float_array(x, name, dtype=dtype)
+    if x.ndim < 2 or x.shape[1] != channels:
+        raise ValueError(f"{name} expected input of shape (N, {channels}, *) ({channels} channels in dimension 1), "
+                         f"got shape {x.shape}")
+    return x
+
+
+def channel_dropout_input(module, x, n_spatial: int) -> np.ndarray:
+    """Dropout1d/2d's input: ``(N, C, *spatial)`` or ``(C, *spatial)`` with ``n_spatial`` axes of positions."""
+    if x.ndim not in (n_spatial + 1, n_spatial + 2):
+        shape = ", ".join(["N", "C"] + ["L"] if n_spatial == 1 else ["N", "C", "H", "W"])
+        raise ValueError(f"{owner_of(module)} expected input of shape ({shape}) or without N, got shape {x.shape}")
     return x
 
 

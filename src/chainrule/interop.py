@@ -35,18 +35,20 @@ LAYERS = {
     "AdaptiveAvgPool1d": ("output_size",), "AdaptiveAvgPool2d": ("output_size",),
     "BatchNorm1d": _NORM, "BatchNorm2d": _NORM,
     "LayerNorm": ("normalized_shape", "eps", "elementwise_affine", "bias"),
+    "GroupNorm": ("num_groups", "num_channels", "eps", "affine", "bias"),
     "Embedding": ("num_embeddings", "embedding_dim", "padding_idx"),
     "RNN": _RECURRENT[:3] + ("nonlinearity",) + _RECURRENT[3:], "GRU": _RECURRENT, "LSTM": _RECURRENT,
     "Flatten": ("start_dim", "end_dim"), "Unflatten": ("dim", "unflattened_size"),
     "Sigmoid": (), "Tanh": (), "ReLU": (), "Identity": (), "SiLU": (),
     "LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
     "Softplus": ("beta", "threshold"), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
+    "Dropout1d": ("p",), "Dropout2d": ("p",), "Upsample": ("size", "scale_factor", "mode"),
 }
 SUPPORTED = ("Sequential",) + tuple(LAYERS)
 
 # torch settings chainrule has no counterpart for: a layer is moved only with these values.
 _TORCH_ONLY = {"padding_mode": "zeros", "max_norm": None, "scale_grad_by_freq": False, "sparse": False,
-               "proj_size": 0, "return_indices": False}
+               "proj_size": 0, "return_indices": False, "align_corners": None}
 
 
 def _torch():

@@ -1,4 +1,5 @@
-"""Dropout: inverted dropout in training mode, the identity in eval mode."""
+"""Dropout: inverted dropout in training mode, the identity in eval mode; Dropout1d and Dropout2d
+drop whole channels."""
 
 from __future__ import annotations
 
@@ -42,20 +43,52 @@ class Dropout(Module):
     def forward(self, x):
         x = as_float_array(x, "Dropout")
         if not self.training or self.p == 0.0:
-            self.save_for_backward(None)  # the identity: backward passes grad_output through
+            self.save_for_backward(None, x.shape)  # the identity: backward passes grad_output through
             return x
-        mask = dropout_mask(x.shape, self.p, resolve_rng(rng=self.rng, owner="Dropout"), x.dtype)
-        self.save_for_backward(mask)  # backward multiplies by the same scaled mask
+        mask = dropout_mask(self._mask_shape(x), self.p, resolve_rng(rng=self.rng, owner=type(self).__name__), x.dtype)
+        self.save_for_backward(mask, x.shape)  # backward multiplies by the same scaled mask
         return np.asarray(x * mask)  # asarray: a 0-d input stays an array
+
+    def _mask_shape(self, x) -> tuple:
+        return x.shape  # one draw per element
 
     def backward(self, grad_output):
         r"""$\partial C/\partial x = \partial C/\partial y \odot m / (1-p)$, with the forward's 0/1 mask
         $m$ (kept already scaled, as ``mask`` $= m/(1-p)$)."""
-        (mask,) = self.saved_tensors
+        mask, shape = self.saved_tensors
         if mask is None:
             return np.asarray(grad_output)  # eval mode (or p = 0): the identity
-        grad_output = checks.grad_of_shape(grad_output, self, "grad_output", mask.shape, mask.dtype)
+        grad_output = checks.grad_of_shape(grad_output, self, "grad_output", shape, mask.dtype)
         return np.asarray(grad_output * mask)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class _ChannelDropout(Dropout):
+    """Dropout of whole channels: one draw per sample and channel, broadcast over the positions."""
+
+    _spatial = 0  # the positions' axes after (N, C)
+
+    def _mask_shape(self, x) -> tuple:
+        x = checks.channel_dropout_input(self, x, self._spatial)
+        return x.shape[:-self._spatial] + (1,) * self._spatial
+
+
+class Dropout1d(_ChannelDropout):
+    r"""Zero each channel of ``(N, C, L)`` (or ``(C, L)``) with probability $p$ during training,
+    every position of it at once, and scale the kept channels by $1/(1-p)$, as ``torch.nn.Dropout1d``
+    (for convolutional features, whose neighbouring positions are correlated).
+
+    Args: as :class:`Dropout`. Backward: $\delta \odot m/(1-p)$, the same channel mask."""
+
+    _spatial = 1
+
+
+class Dropout2d(_ChannelDropout):
+    r"""Zero each channel of ``(N, C, H, W)`` (or ``(C, H, W)``) with probability $p$ during
+    training and scale the kept ones by $1/(1-p)$, as ``torch.nn.Dropout2d``.
+
+    Args: as :class:`Dropout`. Backward: $\delta \odot m/(1-p)$, the same channel mask."""
+
+    _spatial = 2

@@ -1,14 +1,15 @@
-r"""Normalisation layers: BatchNorm1d, BatchNorm2d and LayerNorm.
+r"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm and GroupNorm.
 
-All three compute the same thing over different axes: subtract the mean, divide by the
+All four compute the same thing over different axes: subtract the mean, divide by the
 standard deviation, then scale and shift,
 
 $$\hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \odot \hat x + \beta,$$
 
 with $\mu$ and the biased $\sigma^2$ taken over the *reduction axes*: every axis but the
-channel axis for batch norm, the last ``len(normalized_shape)`` axes for layer norm. The
-function pairs below are that computation (``batch_norm``/``batch_norm_backward``,
-``layer_norm``/``layer_norm_backward``, sharing ``normalize_backward``); the modules call them.
+channel axis for batch norm, the last ``len(normalized_shape)`` axes for layer norm, each
+sample's group of channels (and all positions) for group norm. The function pairs below are
+that computation (``batch_norm``/``batch_norm_backward``, ``layer_norm``/``layer_norm_backward``,
+``group_norm``/``group_norm_backward``, sharing ``normalize_backward``); the modules call them.
 """
 
 from __future__ import annotations
@@ -144,6 +145,42 @@ def layer_norm_backward(grad_output, xhat, inv_std, normalized_shape, weight=Non
     grad_bias = np.asarray(grad_output.sum(axis=batch_axes)) if bias_grad else None
     dxhat = grad_output if weight is None else grad_output * weight
     return normalize_backward(dxhat, xhat, inv_std, axes), grad_weight, grad_bias
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    r"""Group normalisation of ``input`` ``(N, C, *)``: the channels split into ``num_groups``
+    groups of $C/G$, each sample's group normalised over its channels and positions,
+
+    $$\hat x = \frac{x - \mu_{n,g}}{\sqrt{\sigma^2_{n,g} + \epsilon}}, \qquad y = \gamma_c\, \hat x + \beta_c$$
+
+    (layer norm when $G = 1$, instance norm when $G = C$). Returns ``(output, xhat, inv_std)``,
+    ``inv_std`` shaped ``(N, G, 1)``: what ``group_norm_backward`` needs."""
+    N, C = input.shape[:2]
+    grouped = input.reshape(N, num_groups, -1)  # (N, G, C/G * positions): one row per sample and group
+    mean = grouped.mean(axis=2, keepdims=True)
+    var = grouped.var(axis=2, keepdims=True)  # biased
+    xhat, inv_std = _normalize(grouped, mean, var, eps)
+    xhat = xhat.reshape(input.shape)
+    per_channel = (1, C) + (1,) * (input.ndim - 2)
+    y = xhat if weight is None else xhat * weight.reshape(per_channel)
+    if bias is not None:
+        y = y + bias.reshape(per_channel)
+    return y, xhat, inv_std
+
+
+def group_norm_backward(grad_output, xhat, inv_std, num_groups, weight=None, weight_grad=True, bias_grad=True):
+    r"""Given $\delta = \partial C/\partial y$: $\partial C/\partial\gamma_c = \sum \delta\odot\hat x$ and
+    $\partial C/\partial \beta_c = \sum \delta$ over every axis but the channel axis, and the
+    three-term form of :func:`normalize_backward` within each sample's group, $\hat\delta = \delta\,\gamma_c$.
+    Returns ``(grad_input, grad_weight, grad_bias)``, ``None`` for a gradient not asked for."""
+    N, C = xhat.shape[:2]
+    axes = (0,) + tuple(range(2, xhat.ndim))  # every axis but the channel axis
+    per_channel = (1, C) + (1,) * (xhat.ndim - 2)
+    grad_weight = (grad_output * xhat).sum(axis=axes) if weight is not None and weight_grad else None
+    grad_bias = grad_output.sum(axis=axes) if bias_grad else None
+    dxhat = grad_output if weight is None else grad_output * weight.reshape(per_channel)
+    grad_input = normalize_backward(dxhat.reshape(N, num_groups, -1), xhat.reshape(N, num_groups, -1), inv_std, (2,))
+    return grad_input.reshape(xhat.shape), grad_weight, grad_bias
 
 
 class _BatchNorm(Module):
@@ -390,3 +427,69 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    r"""Group normalisation, as ``torch.nn.GroupNorm``: the ``num_channels`` channels of
+    ``(N, C, *)`` split into ``num_groups`` groups, each sample's group normalised over its
+    channels and positions, then a per-channel scale and shift:
+
+    $$y = \frac{x - \mu_{n,g}}{\sqrt{\sigma^2_{n,g} + \epsilon}}\, \gamma_c + \beta_c.$$
+
+    Like layer norm it has no running statistics and does not depend on the batch; the
+    backward is :func:`group_norm_backward`.
+
+    Args:
+        num_groups: $G$, which must divide ``num_channels``.
+        num_channels: $C$, the size of axis 1.
+        eps: added to the variance, for stability. Default 1e-5.
+        affine: if ``True``, learn $\gamma$ (``weight``, ones) and $\beta$ (``bias``, zeros), each ``(C,)``.
+        bias: with ``affine``, ``False`` learns $\gamma$ only.
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+
+    Shape:
+        ``(N, C, *)`` -> the same shape.
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, *,
+                 bias: bool = True, dtype=None):
+        super().__init__()
+        self.num_groups, self.num_channels = checks.groups_of_channels(num_groups, num_channels, "GroupNorm")
+        self.eps = checks.norm_eps(eps, "GroupNorm")
+        self.affine = checks.flag(affine, "GroupNorm", "affine")
+        bias = checks.flag(bias, "GroupNorm", "bias")
+        dtype = check_float_dtype(dtype, "GroupNorm")
+        self.register_parameter("weight", Parameter(np.ones(num_channels, dtype=dtype)) if self.affine else None)
+        self.register_parameter("bias", Parameter(np.zeros(num_channels, dtype=dtype)) if self.affine and bias else None)
+
+    def reset_parameters(self) -> None:
+        r"""PyTorch's init: $\gamma = 1$, $\beta = 0$."""
+        if self.weight is not None:
+            self.weight.data[...] = 1.0
+        if self.bias is not None:
+            self.bias.data[...] = 0.0
+
+    def forward(self, x):
+        x = checks.channels_input(self, x, self.num_channels, None if self.weight is None else self.weight.dtype)
+        y, xhat, inv_std = group_norm(x, self.num_groups, None if self.weight is None else self.weight.data,
+                                      None if self.bias is None else self.bias.data, self.eps)
+        self.save_for_backward(xhat, inv_std)  # the three-term backward needs x only through them
+        return y
+
+    def backward(self, grad_output):
+        r"""Accumulates $\partial C/\partial \gamma$ and $\partial C/\partial \beta$ and returns
+        $\partial C/\partial x$, as :func:`group_norm_backward` derives them."""
+        xhat, inv_std = self.saved_tensors
+        grad_output = checks.grad_output("GroupNorm", grad_output, xhat.shape, xhat.dtype)
+        weight, bias = self.weight, self.bias
+        grad_input, grad_weight, grad_bias = group_norm_backward(
+            grad_output, xhat, inv_std, self.num_groups, None if weight is None else weight.data,
+            weight_grad=weight is not None and weight.requires_grad, bias_grad=bias is not None and bias.requires_grad)
+        if grad_weight is not None:
+            accumulate_grad(weight, grad_weight)
+        if grad_bias is not None:
+            accumulate_grad(bias, grad_bias)
+        return grad_input
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
