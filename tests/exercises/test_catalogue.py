@@ -108,6 +108,19 @@ def test_hint_and_solution(name):
     assert inspect.getsource(EXERCISES[name].builtin_class.backward).strip().splitlines()[0].strip() in text
 
 
+def test_attention_mask_mistake_shows_only_where_there_is_a_mask():
+    # masked weights are 0, so a mask left out of the backward must still change dC/dS there
+    from chainrule.exercises._grader import _same, prepare, run_trial
+
+    ex = EXERCISES["attention"]
+    for index, case in enumerate(ex.cases):
+        trial = prepare(ex, case, index)
+        right = run_trial(ex.solution_class(None), trial)
+        wrong = run_trial(ex.solution_class("attention_mask_not_applied"), trial)
+        T = trial.inputs[0][0].shape[-2]
+        assert _same(wrong, right) == (not case.kwargs.get("causal") or T == 1), case
+
+
 @pytest.mark.parametrize("name", ["batchnorm1d", "layernorm"])
 def test_solution_includes_the_maths_function_backward_calls(name):
     text = exercises.solution(name)

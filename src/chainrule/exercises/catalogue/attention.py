@@ -106,7 +106,7 @@ exercise(
             q, k, v = heads(qkv[..., :E]), heads(qkv[..., E:2 * E]), heads(qkv[..., 2 * E:])
             S = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d)     # (N, H, T, T): query i, key j
             if self.causal:
-                S = S + np.triu(np.full((T, T), -np.inf), k=1)  # -inf where key j > query i
+                S = S + np.triu(np.full((T, T), -np.inf, dtype=S.dtype), k=1)  # -inf where key j > query i
             A = np.exp(S - S.max(axis=-1, keepdims=True))    # the max is finite: the diagonal is never masked
             A = A / A.sum(axis=-1, keepdims=True)            # softmax over the keys: each row sums to 1
             O = (A @ v).transpose(0, 2, 1, 3).reshape(N, T, E)  # heads concatenated, (N, T, E)
