@@ -10,7 +10,7 @@ from chainrule import exercises
 from chainrule.exercises import EXERCISES, MISTAKES
 
 COURSE = ["chain", "sigmoid", "tanh", "relu", "softmax", "linear", "mse", "cross_entropy", "batchnorm1d",
-          "layernorm", "embedding"]
+          "layernorm", "embedding", "attention", "residual_block", "ninja"]
 PAIRS = [(name, m) for name in COURSE for m in EXERCISES[name].mistakes]
 
 
@@ -106,6 +106,19 @@ def test_hint_and_solution(name):
     text = exercises.solution(name)
     assert "def backward" in text
     assert inspect.getsource(EXERCISES[name].builtin_class.backward).strip().splitlines()[0].strip() in text
+
+
+def test_attention_mask_mistake_shows_only_where_there_is_a_mask():
+    # masked weights are 0, so a mask left out of the backward must still change dC/dS there
+    from chainrule.exercises._grader import _same, prepare, run_trial
+
+    ex = EXERCISES["attention"]
+    for index, case in enumerate(ex.cases):
+        trial = prepare(ex, case, index)
+        right = run_trial(ex.solution_class(None), trial)
+        wrong = run_trial(ex.solution_class("attention_mask_not_applied"), trial)
+        T = trial.inputs[0][0].shape[-2]
+        assert _same(wrong, right) == (not case.kwargs.get("causal") or T == 1), case
 
 
 @pytest.mark.parametrize("name", ["batchnorm1d", "layernorm"])

@@ -38,6 +38,10 @@ mistake("gamma_grad_without_xhat",
         "The gradient of gamma was given beta's: y = gamma * x_hat + beta, so dC/dgamma = sum(delta * x_hat), "
         "and only dC/dbeta = sum(delta).",
         "docs/modules/normalization.md")
+mistake("fanout_not_added",
+        "An array used more than once got the gradient of one use only: when x fans out (into a skip path and "
+        "a branch, or into the queries, keys and values), dC/dx is the sum of every use's gradient.",
+        "docs/gradient-patterns.md#fan-out")
 
 
 class Accumulates:
