@@ -27,7 +27,8 @@ error) are that wrong solution's, the result names the mistake.
 Adding an exercise
 ------------------
 The catalogue is a package with one file per part of the course (``catalogue/basics.py``,
-``activations.py``, ``layers.py``, ``losses.py``, ``normalization.py``, ``embeddings.py``);
+``activations.py``, ``layers.py``, ``losses.py``, ``normalization.py``, ``embeddings.py``,
+``convolution.py``);
 ``catalogue.PARTS`` lists them in course order (a new part: a new file, one name added there).
 An exercise is one declaration in its part's file, after the ones it follows:
 
