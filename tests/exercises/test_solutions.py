@@ -154,8 +154,55 @@ class CrossEntropyViaLogSoftmax(nn.CrossEntropyLoss):
         return np.moveaxis(d_x.reshape(n, *rest, c), -1, 1)
 
 
+class Conv1dPositionByPosition(nn.Conv1d):
+    """The built-in forward, its own cache (the padded input), and the docs page's loops over
+    output positions and kernel offsets, group by group."""
+
+    def forward(self, x):
+        self.xp = np.pad(x, ((0, 0), (0, 0), *self._pads))
+        return super().forward(x)
+
+    def backward(self, grad_output):
+        xp, W, (s,), (d,) = self.xp, self.weight.data, self.stride, self.dilation
+        out_g, in_g = self.out_channels // self.groups, self.in_channels // self.groups
+        dW, dxp = np.zeros_like(W), np.zeros_like(xp)
+        for g in range(self.groups):
+            o, c = slice(g * out_g, (g + 1) * out_g), slice(g * in_g, (g + 1) * in_g)
+            for p in range(grad_output.shape[2]):
+                for k in range(W.shape[2]):
+                    dW[o, :, k] += grad_output[:, o, p].T @ xp[:, c, p * s + k * d]
+                    dxp[:, c, p * s + k * d] += grad_output[:, o, p] @ W[o, :, k]
+        if self.bias is not None and self.bias.requires_grad:
+            nn.accumulate_grad(self.bias, grad_output.sum(axis=(0, 2)))
+        if self.weight.requires_grad:
+            nn.accumulate_grad(self.weight, dW)
+        (before, after), = self._pads
+        return dxp[:, :, before:dxp.shape[2] - after]
+
+
+class MaxPool2dArgmax(nn.MaxPool2d):
+    """Keeps each window's arg-max (np.argmax: the first maximum), found from a window view."""
+
+    def forward(self, x):
+        k, s, p = (v if isinstance(v, tuple) else (v, v) for v in (self.kernel_size, self.stride, self.padding))
+        xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=-np.inf)
+        windows = np.lib.stride_tricks.sliding_window_view(xp, k, axis=(2, 3))[:, :, ::s[0], ::s[1]]
+        flat = windows.reshape(*windows.shape[:4], -1)                  # (N, C, H_out, W_out, kH * kW)
+        self.cache = (flat.argmax(axis=-1), xp.shape, k, s, p)
+        return flat.max(axis=-1)
+
+    def backward(self, grad_output):
+        argmax, shape, k, s, p = self.cache
+        dxp = np.zeros(shape)
+        n, c, i, j = np.indices(argmax.shape)
+        rows, cols = i * s[0] + argmax // k[1], j * s[1] + argmax % k[1]
+        np.add.at(dxp, (n, c, rows, cols), grad_output)                 # overlapping windows add up
+        return dxp[:, :, p[0]:shape[2] - p[0], p[1]:shape[3] - p[1]]
+
+
 @pytest.mark.parametrize("cls", [SigmoidFromZ, LinearEinsum, SoftmaxFullJacobian, MSEKeepsBoth,
-                                 EmbeddingOneHot, LayerNormStepByStep, CrossEntropyViaLogSoftmax])
+                                 EmbeddingOneHot, LayerNormStepByStep, CrossEntropyViaLogSoftmax,
+                                 Conv1dPositionByPosition, MaxPool2dArgmax])
 def test_a_correct_solution_written_differently_passes(cls):
     result = exercises.check(cls)  # the exercise is found from the nn class it derives from
     assert result.passed, result.message

@@ -28,7 +28,7 @@ Adding an exercise
 ------------------
 The catalogue is a package with one file per part of the course (``catalogue/basics.py``,
 ``activations.py``, ``layers.py``, ``losses.py``, ``normalization.py``, ``embeddings.py``,
-``attention.py``, ``composite.py``);
+``convolution.py``, ``attention.py``, ``composite.py``);
 ``catalogue.PARTS`` lists them in course order (a new part: a new file, one name added there).
 An exercise is one declaration in its part's file, after the ones it follows:
 
