@@ -59,3 +59,12 @@ def test_a_syntax_error_exits_1_with_the_line(tmp_path):
     (tmp_path / "bad.py").write_text("def backward(self:\n")
     done = run("check", "bad.py", cwd=tmp_path)
     assert done.returncode == 1 and "bad.py, line 1" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    # `python -m chainrule.exercises list | head -1`: the pipe closes before the output is written.
+    process = subprocess.Popen([sys.executable, "-m", "chainrule.exercises", "list"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(SRC)})
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err

@@ -5,6 +5,7 @@ solution passes), 1 on a failed check or a refused ``start``, 2 on a usage error
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import check, hint, names, solution, start
@@ -27,6 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(text: str, end: str = "\n") -> None:
+    """Print to stdout; a reader that stopped reading (``| head``) is not an error: the rest is
+    dropped and the exit status stays the command's."""
+    try:
+        print(text, end=end, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush is quiet too
+
+
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error
@@ -34,7 +44,7 @@ def main(argv=None) -> int:
     if name is not None and name not in EXERCISES:
         parser.error(f"no exercise named {name!r}; the catalogue: {', '.join(names())}")
     if args.command == "list":
-        print("\n".join(names()))
+        _say("\n".join(names()))
         return 0
     if args.command == "start":
         try:
@@ -42,13 +52,13 @@ def main(argv=None) -> int:
         except OSError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        print(f"wrote {path}\nwrite its backward, then: python -m chainrule.exercises check {path}")
+        _say(f"wrote {path}\nwrite its backward, then: python -m chainrule.exercises check {path}")
         return 0
     if args.command == "check":
         result = check(args.path, args.name)
-        print(result)
+        _say(str(result))
         return 0 if result.passed else 1
-    print(hint(args.name) if args.command == "hint" else solution(args.name), end="" if args.command == "solution" else "\n")
+    _say(hint(args.name) if args.command == "hint" else solution(args.name), end="" if args.command == "solution" else "\n")
     return 0
 
 
