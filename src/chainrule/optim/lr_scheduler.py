@@ -8,21 +8,17 @@ Call ``scheduler.step()`` once per epoch, *after* that epoch's ``optimizer.step(
         train_one_epoch(...)      # opt.step() inside
         sched.step()
 
-Every scheduler takes the optimizer whose learning rates it sets first and ``last_epoch``
-(see :class:`LRScheduler`) last. Building one with ``last_epoch=-1`` records each group's
-starting ``lr`` as ``group['initial_lr']`` (the ``base_lrs``) and leaves the ``lr`` as it is
-(epoch 0). Most schedules are computed as PyTorch computes them, *recursively*: the current lr
-times the ratio of consecutive factors, so that they compose with other changes to the lr and
-agree with PyTorch's values; each class gives its closed form and that ratio.
+Every scheduler takes the optimizer whose learning rates it sets first and ``last_epoch`` (see
+:class:`LRScheduler`) last. Most compute their schedule as PyTorch does, *recursively*: the lr
+times the ratio of this epoch's factor to the last one's (each class gives both), so that they
+compose with other changes to the lr and agree with PyTorch's values.
 
-Each class declares its settings once, in ``SETTINGS`` (name -> check): the constructor checks
-its arguments and :meth:`LRScheduler.load_state_dict` a state dict with the same checks. A
-wrong type raises ``TypeError`` and a value out of range ``ValueError``, naming the class, the
-setting and the value: ``StepLR gamma must be >= 0, got -0.1``. Differences from PyTorch:
-values it accepts but then divides by zero with (``total_iters=0`` of LinearLR and
-PolynomialLR, a negative PolynomialLR ``power``, ``factor=0`` of ConstantLR, a OneCycleLR
-phase of length zero), a negative ReduceLROnPlateau ``factor`` and unsorted SequentialLR
-milestones (which its bisection silently misreads) are refused.
+Every argument, and every value a state dict brings back, is checked (``SETTINGS``): a wrong
+type is a ``TypeError``, a value out of range a ``ValueError``, naming the class, the setting
+and the value (``StepLR gamma must be >= 0, got -0.1``). Refused although PyTorch accepts them:
+values it then divides by zero with (``total_iters=0`` of LinearLR and PolynomialLR, a negative
+PolynomialLR ``power``, ConstantLR ``factor=0``, a OneCycleLR phase of length zero), a negative
+ReduceLROnPlateau ``factor`` and unsorted SequentialLR milestones (its bisection misreads them).
 """
 
 from __future__ import annotations
@@ -52,15 +48,16 @@ class LRScheduler:
 
     Args:
         optimizer: the :class:`~chainrule.optim.Optimizer` whose learning rates to set.
-        last_epoch: index of the last epoch seen; ``-1`` (the default) starts a new schedule.
-            A value ``>= 0`` resumes one and needs ``'initial_lr'`` in every param group
-            (from the optimizer's ``load_state_dict``). As in PyTorch, the constructor then
-            performs one step, so the scheduler stands at epoch ``last_epoch + 1``, with the
-            current lr kept (StepLR decays it if that epoch is a multiple of step_size). To
-            continue a schedule exactly, prefer :meth:`load_state_dict`.
+        last_epoch: index of the last epoch seen; ``-1`` (the default) starts a new schedule,
+            recording each group's ``lr`` as ``group['initial_lr']`` and keeping it (epoch 0).
+            A value ``>= 0`` resumes one and needs ``'initial_lr'`` in every param group (from
+            the optimizer's ``load_state_dict``); as in PyTorch, the constructor then steps once,
+            to epoch ``last_epoch + 1``, keeping the current lr (StepLR decays it if that epoch
+            is a multiple of step_size). To continue a schedule exactly, prefer :meth:`load_state_dict`.
+        **settings: a subclass's settings (``StepLR``: ``step_size``, ``gamma``), each checked
+            by its declared check (:attr:`SETTINGS`) and kept as an attribute.
 
     Attributes:
-        optimizer: the optimizer.
         base_lrs: each group's ``initial_lr``.
         last_epoch: the epoch the current learning rates belong to.
         SETTINGS: every value the scheduler checks, declared once: name -> ``check(subject,
@@ -71,7 +68,8 @@ class LRScheduler:
                       "base_lrs": schedule_lr_list, "_last_lr": schedule_lr_list}
     _NOT_STATE = ("optimizer", "_is_initial")  # what state_dict leaves out
 
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1, **settings):
+        self._set(**settings)
         name = type(self).__name__
         self.optimizer = schedule_optimizer(name, optimizer)
         last_epoch = schedule_last_epoch(name, last_epoch, optimizer.param_groups)
@@ -99,8 +97,7 @@ class LRScheduler:
         self.__dict__.update(zip(values, self._checked(**values)))
 
     def _initial_step(self) -> None:
-        """The constructor's own step: moves to epoch ``last_epoch + 1`` and sets the lrs
-        (also run by :class:`SequentialLR` when a scheduler's turn comes at epoch 0)."""
+        """The constructor's step to epoch ``last_epoch + 1`` (SequentialLR's, at a scheduler's epoch 0)."""
         self._step_count = 0
         self._is_initial = True
         try:
@@ -109,8 +106,13 @@ class LRScheduler:
             self._is_initial = False
 
     def get_lr(self) -> list:
-        """The learning rates for epoch ``self.last_epoch``, computed by :meth:`step` after it
-        advances ``last_epoch`` (read the current rates with :meth:`get_last_lr`)."""
+        """The learning rates for epoch ``self.last_epoch``, computed by :meth:`step` after it advances
+        ``last_epoch`` (read them with :meth:`get_last_lr`): here the current ones times :meth:`_factor`."""
+        factor = self._factor()
+        return [lr * factor for lr in self._current_lrs()]
+
+    def _factor(self) -> float:
+        """The ratio of this epoch's learning rate to the last one's, for a recursive schedule."""
         raise NotImplementedError(f"{type(self).__name__} does not implement get_lr()")
 
     def step(self) -> None:
@@ -119,9 +121,8 @@ class LRScheduler:
         self._update_lr()
 
     def _update_lr(self, epoch: int | None = None) -> None:
-        """Move to the next epoch (or to ``epoch``, with the closed form where the scheduler
-        has one, as PyTorch: :class:`SequentialLR` restarts a scheduler at epoch 0 this way)
-        and write the learning rates into the param groups."""
+        """Move to the next epoch (or to ``epoch``, from the closed form where there is one, as
+        :class:`SequentialLR` restarts a scheduler) and write the lrs into the param groups."""
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()
@@ -130,7 +131,7 @@ class LRScheduler:
             values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
 
     def get_last_lr(self) -> list:
         """The learning rate of each param group as last set by this scheduler."""
@@ -176,13 +177,10 @@ class StepLR(LRScheduler):
     SETTINGS = {**LRScheduler.SETTINGS, "step_size": schedule_positive_int, "gamma": schedule_gamma}
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        self._set(step_size=step_size, gamma=gamma)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, step_size=step_size, gamma=gamma)
 
-    def get_lr(self) -> list:
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return self._current_lrs()
-        return [lr * self.gamma for lr in self._current_lrs()]
+    def _factor(self) -> float:
+        return self.gamma if self.last_epoch > 0 and self.last_epoch % self.step_size == 0 else 1
 
     def _get_closed_form_lr(self) -> list:
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
@@ -198,13 +196,10 @@ class ExponentialLR(LRScheduler):
     SETTINGS = {**LRScheduler.SETTINGS, "gamma": schedule_gamma}
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self._set(gamma=gamma)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, gamma=gamma)
 
-    def get_lr(self) -> list:
-        if self._is_initial:
-            return self._current_lrs()
-        return [lr * self.gamma for lr in self._current_lrs()]
+    def _factor(self) -> float:
+        return 1 if self._is_initial else self.gamma
 
     def _get_closed_form_lr(self) -> list:
         return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
@@ -236,8 +231,7 @@ class CosineAnnealingLR(LRScheduler):
     SETTINGS = {**LRScheduler.SETTINGS, "T_max": schedule_positive_int, "eta_min": schedule_eta_min}
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        self._set(T_max=T_max, eta_min=eta_min)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, T_max=T_max, eta_min=eta_min)
 
     def get_lr(self) -> list:
         t, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
@@ -271,13 +265,10 @@ class MultiStepLR(LRScheduler):
     SETTINGS = {**LRScheduler.SETTINGS, "milestones": schedule_milestones, "gamma": schedule_gamma}
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
-        self._set(milestones=milestones, gamma=gamma)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, milestones=milestones, gamma=gamma)
 
-    def get_lr(self) -> list:
-        if self.last_epoch not in self.milestones:
-            return self._current_lrs()
-        return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current_lrs()]
+    def _factor(self) -> float:
+        return self.gamma ** self.milestones[self.last_epoch] if self.last_epoch in self.milestones else 1
 
     def _get_closed_form_lr(self) -> list:
         milestones = sorted(self.milestones.elements())
@@ -339,16 +330,16 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1):
-        self._set(start_factor=start_factor, end_factor=end_factor, total_iters=total_iters)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, start_factor=start_factor, end_factor=end_factor,
+                         total_iters=total_iters)
 
-    def get_lr(self) -> list:
+    def _factor(self) -> float:
         t, s, e, total = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
         if t == 0:
-            return [lr * s for lr in self._current_lrs()]
+            return s
         if self._is_initial or t > total:
-            return self._current_lrs()
-        return [lr * (1.0 + (e - s) / (total * s + (t - 1) * (e - s))) for lr in self._current_lrs()]
+            return 1
+        return 1.0 + (e - s) / (total * s + (t - 1) * (e - s))
 
     def _get_closed_form_lr(self) -> list:
         t, s, e, total = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
@@ -369,15 +360,12 @@ class ConstantLR(LRScheduler):
     SETTINGS = {**LRScheduler.SETTINGS, "factor": schedule_start_factor, "total_iters": schedule_count}
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
-        self._set(factor=factor, total_iters=total_iters)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, factor=factor, total_iters=total_iters)
 
-    def get_lr(self) -> list:
+    def _factor(self) -> float:
         if self.last_epoch == 0:
-            return [lr * self.factor for lr in self._current_lrs()]
-        if self.last_epoch != self.total_iters:
-            return self._current_lrs()
-        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+            return self.factor
+        return 1.0 / self.factor if self.last_epoch == self.total_iters else 1
 
     def _get_closed_form_lr(self) -> list:
         return [base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
@@ -399,15 +387,13 @@ class PolynomialLR(LRScheduler):
     SETTINGS = {**LRScheduler.SETTINGS, "total_iters": schedule_positive_int, "power": schedule_non_negative}
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
-        self._set(total_iters=total_iters, power=power)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch, total_iters=total_iters, power=power)
 
-    def get_lr(self) -> list:
+    def _factor(self) -> float:
         t, total = self.last_epoch, self.total_iters
         if self._is_initial or t > total:
-            return self._current_lrs()
-        decay_factor = ((1.0 - t / total) / (1.0 - (t - 1) / total)) ** self.power
-        return [lr * decay_factor for lr in self._current_lrs()]
+            return 1
+        return ((1.0 - t / total) / (1.0 - (t - 1) / total)) ** self.power
 
     def _get_closed_form_lr(self) -> list:
         return [base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
@@ -427,10 +413,9 @@ class OneCycleLR(LRScheduler):
         (1 + \cos \pi p), \qquad \text{linear: } \eta = (\eta_{\text{end}} - \eta_{\text{start}})\,p
         + \eta_{\text{start}}.$$
 
-    Two phases: initial → max → min. With ``three_phase``: initial → max → initial (mirrored),
-    then initial → min. A closed form, as in PyTorch. The constructor writes ``initial_lr``,
-    ``max_lr`` and ``min_lr`` (and with ``cycle_momentum`` ``max_momentum``, ``base_momentum``)
-    into every param group, and sets the momentum to ``max_momentum``.
+    Two phases: initial → max → min; ``three_phase``: initial → max → initial, then → min. The
+    constructor writes ``initial_lr``, ``max_lr``, ``min_lr`` into every param group (with
+    ``cycle_momentum`` also ``max_momentum`` and ``base_momentum``, and sets the momentum).
 
     Args:
         max_lr: the peak lr, one for all groups or a list with one per group.
@@ -444,7 +429,6 @@ class OneCycleLR(LRScheduler):
             0.85, each one for all groups or a list) at the peak lr and back (default True).
         div_factor: ``initial_lr = max_lr / div_factor`` (default 25).
         final_div_factor: ``min_lr = initial_lr / final_div_factor`` (default 1e4).
-        three_phase: use the three-phase schedule.
         last_epoch: see :class:`LRScheduler` (here it counts batches; a step beyond
             ``total_steps`` is a ``ValueError``).
     """
@@ -453,9 +437,8 @@ class OneCycleLR(LRScheduler):
                 "steps_per_epoch": schedule_positive_int, "pct_start": schedule_unit_factor,
                 "_anneal_func_type": schedule_choice("cos", "linear"), "cycle_momentum": schedule_bool,
                 "three_phase": schedule_bool, "use_beta1": schedule_bool, "div_factor": schedule_positive,
-                "final_div_factor": schedule_positive, "max_lr": schedule_per_group(schedule_non_negative),
-                "base_momentum": schedule_per_group(schedule_non_negative),
-                "max_momentum": schedule_per_group(schedule_non_negative)}
+                "final_div_factor": schedule_positive, **dict.fromkeys(  # one value per group, or one for all
+                    ("max_lr", "base_momentum", "max_momentum"), schedule_per_group(schedule_non_negative))}
 
     def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None, epochs: int | None = None,
                  steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
@@ -540,12 +523,12 @@ class ReduceLROnPlateau(LRScheduler):
         eps: the smallest change of lr that is applied, $\ge 0$ (default 1e-8).
     """
 
-    SETTINGS = {**LRScheduler.SETTINGS, "last_epoch": schedule_count, "factor": schedule_plateau_factor,
-                "min_lrs": schedule_per_group(schedule_non_negative), "patience": schedule_count,
-                "cooldown": schedule_count, "eps": schedule_non_negative, "mode": schedule_choice("min", "max"),
-                "threshold_mode": schedule_choice("rel", "abs"), "threshold": schedule_any_real,
-                "best": schedule_any_real, "mode_worse": schedule_any_real, "cooldown_counter": schedule_count,
-                "num_bad_epochs": schedule_count}
+    SETTINGS = {**LRScheduler.SETTINGS, "factor": schedule_plateau_factor, "eps": schedule_non_negative,
+                "min_lrs": schedule_per_group(schedule_non_negative),
+                "mode": schedule_choice("min", "max"), "threshold_mode": schedule_choice("rel", "abs"),
+                **dict.fromkeys(("last_epoch", "patience", "cooldown", "cooldown_counter", "num_bad_epochs"),
+                                schedule_count),
+                **dict.fromkeys(("threshold", "best", "mode_worse"), schedule_any_real)}
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0,
@@ -650,19 +633,17 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self) -> dict:
-        """Its own epoch, milestones and last lrs, and each scheduler's ``state_dict`` under
-        ``'_schedulers'`` (PyTorch's layout)."""
+        """Its own epoch, milestones and lrs, and each scheduler's under ``'_schedulers'`` (PyTorch's layout)."""
         return {**super().state_dict(), "_schedulers": [scheduler.state_dict() for scheduler in self._schedulers]}
 
     def _restore(self, state: dict) -> None:
         """Every scheduler's state first (each checks its own; if one fails, all are put back), then its own."""
-        if "_schedulers" in state:
-            schedule_saved_schedulers("SequentialLR.load_state_dict '_schedulers'", state["_schedulers"],
-                                      len(self._schedulers))
+        inner = state.pop("_schedulers", [{}] * len(self._schedulers))  # {}: nothing to load
+        schedule_saved_schedulers("SequentialLR.load_state_dict '_schedulers'", inner, len(self._schedulers))
         before = [copy.deepcopy({k: v for k, v in s.__dict__.items() if k != "optimizer"}) for s in self._schedulers]
         try:
-            for scheduler, inner in zip(self._schedulers, state.pop("_schedulers", [])):
-                scheduler.load_state_dict(inner)
+            for scheduler, saved in zip(self._schedulers, inner):
+                scheduler.load_state_dict(saved)
         except Exception:
             for scheduler, saved in zip(self._schedulers, before):
                 scheduler.__dict__.update(saved)
