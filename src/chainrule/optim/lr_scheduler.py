@@ -81,8 +81,7 @@ class LRScheduler:
         self._initial_step()
 
     def _check(self, key: str, value, subject: str | None = None):
-        """``value`` through the check :attr:`SETTINGS` declares for ``key``; an error names
-        ``subject`` (by default the class and ``key``, as for a constructor argument)."""
+        """``value`` through ``key``'s declared check; an error names ``subject`` (default: "StepLR gamma")."""
         check, subject = self.SETTINGS[key], subject or f"{type(self).__name__} {key}"
         if getattr(check, "needs_groups", False):
             return check(subject, value, len(self.optimizer.param_groups))
@@ -221,7 +220,6 @@ class CosineAnnealingLR(LRScheduler):
 
     except at $t = (2k+1) T_{\max} + 1$, where the ratio's denominator is 0 and the step is
     $\eta_t = \eta_{t-1} + \tfrac12(\eta_{\max} - \eta_{\min})(1 - \cos(\pi / T_{\max}))$.
-    Its values are PyTorch's to the last bit (the closed form can differ in the last few bits).
 
     Args:
         T_max: half the period, in epochs (a positive int).
@@ -433,12 +431,12 @@ class OneCycleLR(LRScheduler):
             ``total_steps`` is a ``ValueError``).
     """
 
-    SETTINGS = {**LRScheduler.SETTINGS, "total_steps": schedule_positive_int, "epochs": schedule_positive_int,
-                "steps_per_epoch": schedule_positive_int, "pct_start": schedule_unit_factor,
-                "_anneal_func_type": schedule_choice("cos", "linear"), "cycle_momentum": schedule_bool,
-                "three_phase": schedule_bool, "use_beta1": schedule_bool, "div_factor": schedule_positive,
-                "final_div_factor": schedule_positive, **dict.fromkeys(  # one value per group, or one for all
-                    ("max_lr", "base_momentum", "max_momentum"), schedule_per_group(schedule_non_negative))}
+    SETTINGS = {**LRScheduler.SETTINGS, "pct_start": schedule_unit_factor,
+                "_anneal_func_type": schedule_choice("cos", "linear"),
+                **dict.fromkeys(("total_steps", "epochs", "steps_per_epoch"), schedule_positive_int),
+                **dict.fromkeys(("cycle_momentum", "three_phase", "use_beta1"), schedule_bool),
+                **dict.fromkeys(("div_factor", "final_div_factor"), schedule_positive),
+                **dict.fromkeys(("max_lr", "base_momentum", "max_momentum"), schedule_per_group(schedule_non_negative))}
 
     def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None, epochs: int | None = None,
                  steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
