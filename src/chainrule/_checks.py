@@ -565,7 +565,13 @@ def betas(value, owner, name: str = "betas"):
 
 
 # Scheduler checks take the subject of their message ("StepLR gamma", or
-# "StepLR.load_state_dict 'gamma'") and the value; each returns the value or raises.
+# "StepLR.load_state_dict 'gamma'") and the value; each returns the value or raises. A check
+# marked ``needs_groups`` also takes the number of param groups, which the scheduler passes.
+def needs_groups(check):
+    check.needs_groups = True
+    return check
+
+
 def schedule_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
@@ -578,6 +584,17 @@ def schedule_int(subject: str, value, minimum: int) -> int:
     return int(value)
 
 
+def schedule_epoch(subject: str, value) -> int:
+    """A state dict's ``last_epoch``: an int >= -1."""
+    return schedule_int(subject, value, minimum=-1)
+
+
+def schedule_count(subject: str, value) -> int:
+    """An int >= 0 (ConstantLR's total_iters, ReduceLROnPlateau's patience)."""
+    return schedule_int(subject, value, minimum=0)
+
+
+@needs_groups
 def schedule_lr_list(subject: str, value, n_groups: int) -> list:
     """A list of ``n_groups`` learning rates (real numbers >= 0), one per param group."""
     expected = f"a list of {n_groups} learning rate{'s' if n_groups != 1 else ''} >= 0 (one per param group)"
@@ -589,6 +606,29 @@ def schedule_lr_list(subject: str, value, n_groups: int) -> list:
     if len(values) != n_groups or not all(lr >= 0 for lr in values):
         raise ValueError(f"{subject} must be {expected}, got {value!r}")
     return values
+
+
+def schedule_per_group(check):
+    """``check`` made into a check of one value per param group, as PyTorch's ``_format_param``:
+    a list or tuple of ``n_groups`` values, each passing ``check``, or one value for every group."""
+    @needs_groups
+    def per_group(subject: str, value, n_groups: int) -> list:
+        if isinstance(value, (list, tuple)):
+            if len(value) != n_groups:
+                raise ValueError(f"{subject} must have one value per param group ({n_groups}), "
+                                 f"got {len(value)}: {value!r}")
+            return [check(f"{subject}[{i}]", v) for i, v in enumerate(value)]
+        return [check(subject, value)] * n_groups
+    return per_group
+
+
+@needs_groups
+def schedule_saved_lambdas(subject: str, value, n_groups: int):
+    """LambdaLR's saved ``lr_lambdas``: per group, None (a function) or a callable object's ``__dict__``."""
+    if (not isinstance(value, (list, tuple)) or len(value) != n_groups
+            or not all(entry is None or isinstance(entry, dict) for entry in value)):
+        raise TypeError(f"{subject} must be a list of {n_groups} entries, each None or a dict, got {value!r}")
+    return value
 
 
 def schedule_gamma(subject: str, gamma) -> float:
@@ -611,6 +651,21 @@ def schedule_eta_min(subject: str, eta_min):
     return eta_min
 
 
+def schedule_bool(subject: str, value) -> bool:
+    if not is_bool(value):
+        raise TypeError(f"{subject} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def schedule_choice(*options):
+    """A check that the value is one of ``options``: "... mode must be 'min' or 'max', got 'up'"."""
+    def one_of(subject: str, value):
+        if value not in options:
+            raise ValueError(f"{subject} must be {' or '.join(map(repr, options))}, got {value!r}")
+        return value
+    return one_of
+
+
 def schedule_real_in(subject: str, value, low=None, high=None, *, low_open: bool = False,
                    high_open: bool = False):
     """A real number in the interval given (``None``: unbounded on that side); NaN never is."""
@@ -629,29 +684,8 @@ def schedule_real_in(subject: str, value, low=None, high=None, *, low_open: bool
     return value
 
 
-def schedule_milestones(subject: str, milestones) -> Counter:
-    """Milestones as PyTorch keeps them, a ``Counter`` (epoch -> how many times it is listed);
-    also accepts the plain dict that :func:`chainrule.load` gives back for one."""
-    if isinstance(milestones, dict):
-        items = list(milestones.items())
-    elif isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
-        raise TypeError(f"{subject} must be an iterable of ints, got {milestones!r}")
-    else:
-        items = [(m, 1) for m in milestones]
-    for m, count in items:
-        if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
-            raise TypeError(f"{subject} must be ints, got {m!r} in {milestones!r}")
-        schedule_int(f"{subject} count of {m}", count, minimum=1)
-    counter = Counter()
-    for m, count in items:
-        counter[int(m)] += int(count)
-    return counter
-
-
-def schedule_callable(subject: str, fn):
-    if not callable(fn):
-        raise TypeError(f"{subject} must be a function of the epoch, got {fn!r}")
-    return fn
+def schedule_any_real(subject: str, value):
+    return schedule_real_in(subject, value)
 
 
 def schedule_start_factor(subject: str, value):
@@ -674,6 +708,25 @@ def schedule_plateau_factor(subject: str, value):
     return schedule_real_in(subject, value, 0.0, 1.0, high_open=True)
 
 
+def schedule_milestones(subject: str, milestones) -> Counter:
+    """Milestones as PyTorch keeps them, a ``Counter`` (epoch -> how many times it is listed);
+    also accepts the plain dict that :func:`chainrule.load` gives back for one."""
+    if isinstance(milestones, dict):
+        items = list(milestones.items())
+    elif isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+        raise TypeError(f"{subject} must be an iterable of ints, got {milestones!r}")
+    else:
+        items = [(m, 1) for m in milestones]
+    for m, count in items:
+        if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Integral):
+            raise TypeError(f"{subject} must be ints, got {m!r} in {milestones!r}")
+        schedule_int(f"{subject} count of {m}", count, minimum=1)
+    counter = Counter()
+    for m, count in items:
+        counter[int(m)] += int(count)
+    return counter
+
+
 def schedule_sequence_milestones(subject: str, milestones) -> list:
     if isinstance(milestones, (str, bytes)) or not isinstance(milestones, (list, tuple)):
         raise TypeError(f"{subject} must be a list of ints, got {milestones!r}")
@@ -686,6 +739,117 @@ def schedule_sequence_milestones(subject: str, milestones) -> list:
     return values
 
 
-def schedule_count(subject: str, value) -> int:
-    """An int >= 0 (ConstantLR's total_iters, ReduceLROnPlateau's patience)."""
-    return schedule_int(subject, value, minimum=0)
+def schedule_callable(subject: str, fn):
+    if not callable(fn):
+        raise TypeError(f"{subject} must be a function of the epoch, got {fn!r}")
+    return fn
+
+
+# What a scheduler's constructor and steps check beyond its settings (``name``: the class's).
+def schedule_optimizer(name: str, optimizer):
+    """The optimizer a scheduler drives: "StepLR expected a chainrule.optim.Optimizer, got list"."""
+    from .optim.optimizer import Optimizer  # here, not above: the optimisers import this module
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{name} expected a chainrule.optim.Optimizer, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def schedule_last_epoch(name: str, last_epoch, param_groups) -> int:
+    """A constructor's ``last_epoch``: an int >= -1; resuming (>= 0) needs every group's ``initial_lr``."""
+    if isinstance(last_epoch, bool) or not isinstance(last_epoch, (int, np.integer)):
+        raise TypeError(f"{name} last_epoch must be an int, got {last_epoch!r}")
+    if last_epoch < -1:
+        raise ValueError(f"{name} last_epoch must be >= -1, got {last_epoch}")
+    for i, group in enumerate(param_groups):
+        if last_epoch >= 0 and "initial_lr" not in group:
+            raise ValueError(f"{name} was given last_epoch={last_epoch} (resuming), but param_groups[{i}] "
+                             f"has no 'initial_lr': load the optimizer's state_dict first, or use last_epoch=-1")
+    return int(last_epoch)
+
+
+def schedule_cycle_length(total_steps, epochs, steps_per_epoch) -> None:
+    """OneCycleLR needs ``total_steps``, or both ``epochs`` and ``steps_per_epoch``."""
+    if total_steps is None and (epochs is None or steps_per_epoch is None):
+        raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch, "
+                         f"got total_steps={total_steps!r}, epochs={epochs!r}, steps_per_epoch={steps_per_epoch!r}")
+
+
+def schedule_cycled_momentum(optimizer) -> bool:
+    """``cycle_momentum=True`` needs an optimizer with ``momentum`` or ``betas``; True if betas."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(f"OneCycleLR cycle_momentum=True needs an optimizer with momentum or betas, "
+                         f"got {type(optimizer).__name__} (pass cycle_momentum=False)")
+    return "betas" in optimizer.defaults
+
+
+def schedule_cycle_step(step: int, total_steps: int) -> None:
+    if step > total_steps:
+        raise ValueError(f"OneCycleLR was stepped {step} times, but total_steps is {total_steps}")
+
+
+def schedule_phase_length(phase: int, start_step, end_step, total_steps: int) -> None:
+    if end_step == start_step:
+        raise ValueError(f"OneCycleLR phase {phase} has length zero (it ends at step {end_step}, where the one "
+                         f"before ended) with total_steps={total_steps}: choose another pct_start")
+
+
+def schedule_metric(metrics) -> float:
+    """ReduceLROnPlateau's metric, as a float (a real number, or a 0-d array)."""
+    try:
+        return float(metrics)
+    except (TypeError, ValueError):
+        raise TypeError(f"ReduceLROnPlateau.step expected the metric as a real number, got {metrics!r}") from None
+
+
+def schedule_min_lrs(min_lrs: list, default_min_lr, n_groups: int) -> list:
+    """ReduceLROnPlateau's ``min_lrs`` for ``n_groups`` groups: a single ``min_lr`` follows added
+    groups, a list given per group cannot."""
+    if len(min_lrs) == n_groups:
+        return min_lrs
+    if default_min_lr is None:
+        raise RuntimeError(f"ReduceLROnPlateau has {len(min_lrs)} min_lrs, but the optimizer now has "
+                           f"{n_groups} param groups (one was added): set min_lrs to match")
+    return [default_min_lr] * n_groups
+
+
+def schedule_sequence(optimizer, schedulers) -> list:
+    """SequentialLR's schedulers: a non-empty list, each a scheduler of ``optimizer`` that steps
+    without a metric."""
+    from .optim.lr_scheduler import LRScheduler, ReduceLROnPlateau  # here: that module imports this one
+    schedulers = list(schedulers) if isinstance(schedulers, (list, tuple)) else schedulers
+    if not isinstance(schedulers, list) or len(schedulers) < 1:
+        raise ValueError(f"SequentialLR expects a non-empty list of schedulers, got {schedulers!r}")
+    for i, scheduler in enumerate(schedulers):
+        if not isinstance(scheduler, LRScheduler):
+            raise TypeError(f"SequentialLR schedulers[{i}] must be a learning-rate scheduler, "
+                            f"got {type(scheduler).__name__}")
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(f"SequentialLR schedulers[{i}] is a ReduceLROnPlateau, which needs a metric at "
+                             f"each step: it cannot be sequenced")
+        if scheduler.optimizer is not optimizer:
+            raise ValueError(f"SequentialLR schedulers[{i}] ({type(scheduler).__name__}) wraps another optimizer "
+                             f"than the one given to SequentialLR")
+    return schedulers
+
+
+def schedule_sequence_milestone_count(schedulers: list, milestones: list) -> None:
+    if len(milestones) != len(schedulers) - 1:
+        raise ValueError(f"SequentialLR needs one milestone fewer than schedulers, got {len(schedulers)} "
+                         f"schedulers and {len(milestones)} milestones")
+
+
+def schedule_saved_schedulers(subject: str, value, n: int) -> list:
+    """SequentialLR's saved ``_schedulers``: one state dict per scheduler."""
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise ValueError(f"{subject} must be a list of {n} state dicts, got {value!r}")
+    return value
+
+
+def schedule_state_dict(subject: str, state_dict, known) -> dict:
+    """A state dict for ``load_state_dict``: a dict whose keys are all in ``known``."""
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"{subject} expected a dict, got {type(state_dict).__name__}")
+    unknown = sorted(set(state_dict) - set(known))
+    if unknown:
+        raise ValueError(f"{subject} got unexpected keys {unknown}")
+    return state_dict
