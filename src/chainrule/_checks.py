@@ -270,6 +270,46 @@ def batched_input(x, owner, n_spatial: int, channels: int | None, dtype=None) ->
     return (x if batched else x[np.newaxis]), batched
 
 
+def conv_channels(in_channels, out_channels, groups, owner) -> tuple:
+    """A convolution's channel counts and groups: positive ints, both counts divisible by ``groups``."""
+    name = owner_of(owner)
+    values = {"in_channels": in_channels, "out_channels": out_channels, "groups": groups}
+    for arg, value in values.items():
+        integer(value, name, arg, minimum=1, type_error=ValueError)
+    for arg in ("in_channels", "out_channels"):
+        if values[arg] % groups:
+            raise ValueError(f"{name} {arg} must be divisible by groups, got {arg}={values[arg]}, groups={groups}")
+    return int(in_channels), int(out_channels), int(groups)
+
+
+def transpose_padding(padding, owner) -> None:
+    """A transposed convolution's ``padding``: numbers only ('same' and 'valid' are a convolution's)."""
+    if isinstance(padding, str):
+        raise ValueError(f"{owner_of(owner)} padding must be an int or a tuple of ints, got {padding!r} "
+                         f"('same' and 'valid' are for convolutions)")
+
+
+def output_padding(value, module) -> tuple:
+    """``output_padding`` per axis, each below the stride or the dilation (PyTorch's rule)."""
+    name = owner_of(module)
+    pads = int_tuple(value, module._n, name, "output_padding", 0)
+    if any(op >= max(s, d) for op, s, d in zip(pads, module.stride, module.dilation)):
+        raise ValueError(f"{name} output_padding must be smaller than either stride or dilation, got "
+                         f"output_padding={value!r}, stride={module.stride}, dilation={module.dilation}")
+    return pads
+
+
+def conv_transpose_input(module, x, output_shape) -> tuple[np.ndarray, bool]:
+    """A transposed convolution's input, batched, whose output size is positive."""
+    name = owner_of(module)
+    x, batched = batched_input(x, name, module._n, module.in_channels, dtype=module.weight.dtype)
+    out = output_shape(x.shape)[2:]
+    if any(o < 1 for o in out):
+        raise ValueError(f"{name}: the output would be {' x '.join(map(str, out))} per channel for input of shape "
+                         f"{x.shape if batched else x.shape[1:]} (padding={module.padding!r} crops too much)")
+    return x, batched
+
+
 def conv_input(module, x) -> tuple[np.ndarray, bool]:
     """A convolution's input, batched (see :func:`batched_input`), whose padded size fits the
     (dilated) kernel: "Conv2d: the padded input is 2 x 2 per channel but the (dilated) kernel

@@ -30,6 +30,7 @@ _RECURRENT = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", 
 LAYERS = {
     "Linear": ("in_features", "out_features", "bias"),
     "Conv1d": _CONV, "Conv2d": _CONV,
+    "ConvTranspose1d": _CONV + ("output_padding",), "ConvTranspose2d": _CONV + ("output_padding",),
     "MaxPool1d": _MAX_POOL, "MaxPool2d": _MAX_POOL,
     "AvgPool1d": _AVG_POOL, "AvgPool2d": _AVG_POOL + ("divisor_override",),
     "AdaptiveAvgPool1d": ("output_size",), "AdaptiveAvgPool2d": ("output_size",),

@@ -10,7 +10,6 @@ page *Convolution and pooling*.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -190,6 +189,39 @@ def conv2d_backward(grad_output, cols, weight, input_shape, stride=1, padding=0,
                             bias, weight_grad, input_grad)
 
 
+def conv_transpose_nd(input, weight, bias, stride: tuple, pads: tuple, dilation: tuple, groups: int,
+                      output_shape: tuple):
+    r"""The transposed convolution: the adjoint $y = C^\top x$ of the convolution $C$ whose weight
+    is ``weight`` ``(C_in, C_out/G, *kernel)`` (a convolution from ``C_out`` channels to ``C_in``).
+    Each input element scatters $x[n, c, p]\, W[c, o, k]$ to output position $p s + k d$ (before the
+    padding is cropped): :func:`conv_nd_backward`'s input-gradient path with $x$ in the place of
+    $\delta$, into ``output_shape`` ``(N, C_out, *out)``."""
+    y, _, _ = conv_nd_backward(input, None, weight, output_shape, stride, pads, dilation, groups, bias=False,
+                               weight_grad=False)
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * (y.ndim - 2))
+    return y
+
+
+def conv_transpose_nd_backward(grad_output, input, weight, stride: tuple, pads: tuple, dilation: tuple, groups: int,
+                               bias: bool = True, weight_grad: bool = True, input_grad: bool = True):
+    r"""The gradients of :func:`conv_transpose_nd`, $y = C^\top x + b$:
+
+    - input: $\partial C/\partial x = C\,\delta$, the convolution of $\delta$ with the same weight;
+    - weight: $y$ is bilinear in $W$ and $x$, so $\partial C/\partial W$ is the convolution's weight
+      gradient with the roles swapped, $x$ as the "$\delta$" and the windows of $\delta$ as the "$a$";
+    - bias: $\sum_{n,p} \delta_{n o p}$.
+
+    Returns ``(grad_input, grad_weight, grad_bias)``, ``None`` where its flag is off."""
+    grad_input, cols = conv_nd(grad_output, weight, None, stride, pads, dilation, groups)  # C delta, and its windows
+    grad_weight = None
+    if weight_grad:
+        _, grad_weight, _ = conv_nd_backward(input, cols, weight, grad_output.shape, stride, pads, dilation, groups,
+                                             bias=False, input_grad=False)
+    grad_bias = grad_output.sum(axis=(0, *range(2, grad_output.ndim))) if bias else None
+    return (grad_input if input_grad else None), grad_weight, grad_bias
+
+
 # -- the convolution ---------------------------------------------------------------------------
 
 
@@ -202,14 +234,7 @@ class _ConvNd(Module):
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", *, dtype=None, rng=None):
         super().__init__()
         name, n = type(self).__name__, self._n
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} {arg} must be a positive int, got {value!r}")
-        if in_channels % groups:
-            raise ValueError(f"{name} in_channels must be divisible by groups, got in_channels={in_channels}, groups={groups}")
-        if out_channels % groups:
-            raise ValueError(f"{name} out_channels must be divisible by groups, got out_channels={out_channels}, groups={groups}")
-        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.in_channels, self.out_channels, self.groups = checks.conv_channels(in_channels, out_channels, groups, name)
         self.kernel_size = as_tuple(kernel_size, n, name, "kernel_size", 1)
         self.stride = as_tuple(stride, n, name, "stride", 1)
         self.dilation = as_tuple(dilation, n, name, "dilation", 1)
@@ -231,9 +256,12 @@ class _ConvNd(Module):
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"{name} bias must be a bool, got {bias!r}")
         dtype = check_float_dtype(dtype, name)
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels // self.groups, *self.kernel_size), dtype=dtype))
+        self.weight = Parameter(np.empty(self._weight_shape(), dtype=dtype))
         self.register_parameter("bias", Parameter(np.empty(self.out_channels, dtype=dtype)) if bias else None)
         self.reset_parameters(rng)
+
+    def _weight_shape(self) -> tuple:
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
     def reset_parameters(self, rng=None) -> None:
         r"""PyTorch's default: ``kaiming_uniform_(weight, a=sqrt(5))``, which is
@@ -359,6 +387,98 @@ class Conv2d(_ConvNd):
         weight: ``(C_out, C_in / groups, kH, kW)``, from $\mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$,
             $\text{fan\_in} = C_\text{in}/G \cdot kH \cdot kW$, as in PyTorch.
         bias: ``(C_out,)``, same distribution, or ``None``.
+    """
+
+    _n = 2
+
+
+class _ConvTransposeNd(_ConvNd):
+    """ConvTranspose1d and ConvTranspose2d: the adjoint of a convolution, its weight
+    ``(C_in, C_out/G, *kernel)``; PyTorch's arguments, ``output_padding`` adding to one side."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", *, dtype=None, rng=None):
+        checks.transpose_padding(padding, type(self).__name__)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         dtype=dtype, rng=rng)  # the convolution's checks and PyTorch's init
+        self.output_padding = checks.output_padding(output_padding, self)
+
+    def _weight_shape(self) -> tuple:
+        return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+
+    def _output_shape_of(self, x_shape: tuple) -> tuple:
+        r"""$(L - 1)s - 2p + d(k - 1) + \text{output\_padding} + 1$ on each axis."""
+        out = tuple((L - 1) * s - 2 * p + d * (k - 1) + op + 1 for L, s, p, d, k, op in zip(
+            x_shape[2:], self.stride, self.padding, self.dilation, self.kernel_size, self.output_padding))
+        return (x_shape[0], self.out_channels, *out)
+
+    def forward(self, x):
+        x, batched = checks.conv_transpose_input(self, x, self._output_shape_of)
+        bias = None if self.bias is None else self.bias.data
+        y = conv_transpose_nd(x, self.weight.data, bias, self.stride, self._pads, self.dilation, self.groups,
+                              self._output_shape_of(x.shape))
+        self.save_for_backward(x, batched)  # dW correlates x with the windows of delta
+        return y if batched else y[0]
+
+    def backward(self, grad_output):
+        r"""$\partial C/\partial x = C\delta$ and the swapped-role weight gradient:
+        :func:`conv_transpose_nd_backward`."""
+        x, batched = self.saved_tensors
+        out_shape = self._output_shape_of(x.shape)
+        grad_output = checks.grad_output(self, grad_output, out_shape if batched else out_shape[1:], self.weight.dtype)
+        with_bias = self.bias is not None and self.bias.requires_grad
+        grad_input, grad_weight, grad_bias = conv_transpose_nd_backward(
+            grad_output if batched else grad_output[np.newaxis], x, self.weight.data, self.stride, self._pads,
+            self.dilation, self.groups, bias=with_bias, weight_grad=self.weight.requires_grad,
+            input_grad=self.needs_input_grad)
+        if with_bias:
+            accumulate_grad(self.bias, grad_bias)
+        if self.weight.requires_grad:
+            accumulate_grad(self.weight, grad_weight)
+        if grad_input is None:
+            return None
+        return grad_input if batched else grad_input[0]
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        if self.output_padding != (0,) * self._n:
+            s += f", output_padding={self.output_padding}"
+        return s
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    r"""1-D transposed convolution over ``(N, C_in, L)``, as ``torch.nn.ConvTranspose1d``: the
+    adjoint of a ``Conv1d`` from ``C_out`` to ``C_in`` channels with the same weight, so each input
+    element scatters into a window of the output,
+
+    $$y[n, o, p s + k d - p_0] \mathrel{+}= W[c, o, k]\; x[n, c, p]$$
+
+    (within groups), plus $b_o$. It upsamples by the stride.
+
+    Args: ``in_channels``, ``out_channels``, ``kernel_size``, ``stride``, ``padding`` (cropped
+    from both ends of the output), ``output_padding`` (added to one end: picks among the
+    output sizes a strided convolution maps to the same size), ``groups``, ``bias``,
+    ``dilation`` as PyTorch's; ``padding_mode='zeros'`` only.
+
+    Shape: ``(N, C_in, L) -> (N, C_out, L_out)``, $L_\text{out} = (L-1)s - 2p + d(K-1) + \text{output\_padding} + 1$.
+
+    Attributes:
+        weight: ``(C_in, C_out / groups, K)``, PyTorch's init; bias: ``(C_out,)`` or ``None``.
+    """
+
+    _n = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    r"""2-D transposed convolution over ``(N, C_in, H, W)``, as ``torch.nn.ConvTranspose2d``:
+    the adjoint of a ``Conv2d`` from ``C_out`` to ``C_in`` channels with the same weight
+    (see :class:`ConvTranspose1d`; each axis alike).
+
+    Shape: ``(N, C_in, H, W) -> (N, C_out, H_out, W_out)``, on each axis
+    $(L-1)s - 2p + d(k-1) + \text{output\_padding} + 1$.
+
+    Attributes:
+        weight: ``(C_in, C_out / groups, kH, kW)``, PyTorch's init; bias: ``(C_out,)`` or ``None``.
     """
 
     _n = 2

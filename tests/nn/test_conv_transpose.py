@@ -1,0 +1,67 @@
+"""ConvTranspose1d/2d: the adjoint of a convolution, against central differences and PyTorch."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+RNG = np.random.default_rng(0)
+CASES = [{}, {"stride": 2, "padding": 1, "output_padding": 1}, {"groups": 2, "dilation": 2},
+         {"bias": False, "stride": 3}, {"stride": (2, 1), "padding": (0, 1)}]
+
+
+def _module(n, kwargs, **extra):
+    cls = nn.ConvTranspose1d if n == 1 else nn.ConvTranspose2d
+    kwargs = {k: (v[0] if isinstance(v, tuple) and n == 1 else v) for k, v in kwargs.items()}
+    return cls(4, 6, 3, **kwargs, **extra), kwargs
+
+
+@pytest.mark.parametrize("kwargs", CASES)
+@pytest.mark.parametrize("n", [1, 2])
+def test_backward_is_central_differences(n, kwargs):
+    module, _ = _module(n, kwargs, dtype=np.float64, rng=np.random.default_rng(1))
+    assert cr.gradcheck(module, RNG.standard_normal((2, 4) + (3,) * n))
+
+
+@pytest.mark.parametrize("kwargs", CASES)
+@pytest.mark.parametrize("n", [1, 2])
+def test_pytorchs_numbers_weight_shape_and_repr(n, kwargs):
+    torch = pytest.importorskip("torch", reason="compares with torch.nn.ConvTranspose1d/2d")
+    ours, kwargs = _module(n, kwargs, dtype=np.float64)
+    theirs = getattr(torch.nn, f"ConvTranspose{n}d")(4, 6, 3, **kwargs).double()
+    assert ours.weight.shape == tuple(theirs.weight.shape) and repr(ours) == repr(theirs)
+    ours.load_state_dict(theirs.state_dict())
+    x = RNG.standard_normal((2, 4) + (5,) * n)
+    xt = torch.tensor(x, requires_grad=True)
+    out = theirs(xt)
+    g = RNG.standard_normal(tuple(out.shape))
+    (out * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(ours(x), out.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.backward(g), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
+    if theirs.bias is not None:
+        np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-12)
+
+
+def test_unbatched_input_the_init_and_the_frozen_weight():
+    up = nn.ConvTranspose2d(3, 2, 2, stride=2, dtype=np.float64, rng=np.random.default_rng(2))
+    bound = 1 / np.sqrt(2 * 2 * 2)                    # fan_in = weight.shape[1] * kH * kW, as PyTorch
+    assert np.abs(up.weight.data).max() <= bound and up.weight.shape == (3, 2, 2, 2)
+    x = RNG.standard_normal((3, 4, 4))
+    assert up(x).shape == (2, 8, 8)                   # upsampled by the stride
+    up.weight.requires_grad = False
+    assert up.backward(np.ones((2, 8, 8))).shape == (3, 4, 4) and up.weight.grad is None
+
+
+def test_refusals_name_the_argument():
+    with pytest.raises(ValueError, match="ConvTranspose2d out_channels must be divisible by groups, got out_channels=3, groups=2"):
+        nn.ConvTranspose2d(4, 3, 3, groups=2)
+    with pytest.raises(ValueError, match="ConvTranspose1d output_padding must be smaller than either stride or dilation"):
+        nn.ConvTranspose1d(2, 2, 3, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="ConvTranspose2d padding must be an int or a tuple of ints, got 'same'"):
+        nn.ConvTranspose2d(2, 2, 3, padding="same")
+    with pytest.raises(ValueError, match=r"ConvTranspose1d: the output would be -1 per channel"):
+        nn.ConvTranspose1d(2, 2, 1, padding=1)(np.zeros((1, 2, 1)))
+    with pytest.raises(ValueError, match=r"ConvTranspose1d expected input"):
+        nn.ConvTranspose1d(2, 2, 3)(np.zeros((1, 3, 4)))
