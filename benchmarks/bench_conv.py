@@ -18,6 +18,7 @@ Usage:
     python benchmarks/bench_conv.py             # checks, then 21 timing rounds per workload
     python benchmarks/bench_conv.py --quick     # smoke run for CI: the checks, 2 short rounds
     python benchmarks/bench_conv.py --variants  # the implementation choices, layer by layer
+    python benchmarks/bench_conv.py --variants pool   # only max-pooling's (or: conv)
     python benchmarks/bench_conv.py --threads 1 # PyTorch and NumPy's BLAS both on one thread
     python benchmarks/bench_conv.py --layers    # chainrule's step, module by module
 
@@ -201,15 +202,17 @@ def best_time(fn, seconds=0.3):
     return statistics.median(times)
 
 
-def variants():
+def variants(which="all"):
     """The table of --variants, with the BLAS on one thread: it compares the algorithms (how many
     GEMMs of what shape, how much copying), and a single-threaded GEMM is far less disturbed by
     other processes on a shared machine than two threads that wait for each other."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
-        variants_table()
-        pool_variants_table()
+        if which in ("all", "conv"):
+            variants_table()
+        if which in ("all", "pool"):
+            pool_variants_table()
 
 
 def variants_table():
@@ -426,7 +429,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: the checks, 2 short rounds")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds per workload")
-    parser.add_argument("--variants", action="store_true", help="only time the implementation variants")
+    parser.add_argument("--variants", nargs="?", const="all", choices=("all", "conv", "pool"),
+                        help="only time the implementation variants (all, or only the conv or the pool ones)")
     parser.add_argument("--layers", action="store_true", help="only time chainrule's modules one by one")
     parser.add_argument("--threads", type=int, default=2,
                         help="PyTorch's threads and NumPy's BLAS threads (default 2: PyTorch's as in the other benchmark)")
@@ -437,7 +441,7 @@ def main(argv=None):
         print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
         return None
     if args.variants:
-        variants()
+        variants(args.variants)
         print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
         return None
     if torch is None:
