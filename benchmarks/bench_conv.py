@@ -18,6 +18,7 @@ Usage:
     python benchmarks/bench_conv.py             # checks, then 21 timing rounds per workload
     python benchmarks/bench_conv.py --quick     # smoke run for CI: the checks, 2 short rounds
     python benchmarks/bench_conv.py --variants  # the implementation choices, layer by layer
+    python benchmarks/bench_conv.py --variants pool   # only max-pooling's (or: conv)
     python benchmarks/bench_conv.py --threads 1 # PyTorch and NumPy's BLAS both on one thread
     python benchmarks/bench_conv.py --layers    # chainrule's step, module by module
 
@@ -26,6 +27,12 @@ GEMM per sample (what ``Conv`` does) against im2col into a single GEMM (columns 
 positions, the output transposed back to (N, C, ...)) and ``einsum`` straight on the
 ``sliding_window_view``, and the input gradient as the windows' adjoint (``add_windows``, what
 ``Conv`` does) against the full convolution of the stride-dilated delta with the flipped kernel.
+Then, on every max-pool layer of the workloads (the 2-D CNN's two ``MaxPool2d(2)``; the
+MNIST-1D CNN has none), ``MaxPool``'s slab scan (``max_pool_nd`` and its backward) against the
+plain reading, "the arg-max of each window, delta routed to it": the windows copied to
+``(N, C, *out, K)``, ``np.argmax`` over ``K`` and ``take_along_axis``, its backward either the
+windows' adjoint (``add_windows``) of a one-hot or ``np.add.at`` on the arg-maxes' flat indices;
+and the 2-D CNN's whole chainrule step with each of the two (interleaved rounds).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from bench_training_step import Contender, TorchBatch, fmt_time, interleaved_tim
 
 import chainrule as cr  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
+from chainrule.nn import pooling  # noqa: E402
 from chainrule.nn.conv import add_windows, pad, windows  # noqa: E402
 
 try:
@@ -194,14 +202,17 @@ def best_time(fn, seconds=0.3):
     return statistics.median(times)
 
 
-def variants():
+def variants(which="all"):
     """The table of --variants, with the BLAS on one thread: it compares the algorithms (how many
     GEMMs of what shape, how much copying), and a single-threaded GEMM is far less disturbed by
     other processes on a shared machine than two threads that wait for each other."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
-        variants_table()
+        if which in ("all", "conv"):
+            variants_table()
+        if which in ("all", "pool"):
+            pool_variants_table()
 
 
 def variants_table():
@@ -258,6 +269,136 @@ def variants_table():
               f"{fmt_time(b1):>15} {fmt_time(b2):>10} {b2 / b1:>6.2f}")
 
 
+# -- --variants: max-pooling, the slab scan against the plain arg-max -------------------------
+
+
+def pool_layers():
+    """(label, input shape, kernel, stride) of every max-pool in the workloads: the 2-D CNN's two
+    MaxPool2d(2) (the MNIST-1D CNN has no pooling)."""
+    return [("2-D pool 1", (64, 32, 32, 32), (2, 2), (2, 2)), ("2-D pool 2", (64, 64, 16, 16), (2, 2), (2, 2))]
+
+
+def plain_max_pool_nd(xp, kernel, stride, dilation):
+    """The plain reading of max-pooling: each window's arg-max, and the element there. Same
+    results as ``pooling.max_pool_nd`` (the first maximum on ties, the last NaN if any, as
+    PyTorch), the arg-max as an int64 array."""
+    n, K = len(kernel), math.prod(kernel)
+    win = windows(xp, kernel, stride, dilation)  # (N, C, *kernel, *out), a view
+    N, C, out = *xp.shape[:2], win.shape[2 + n:]
+    win = win.transpose(0, 1, *range(2 + n, 2 + 2 * n), *range(2, 2 + n)).reshape(N, C, *out, K)  # a copy
+    argmax = np.argmax(win, axis=-1)  # the first maximum; a NaN counts as the largest (the first NaN)
+    y = np.take_along_axis(win, argmax[..., np.newaxis], axis=-1)[..., 0]
+    has_nan = np.isnan(y)  # PyTorch: a later NaN takes over, so the window's LAST NaN wins
+    argmax[has_nan] = K - 1 - np.argmax(np.isnan(win[has_nan])[:, ::-1], axis=-1)
+    return y, argmax
+
+
+def plain_backward_add_windows(grad_output, argmax, padded_shape, kernel, stride, dilation):
+    """delta at each window's arg-max (a one-hot over K), then the windows' adjoint."""
+    n, K = len(kernel), math.prod(kernel)
+    grad = grad_output[..., np.newaxis] * (argmax[..., np.newaxis] == np.arange(K))  # (N, C, *out, K)
+    grad = grad.reshape(*argmax.shape, *kernel).transpose(0, 1, *range(2 + n, 2 + 2 * n), *range(2, 2 + n))
+    return add_windows(grad, padded_shape, stride, dilation)
+
+
+def plain_backward_add_at(grad_output, argmax, padded_shape, kernel, stride, dilation):
+    """delta added at the flat index of each window's arg-max, ``np.add.at`` (overlaps add up)."""
+    n = len(kernel)
+    k = np.unravel_index(argmax, kernel)  # the arg-max's kernel offset on each axis
+    flat = np.arange(math.prod(padded_shape[:2])).reshape(*padded_shape[:2], *(1,) * n)
+    for axis, (o, s, d) in enumerate(zip(argmax.shape[2:], stride, dilation)):
+        position = np.arange(o).reshape(-1, *(1,) * (n - axis - 1)) * s + k[axis] * d  # o s + k d
+        flat = flat * padded_shape[2 + axis] + position
+    grad = np.zeros(math.prod(padded_shape), dtype=grad_output.dtype)
+    np.add.at(grad, flat.ravel(), grad_output.ravel())
+    return grad.reshape(padded_shape)
+
+
+def check_plain_pool():
+    """The plain version gives the scan's numbers, with ties, NaNs, padding and overlaps."""
+    rng = np.random.default_rng(0)
+    for kernel, stride, dilation, shape, p in [((2, 2), (2, 2), (1, 1), (2, 3, 6, 7), 0),
+                                               ((3, 3), (2, 1), (1, 2), (2, 3, 9, 8), 1), ((3,), (1,), (1,), (3, 2, 9), 1)]:
+        x = np.round(rng.standard_normal(shape) * 2)  # many ties
+        x[rng.random(shape) < 0.15] = np.nan  # windows with one NaN and windows with several
+        xp = pad(x, ((p, p),) * len(kernel), value=-np.inf)
+        y0, a0 = pooling.max_pool_nd(xp, kernel, stride, dilation)
+        y1, a1 = plain_max_pool_nd(xp, kernel, stride, dilation)
+        assert np.array_equal(y0, y1, equal_nan=True) and np.array_equal(a0, a1), (kernel, shape)
+        delta = rng.standard_normal(y0.shape)
+        g0 = pooling.max_pool_nd_backward(delta, a0, xp.shape, kernel, stride, dilation)
+        for backward in (plain_backward_add_windows, plain_backward_add_at):
+            assert np.allclose(g0, backward(delta, a1, xp.shape, kernel, stride, dilation), rtol=1e-12, atol=0)
+
+
+class PlainPoolStep(ChainruleStep):
+    """chainrule's step with MaxPool's maths swapped for the plain arg-max (``backward`` the
+    faster of the two plain ones), for the duration of each step."""
+
+    def __init__(self, layers, dtype, optimiser, backward):
+        super().__init__(layers, dtype, optimiser)
+        self.backward = backward
+
+    def step(self, x, y):
+        scan = pooling.max_pool_nd, pooling.max_pool_nd_backward
+        pooling.max_pool_nd, pooling.max_pool_nd_backward = plain_max_pool_nd, self.backward
+        try:
+            return super().step(x, y)
+        finally:
+            pooling.max_pool_nd, pooling.max_pool_nd_backward = scan
+
+
+def pool_variants_table(rounds=9, block_seconds=0.3):
+    check_plain_pool()
+    print("\nMax-pooling, float32: the slab scan (chainrule's choice) against the plain arg-max; "
+          "ratio = plain / scan")
+    header = (f"{'layer':<11} {'fwd: scan':>10} {'argmax':>10} {'ratio':>6}   {'bwd: scan':>10} {'add_windows':>11} "
+              f"{'ratio':>6} {'add.at':>10} {'ratio':>6}   {'fwd+bwd: scan':>13} {'plain':>10} {'ratio':>6}")
+    print(header)
+    print("-" * len(header))
+    rng = np.random.default_rng(0)
+    sums = {"scan": 0.0, "add_windows": 0.0, "add.at": 0.0}
+    for label, shape, kernel, stride in pool_layers():
+        one = (1,) * len(kernel)
+        x = rng.standard_normal(shape).astype(np.float32)
+        y, argmax = pooling.max_pool_nd(x, kernel, stride, one)
+        _, plain_argmax = plain_max_pool_nd(x, kernel, stride, one)
+        delta = rng.standard_normal(y.shape).astype(np.float32)
+        f1, f2, b1, b2, b3 = (best_time(f) for f in (
+            lambda: pooling.max_pool_nd(x, kernel, stride, one), lambda: plain_max_pool_nd(x, kernel, stride, one),
+            lambda: pooling.max_pool_nd_backward(delta, argmax, x.shape, kernel, stride, one),
+            lambda: plain_backward_add_windows(delta, plain_argmax, x.shape, kernel, stride, one),
+            lambda: plain_backward_add_at(delta, plain_argmax, x.shape, kernel, stride, one)))
+        sums["scan"] += f1 + b1
+        sums["add_windows"] += f2 + b2
+        sums["add.at"] += f2 + b3
+        plain = f2 + min(b2, b3)
+        print(f"{label:<11} {fmt_time(f1):>10} {fmt_time(f2):>10} {f2 / f1:>6.2f}   {fmt_time(b1):>10} {fmt_time(b2):>11} "
+              f"{b2 / b1:>6.2f} {fmt_time(b3):>10} {b3 / b1:>6.2f}   {fmt_time(f1 + b1):>13} {fmt_time(plain):>10} "
+              f"{plain / (f1 + b1):>6.2f}")
+
+    # the whole step of the 2-D CNN, the plain pooling with the faster of its two backwards
+    backward = plain_backward_add_at if sums["add.at"] <= sums["add_windows"] else plain_backward_add_windows
+    name, layers, shape, optimiser = WORKLOADS[1]
+    x, y = make_batch(shape, np.float32)
+    cr.manual_seed(0)
+    steps = {"scan": ChainruleStep(layers, np.float32, optimiser)}
+    cr.manual_seed(0)
+    steps["plain"] = PlainPoolStep(layers, np.float32, optimiser, backward)
+    losses = [c.forward_backward(x, y) for c in steps.values()]
+    assert losses[0] == losses[1]
+    for g0, g1 in zip(steps["scan"].grads(), steps["plain"].grads(), strict=True):
+        assert np.array_equal(g0, g1)  # the same arg-maxes: the same gradients, bit for bit
+    times = interleaved_times({k: c.step for k, c in steps.items()}, x, y, rounds, block_seconds, warm_steps=2)
+    med = {k: statistics.median(ts) for k, ts in times.items()}
+    same_round = statistics.median(b / a for a, b in zip(times["scan"], times["plain"]))
+    pool_share = sums["scan"] / med["scan"]
+    print(f"\n{name} step (chainrule, median of {rounds} interleaved rounds): scan {fmt_time(med['scan'])}, "
+          f"plain arg-max + {backward.__name__.removeprefix('plain_backward_')} {fmt_time(med['plain'])}: "
+          f"ratio plain / scan {med['plain'] / med['scan']:.3f} (same-round {same_round:.3f}); "
+          f"the two max-pools' forward+backward (scan) are {100 * pool_share:.0f}% of the scan step")
+
+
 def layer_report(steps=15):
     """Median forward and backward time of each module of chainrule's step, per workload."""
     for name, layers, shape, optimiser in WORKLOADS:
@@ -288,7 +429,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: the checks, 2 short rounds")
     parser.add_argument("--rounds", type=int, default=None, help="timing rounds per workload")
-    parser.add_argument("--variants", action="store_true", help="only time the implementation variants")
+    parser.add_argument("--variants", nargs="?", const="all", choices=("all", "conv", "pool"),
+                        help="only time the implementation variants (all, or only the conv or the pool ones)")
     parser.add_argument("--layers", action="store_true", help="only time chainrule's modules one by one")
     parser.add_argument("--threads", type=int, default=2,
                         help="PyTorch's threads and NumPy's BLAS threads (default 2: PyTorch's as in the other benchmark)")
@@ -299,7 +441,7 @@ def main(argv=None):
         print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
         return None
     if args.variants:
-        variants()
+        variants(args.variants)
         print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
         return None
     if torch is None:

@@ -72,6 +72,16 @@ def test_max_pool_padding_never_wins():
     np.testing.assert_array_equal(pool.backward(np.array([[[1.0, 1.0]]])), [[[1.0, 1.0, 0.0]]])
 
 
+
+def test_max_pool_nan_propagates_and_the_last_nan_wins():
+    # PyTorch's scan: a later element takes over if it is greater or NaN, so with NaNs in a
+    # window the value is NaN and delta goes to the LAST NaN (np.argmax would pick the first)
+    pool = nn.MaxPool1d(4)
+    x = np.array([[[1.0, np.nan, 5.0, np.nan, 2.0, np.nan, 3.0, 9.0]]])
+    np.testing.assert_array_equal(pool(x), [[[np.nan, np.nan]]])
+    np.testing.assert_array_equal(pool.backward(np.array([[[1.0, 2.0]]])),
+                                  [[[0.0, 0.0, 0.0, 1.0, 0.0, 2.0, 0.0, 0.0]]])
+
 def test_avg_pool_divisors_with_and_without_padding():
     x = np.ones((1, 1, 4))
     with cr.no_grad():

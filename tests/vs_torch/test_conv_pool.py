@@ -129,6 +129,27 @@ def test_float64_matches_autograd(case):
     compare(ours, theirs, x, rtol=1e-10, atol=1e-12)
 
 
+
+@pytest.mark.parametrize("name, args, kwargs, shape", [
+    ("MaxPool1d", (3, 1, 1), {}, (2, 3, 11)), ("MaxPool2d", (2,), {}, (2, 3, 6, 8)),
+    ("MaxPool2d", ((3, 2), (2, 1), (1, 1)), dict(dilation=(1, 2)), (2, 2, 7, 8))])
+def test_max_pool_ties_and_nans_route_as_pytorchs(name, args, kwargs, shape):
+    """Ties (the first maximum) and NaNs (propagated; the last NaN of a window takes delta): the
+    gradient lands where PyTorch's return_indices points."""
+    rng = np.random.default_rng(1)
+    x = np.round(rng.standard_normal(shape) * 2)
+    x[rng.random(shape) < 0.2] = np.nan  # windows with one NaN and windows with several
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(tnn, name)(*args, **kwargs)
+    y = ours(x)
+    g = rng.standard_normal(y.shape)
+    dx = ours.backward(g)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = theirs(xt)
+    yt.backward(torch.from_numpy(g))
+    assert np.isnan(y).any() and not np.isnan(y).all()
+    np.testing.assert_array_equal(y, yt.detach().numpy())  # NaN where torch has NaN
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=0)
+
 @pytest.mark.parametrize("case", [c for c in CONV + POOL if c[3][0] != 0], ids=case_id)
 def test_float32_matches_autograd_float32(case):
     name, args, kwargs, shape = case
