@@ -114,9 +114,9 @@ def test_round_trip_through_a_checkpoint(tmp_path):
 
 
 def test_unsupported_layers_are_refused_by_name():
-    with pytest.raises(TypeError, match=r"from_torch does not support torch.nn.modules.conv.ConvTranspose1d at "
+    with pytest.raises(TypeError, match=r"from_torch does not support torch.nn.modules.linear.Bilinear at "
                                         r"'1'; supported layers: Sequential, Linear, Conv1d"):
-        from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.ConvTranspose1d(1, 1, 1)))
+        from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.Bilinear(2, 2, 1)))
     with pytest.raises(TypeError, match=r"from_torch does not support .*Hardtanh at '0.1'"):
         from_torch(tnn.Sequential(tnn.Sequential(tnn.Linear(2, 2), tnn.Hardtanh())))
     with pytest.raises(TypeError, match="float32 and float64 layers, got Linear of dtype float16 at '0'"):

@@ -366,6 +366,37 @@ def nonempty_input(x, owner, n_spatial: int) -> tuple[np.ndarray, bool]:
 
 
 
+def unpool_input(module, x, indices) -> tuple:
+    """MaxUnpool's input and indices: the same shape, batched or not, the indices integers."""
+    name = owner_of(module)
+    x, batched = batched_input(x, name, module._n, None)
+    indices = np.asarray(indices)
+    shape = x.shape if batched else x.shape[1:]
+    if indices.shape != shape or indices.dtype.kind not in "iu":
+        raise ValueError(f"{name} expected indices of integers shaped like the input {shape} (from "
+                         f"MaxPool{module._n}d(return_indices=True)), got {indices.dtype} of shape {indices.shape}")
+    return x, (indices if batched else indices[None]), batched
+
+
+def unpool_indices(module, indices, out: tuple) -> None:
+    """Every index must fall inside the unpooled output."""
+    size = math.prod(out)
+    if indices.size and (indices.min() < 0 or indices.max() >= size):
+        raise ValueError(f"{owner_of(module)}: index {int(indices.max()) if indices.max() >= size else int(indices.min())} "
+                         f"is outside the output of {' x '.join(map(str, out))} per channel; pass output_size= "
+                         f"the pooled input's size")
+
+
+def unpool_grad(module, grad, indices, batched: bool) -> np.ndarray:
+    """MaxUnpool's ``grad_output``: batched like its forward's input, the output's shape."""
+    grad = float_array(grad, f"{owner_of(module)}.backward", "grad_output")
+    grad = grad if batched else grad[None]
+    if grad.shape[:2] != indices.shape[:2]:
+        raise ValueError(f"{owner_of(module)}.backward expected grad_output of the output's shape "
+                         f"(N={indices.shape[0]}, C={indices.shape[1]}, ...), got {grad.shape}")
+    return grad
+
+
 def pool_grad(module, grad, batched: bool, out_shape: tuple, dtype) -> np.ndarray:
     """A pooling backward's ``grad_output`` (see :func:`grad_output`), shaped like the forward's
     output, returned batched ``(N, C, *out)``."""

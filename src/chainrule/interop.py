@@ -20,7 +20,7 @@ from . import nn
 __all__ = ["to_torch", "from_torch", "state_dict_to_torch", "LAYERS"]
 
 _CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias")
-_MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+_MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
 _AVG_POOL = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
 _NORM = ("num_features", "eps", "momentum", "affine", "track_running_stats")
 _RECURRENT = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional")
@@ -32,6 +32,7 @@ LAYERS = {
     "Conv1d": _CONV, "Conv2d": _CONV,
     "ConvTranspose1d": _CONV + ("output_padding",), "ConvTranspose2d": _CONV + ("output_padding",),
     "MaxPool1d": _MAX_POOL, "MaxPool2d": _MAX_POOL,
+    "MaxUnpool1d": ("kernel_size", "stride", "padding"), "MaxUnpool2d": ("kernel_size", "stride", "padding"),
     "AvgPool1d": _AVG_POOL, "AvgPool2d": _AVG_POOL + ("divisor_override",),
     "AdaptiveAvgPool1d": ("output_size",), "AdaptiveAvgPool2d": ("output_size",),
     "BatchNorm1d": _NORM, "BatchNorm2d": _NORM,
@@ -49,7 +50,7 @@ SUPPORTED = ("Sequential",) + tuple(LAYERS)
 
 # torch settings chainrule has no counterpart for: a layer is moved only with these values.
 _TORCH_ONLY = {"padding_mode": "zeros", "max_norm": None, "scale_grad_by_freq": False, "sparse": False,
-               "proj_size": 0, "return_indices": False, "align_corners": None}
+               "proj_size": 0, "align_corners": None}
 
 
 def _torch():

@@ -122,7 +122,7 @@ def test_reprs_like_pytorchs():
     (lambda: nn.AvgPool1d(2, padding=2), r"padding must be at most half of kernel_size"),
     (lambda: nn.MaxPool2d(2, stride=0), r"MaxPool2d stride must be >= 1, got 0"),
     (lambda: nn.MaxPool1d(0), r"kernel_size must be >= 1, got 0"),
-    (lambda: nn.MaxPool2d(2, return_indices=True), r"return_indices=True is not supported"),
+    (lambda: nn.MaxPool2d(2, return_indices="yes"), r"MaxPool2d return_indices must be a bool, got .yes."),
     (lambda: nn.AvgPool2d(2, divisor_override=0), r"divisor_override must be None or a non-zero int, got 0"),
     (lambda: nn.AdaptiveAvgPool2d(-1), r"output_size must be an int >= 0, None, or a tuple of 2 of them, got -1"),
     (lambda: nn.AdaptiveAvgPool2d((1, 2, 3)), r"output_size must be"),

@@ -70,6 +70,37 @@ def max_pool_nd_backward(grad_output, argmax, padded_shape: tuple, kernel: tuple
     return add_windows(grad_windows, padded_shape, stride, dilation)
 
 
+def max_pool_indices(argmax, input_spatial: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+                     pads: tuple) -> np.ndarray:
+    r"""PyTorch's ``return_indices``: for every window, the flat index (row-major over the input's
+    spatial axes, per sample and channel) of the element its maximum came from. Offset $k$ of window
+    $o$ read position $o s + k d - p$ on each axis (``pads`` the padding before it)."""
+    offsets = np.unravel_index(argmax, kernel)  # the kernel offset k of each maximum, axis by axis
+    out = argmax.shape[2:]
+    flat = np.zeros(argmax.shape, dtype=np.int64)
+    for axis, (k, o, s, d, (before, _), L) in enumerate(zip(offsets, out, stride, dilation, pads, input_spatial)):
+        start = (np.arange(o) * s - before).reshape((-1,) + (1,) * (len(out) - 1 - axis))
+        flat = flat * L + (start + k * d)  # Horner's rule over the axes: row-major flat index
+    return flat
+
+
+def max_unpool_nd(input, indices, output_spatial: tuple):
+    r"""The inverse of max-pooling's routing: a zero array ``(N, C, *output_spatial)`` with each
+    ``input`` element written at its flat ``indices`` (per sample and channel)."""
+    N, C = input.shape[:2]
+    y = np.zeros((N * C, math.prod(output_spatial)), dtype=input.dtype)
+    np.put_along_axis(y, indices.reshape(N * C, -1), input.reshape(N * C, -1), axis=1)
+    return y.reshape(N, C, *output_spatial)
+
+
+def max_unpool_nd_backward(grad_output, indices):
+    r"""$y_{i(o)} = x_o$, so $\partial C/\partial x_o = \delta_{i(o)}$: the gradient read back where
+    each element was written."""
+    N, C = grad_output.shape[:2]
+    grad = np.take_along_axis(grad_output.reshape(N * C, -1), indices.reshape(N * C, -1), axis=1)
+    return grad.reshape(indices.shape)
+
+
 def avg_pool_nd(xp, kernel: tuple, stride: tuple, divisor):
     r"""$y_o = \frac{1}{D_o}\sum_k x_p[\text{window}_o(k)]$ over the zero-padded ``xp``,
     ``divisor`` $D$ shaped like the output's spatial axes."""
@@ -150,15 +181,12 @@ class _MaxPoolNd(_WindowPoolNd):
                  ceil_mode: bool = False):
         super().__init__()
         name = type(self).__name__
-        if return_indices:
-            raise ValueError(f"{name} return_indices=True is not supported (there is no MaxUnpool)")
-        if not isinstance(ceil_mode, (bool, np.bool_)):
-            raise TypeError(f"{name} ceil_mode must be a bool, got {ceil_mode!r}")
         self._geometry(kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = False, bool(ceil_mode)
+        self.return_indices = checks.flag(return_indices, name, "return_indices")
+        self.ceil_mode = checks.flag(ceil_mode, name, "ceil_mode")
 
     def forward(self, x):
         x, batched = batch_input(x, type(self).__name__, self._n, None)
@@ -166,7 +194,10 @@ class _MaxPoolNd(_WindowPoolNd):
         xp = pad(x, pads, value=-np.inf)  # padding never wins a max
         y, argmax = max_pool_nd(xp, self._kernel, self._stride, self._dilation)
         self.save_for_backward(argmax, xp.shape, x.dtype, pads, batched)  # delta is routed by the arg-max
-        return y if batched else y[0]
+        if not self.return_indices:
+            return y if batched else y[0]
+        indices = max_pool_indices(argmax, x.shape[2:], self._kernel, self._stride, self._dilation, pads)
+        return (y, indices) if batched else (y[0], indices[0])  # the indices, for MaxUnpool
 
     def backward(self, grad_output):
         r"""$\delta$ to each window's arg-max; the maths is :func:`max_pool_nd_backward`."""
@@ -188,7 +219,8 @@ class MaxPool1d(_MaxPoolNd):
         kernel_size: $K$; ``stride`` $s$ defaults to ``kernel_size``; ``padding`` (at most
             half of ``kernel_size``) and ``dilation`` $d$ as PyTorch's.
         ceil_mode: round the output length up instead of down, as PyTorch.
-        return_indices: only ``False`` (refused otherwise).
+        return_indices: also return, for every window, the index of its maximum in the input
+            (flat over ``L``), as PyTorch, for :class:`MaxUnpool1d`.
 
     Shape: ``(N, C, L) -> (N, C, L_out)``, $L_\text{out} = \lfloor (L + 2p - d(K-1) - 1)/s\rfloor + 1$.
     Backward sends $\delta$ to the first maximum of each window (PyTorch's choice on ties).
@@ -205,7 +237,9 @@ class MaxPool2d(_MaxPoolNd):
         kernel_size: an int or a pair; ``stride`` defaults to ``kernel_size``; ``padding``
             (at most half of ``kernel_size``) and ``dilation`` as PyTorch's.
         ceil_mode: round the output size up instead of down, as PyTorch.
-        return_indices: only ``False`` (refused otherwise).
+        return_indices: also return, for every window, the index of its maximum in the input
+            (flat over ``H x W``), as PyTorch, for :class:`MaxUnpool2d`; ``backward`` takes the
+            output's gradient only.
 
     Backward sends $\delta$ to the first maximum of each window in row-major order
     (PyTorch's choice on ties); overlapping windows add up.
@@ -371,5 +405,54 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 
     Shape: ``(N, C, H, W) -> (N, C, *output_size)`` (or unbatched ``(C, H, W)``).
     """
+
+    _n = 2
+
+
+class _MaxUnpoolNd(_WindowPoolNd):
+    """MaxUnpool1d and MaxUnpool2d: write each input element at the index max-pooling took it from."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self._geometry(kernel_size, stride, padding, 1)
+        self.kernel_size, self.stride, self.padding = self._kernel, self._stride, self._padding
+
+    def _unpooled_size(self, in_spatial: tuple, output_size) -> tuple:
+        """PyTorch's default $(L - 1)s - 2p + k$ per axis, or ``output_size``'s spatial part."""
+        if output_size is not None:
+            return tuple(output_size)[-self._n:]
+        return tuple((L - 1) * s - 2 * p + k for L, s, p, k in zip(in_spatial, self._stride, self._padding, self._kernel))
+
+    def forward(self, x, indices, output_size=None):
+        x, indices, batched = checks.unpool_input(self, x, indices)
+        out = self._unpooled_size(x.shape[2:], output_size)
+        checks.unpool_indices(self, indices, out)
+        self.save_for_backward(indices, batched)  # backward reads delta back at the same indices
+        y = max_unpool_nd(x, indices, out)
+        return y if batched else y[0]
+
+    def backward(self, grad_output):
+        r"""$\delta$ read back at each element's index: :func:`max_unpool_nd_backward`."""
+        indices, batched = self.saved_tensors
+        grad = checks.unpool_grad(self, grad_output, indices, batched)
+        dx = max_unpool_nd_backward(grad, indices)
+        return dx if batched else dx[0]
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    r"""The partial inverse of :class:`MaxPool1d`, as ``torch.nn.MaxUnpool1d``: ``forward(x, indices)``
+    puts each element of ``(N, C, L)`` at its index (from ``MaxPool1d(return_indices=True)``) in a zero
+    array of length $(L-1)s - 2p + K$ (or ``output_size``). Backward: $\partial C/\partial x_o = \delta_{i(o)}$."""
+
+    _n = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    r"""The partial inverse of :class:`MaxPool2d`, as ``torch.nn.MaxUnpool2d``: ``forward(x, indices)``
+    puts each element of ``(N, C, H, W)`` at its flat index over ``H_out x W_out`` in a zero array
+    (each axis $(L-1)s - 2p + k$, or ``output_size``). Backward reads $\delta$ back at the same indices."""
 
     _n = 2
