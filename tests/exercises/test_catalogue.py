@@ -10,7 +10,7 @@ from chainrule import exercises
 from chainrule.exercises import EXERCISES, MISTAKES
 
 COURSE = ["chain", "sigmoid", "tanh", "relu", "softmax", "linear", "mse", "cross_entropy", "batchnorm1d",
-          "layernorm", "embedding"]
+          "layernorm", "embedding", "rnn", "gru", "lstm"]
 PAIRS = [(name, m) for name in COURSE for m in EXERCISES[name].mistakes]
 
 

@@ -639,6 +639,9 @@ def check(solution, name: str | None = None, *, time_limit: float = TIME_LIMIT, 
     the learner's line. The time limit is a ``SIGALRM`` timer, so it works only in the main
     thread (on POSIX); called from another thread, ``check`` runs without one.
     """
+    if torch is not False and importlib.util.find_spec("torch") and "torch" not in sys.modules:
+        with _quiet():  # imported before the timer starts: loading torch is not the solution's time
+            import torch as _torch  # noqa: F401
     with _quiet(), _time_limit(time_limit):
         try:
             return _check(solution, name, time_limit, torch)

@@ -5,7 +5,7 @@ is one ``exercise(...)`` declaration in its file (see the package docstring)."""
 
 from importlib import import_module
 
-PARTS = ("basics", "activations", "layers", "losses", "normalization", "embeddings")
+PARTS = ("basics", "activations", "layers", "losses", "normalization", "embeddings", "recurrent")
 
 for _part in PARTS:
     import_module(f"{__name__}.{_part}")
