@@ -114,6 +114,14 @@ def test_solution_includes_the_maths_function_backward_calls(name):
     assert text.count("def ") >= 2 and "which it calls" in text
 
 
+@pytest.mark.parametrize(("name", "cell"), [("rnn", "rnn_tanh_cell_backward"), ("gru", "gru_cell_backward"),
+                                            ("lstm", "lstm_cell_backward")])
+def test_a_recurrent_solution_follows_backward_into_the_loop_over_time_and_the_cell(name, cell):
+    text = exercises.solution(name)
+    assert "def _run_backward" in text and f"def {cell}(" in text
+    assert text.index("def backward") < text.index("def _run_backward") < text.index(f"def {cell}(")
+
+
 def test_pytorch_is_compared_when_installed(monkeypatch):
     pytest.importorskip("torch")
     ex = EXERCISES["relu"]
