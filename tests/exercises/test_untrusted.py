@@ -202,7 +202,7 @@ def test_a_bare_array_where_the_pair_belongs(tmp_path):
     result = exercises.check(path)
     assert_quotes(result, path, "return np.zeros(x.shape)")
     assert ("RNN.backward's return is an array of shape (3, 2, 3) and dtype float64; expected a tuple of 2, "
-            "(dC/dx, dC/dh0)") in result.message
+            "(dC/dx, dC/dh0): forward was given x and h0, so backward returns the gradient of each") in result.message
 
 
 def test_a_tuple_of_the_wrong_length(tmp_path):
@@ -248,7 +248,8 @@ def test_a_pair_where_dx_alone_belongs(tmp_path):
     result = exercises.check(ReturnsAPairAlways)
     assert not result.passed and result.mistake is None
     assert "case 2 of" in result.message and "RNN" in result.message
-    assert "ReturnsAPairAlways.backward's return is a tuple" in result.message
+    assert ("ReturnsAPairAlways.backward's return is a tuple of 2 items; expected an array of shape (4, 1, 2) "
+            "and dtype float64: forward was given x alone (no h0), so backward returns dC/dx alone") in result.message
     assert "return returned if isinstance(returned, tuple) else (returned, None)" in result.message
 
 

@@ -365,23 +365,39 @@ def _check_value(value, expected, what: str, runner, advice: str = ""):
     return value
 
 
-def _checked(value, structure, expected: dict, what: str, runner, advice=lambda key: "") -> list:
+def _items(value) -> str:
+    return f"a {type(value).__name__} of {len(value)} item{'' if len(value) == 1 else 's'}"
+
+
+def _checked(value, structure, expected: dict, what: str, runner, advice=lambda key: "", why: str = "") -> list:
     """The leaves of a learner's ``value``, nested as ``structure`` and each checked against
     ``expected[key]`` (:func:`_check_value`); a tuple of the wrong length, or an array where a
-    tuple belongs, is a failure that says what was expected."""
+    tuple belongs, is a failure that says what was expected (and ``why``, at the top level)."""
     if not isinstance(structure, tuple):
         return [_check_value(value, expected[structure], what, runner,
                              "" if expected[structure] is None else advice(structure))]
     if not isinstance(value, (tuple, list)) or len(value) != len(structure):
-        got = (f"a {type(value).__name__} of {len(value)} item{'' if len(value) == 1 else 's'}"
-               if isinstance(value, (tuple, list)) else _describe(value))
+        got = _items(value) if isinstance(value, (tuple, list)) else _describe(value)
         raise _Failure(f"{what} is {got}; expected a tuple of {len(structure)}, {_spelled(structure)}"
-                       f"{runner.returned_at}")
+                       f"{why}{runner.returned_at}")
     leaves = []
     for k, (item, s) in enumerate(zip(value, structure)):
         label = f"{what}[{k}]" if isinstance(s, tuple) else f"{what}[{k}] ({s})"
         leaves += _checked(item, s, expected, label, runner, advice)
     return leaves
+
+
+def _why_returns(trial: Trial) -> str:
+    """For a layer whose backward returns a tuple or one array depending on what forward was
+    given (RNN's ``(dx, dh0)`` or ``dx``): which it was given."""
+    given = [trial.input_names[i] for i in trial.case.grad_args]
+    if isinstance(trial.returns, tuple):
+        return f": forward was given {' and '.join(given)}, so backward returns the gradient of each"
+    left_out = trial.input_names[len(trial.inputs[0]):]
+    if given and left_out:
+        return (f": forward was given {' and '.join(given)} alone (no {' or '.join(left_out)}), so backward "
+                f"returns {trial.expect} alone")
+    return ""
 
 
 def _unchanged(before, after) -> bool:
@@ -417,9 +433,13 @@ def run_trial(cls, trial: Trial, runner=_Trusted, expected: dict | None = None) 
         returned = runner.call(f"{name}.backward", module.backward, *grads, backward=True,
                                expect=f"return {trial.expect}")
         if expected is not None:
+            if not single and not isinstance(trial.returns, tuple) and isinstance(returned, (tuple, list)):
+                raise _Failure(f"{name}.backward's return is {_items(returned)}; expected "
+                               f"{_describe(expected[f'{trial.returns}{after}'])}{_why_returns(trial)}"
+                               f"{runner.returned_at}")
             returned = _checked(returned, trial.returns, {k: expected[f"{k}{after}"] for k in grad_keys},
                                 f"{name}.backward's return", runner,
-                                lambda key: f" (the shape of forward's {trial.sources[key][2]})")
+                                lambda key: f" (the shape of forward's {trial.sources[key][2]})", _why_returns(trial))
             for argument, original, given in zip(trial.grad_names, trial.grads[step], grads):
                 if isinstance(given, np.ndarray) and not _unchanged(original, given):
                     raise _Failure(f"{name}.backward changed its argument {argument} in place; it belongs to "
