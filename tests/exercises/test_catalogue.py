@@ -10,7 +10,8 @@ from chainrule import exercises
 from chainrule.exercises import EXERCISES, MISTAKES
 
 COURSE = ["chain", "sigmoid", "tanh", "relu", "softmax", "linear", "mse", "cross_entropy", "batchnorm1d",
-          "layernorm", "embedding", "conv1d", "conv2d", "maxpool2d", "attention", "residual_block", "ninja"]
+          "layernorm", "embedding", "conv1d", "conv2d", "maxpool2d", "rnn", "gru", "lstm", "attention",
+          "residual_block", "ninja"]
 PAIRS = [(name, m) for name in COURSE for m in EXERCISES[name].mistakes]
 
 
@@ -125,6 +126,14 @@ def test_attention_mask_mistake_shows_only_where_there_is_a_mask():
 def test_solution_includes_the_maths_function_backward_calls(name):
     text = exercises.solution(name)
     assert text.count("def ") >= 2 and "which it calls" in text
+
+
+@pytest.mark.parametrize(("name", "cell"), [("rnn", "rnn_tanh_cell_backward"), ("gru", "gru_cell_backward"),
+                                            ("lstm", "lstm_cell_backward")])
+def test_a_recurrent_solution_follows_backward_into_the_loop_over_time_and_the_cell(name, cell):
+    text = exercises.solution(name)
+    assert "def _run_backward" in text and f"def {cell}(" in text
+    assert text.index("def backward") < text.index("def _run_backward") < text.index(f"def {cell}(")
 
 
 def test_pytorch_is_compared_when_installed(monkeypatch):

@@ -200,9 +200,49 @@ class MaxPool2dArgmax(nn.MaxPool2d):
         return dxp[:, :, p[0]:shape[2] - p[0], p[1]:shape[3] - p[1]]
 
 
+class RNNPerStep(nn.RNN):
+    """Its own cache, the pre-activations kept instead of h_t, and every weight gradient added
+    step by step (one accumulate_grad per step and weight) instead of one product at the end."""
+
+    def forward(self, x, h0=None):
+        batched = x.ndim == 3
+        xs = x[:, None] if not batched else x.transpose(1, 0, 2) if self.batch_first else x
+        h = np.zeros((xs.shape[1], self.hidden_size)) if h0 is None else (h0 if batched else h0[:, None])[0]
+        act = np.tanh if self.nonlinearity == "tanh" else (lambda a: np.maximum(a, 0))
+        pre, states = [], [h]
+        for x_t in xs:
+            a = x_t @ self.weight_ih_l0.data.T + h @ self.weight_hh_l0.data.T
+            if self.bias:
+                a = a + self.bias_ih_l0.data + self.bias_hh_l0.data
+            h = act(a)
+            pre.append(a)
+            states.append(h)
+        self.cache = (xs, pre, states, h0 is not None, batched)
+        out = np.stack(states[1:])
+        out = out[:, 0] if not batched else out.transpose(1, 0, 2) if self.batch_first else out
+        return out, (states[-1][None] if batched else states[-1])
+
+    def backward(self, grad_output, grad_h_n=None):
+        xs, pre, states, given, batched = self.cache
+        g = grad_output[:, None] if not batched else grad_output.transpose(1, 0, 2) if self.batch_first else grad_output
+        dh = np.zeros_like(states[0]) if grad_h_n is None else (grad_h_n if batched else grad_h_n[:, None])[0]
+        dxs = np.zeros(xs.shape)
+        for t in range(len(pre) - 1, -1, -1):
+            da = (dh + g[t]) * ((1 - np.tanh(pre[t]) ** 2) if self.nonlinearity == "tanh" else (pre[t] > 0))
+            for param, grad in ((self.weight_ih_l0, da.T @ xs[t]), (self.weight_hh_l0, da.T @ states[t]),
+                                (getattr(self, "bias_ih_l0", None), da.sum(0)),
+                                (getattr(self, "bias_hh_l0", None), da.sum(0))):
+                if param is not None and param.requires_grad:
+                    nn.accumulate_grad(param, grad)
+            dxs[t] = da @ self.weight_ih_l0.data
+            dh = da @ self.weight_hh_l0.data
+        dx = dxs[:, 0] if not batched else dxs.transpose(1, 0, 2) if self.batch_first else dxs
+        return (dx, dh[None] if batched else dh) if given else dx
+
+
 @pytest.mark.parametrize("cls", [SigmoidFromZ, LinearEinsum, SoftmaxFullJacobian, MSEKeepsBoth,
                                  EmbeddingOneHot, LayerNormStepByStep, CrossEntropyViaLogSoftmax,
-                                 Conv1dPositionByPosition, MaxPool2dArgmax])
+                                 Conv1dPositionByPosition, MaxPool2dArgmax, RNNPerStep])
 def test_a_correct_solution_written_differently_passes(cls):
     result = exercises.check(cls)  # the exercise is found from the nn class it derives from
     assert result.passed, result.message

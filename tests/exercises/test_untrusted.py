@@ -193,3 +193,143 @@ def test_assigned_gradients_fail_the_accumulation_check():
     assert result.mistake == "grad_assigned"
     assert "after the second forward and backward" in result.message
     assert np.isfinite(len(result.message))
+
+
+# -- recurrent layers: forward returns a tuple, backward is given a gradient per output array and
+# returns a tuple after forward(x, h0) -------------------------------------------------------------
+def test_a_bare_array_where_the_pair_belongs(tmp_path):
+    path = learner_file(tmp_path, "rnn", "x, hs, given, batched = self.saved_tensors\nreturn np.zeros(x.shape)")
+    result = exercises.check(path)
+    assert_quotes(result, path, "return np.zeros(x.shape)")
+    assert ("RNN.backward's return is an array of shape (3, 2, 3) and dtype float64; expected a tuple of 2, "
+            "(dC/dx, dC/dh0): forward was given x and h0, so backward returns the gradient of each") in result.message
+
+
+def test_a_tuple_of_the_wrong_length(tmp_path):
+    path = learner_file(tmp_path, "rnn", "x, hs, given, batched = self.saved_tensors\n"
+                                         "return np.zeros(x.shape), hs[:1], hs[:1]")
+    result = exercises.check(path)
+    assert_quotes(result, path, "return np.zeros(x.shape), hs[:1], hs[:1]")
+    assert "RNN.backward's return is a tuple of 3 items; expected a tuple of 2, (dC/dx, dC/dh0)" in result.message
+
+
+def test_none_inside_the_tuple(tmp_path):
+    path = learner_file(tmp_path, "rnn", "x, hs, given, batched = self.saved_tensors\nreturn np.zeros(x.shape), None")
+    result = exercises.check(path)
+    assert_quotes(result, path, "return np.zeros(x.shape), None")
+    assert ("RNN.backward's return[1] (dC/dh0) is None; expected an array of shape (1, 2, 3) and dtype float64 "
+            "(the shape of forward's h0)") in result.message
+
+
+def test_lstm_states_flat_instead_of_a_pair(tmp_path):
+    body = "x, hs, cs, gates, given, batched = self.saved_tensors\nreturn np.zeros(x.shape), hs[:1], cs[:1]"
+    path = learner_file(tmp_path, "lstm", body)
+    result = exercises.check(path)
+    assert_quotes(result, path, "return np.zeros(x.shape), hs[:1], cs[:1]")
+    assert ("LSTM.backward's return is a tuple of 3 items; expected a tuple of 2, (dC/dx, (dC/dh0, dC/dc0))"
+            in result.message)
+
+
+def test_lstm_cell_state_gradient_of_the_wrong_shape(tmp_path):
+    body = "x, hs, cs, gates, given, batched = self.saved_tensors\nreturn np.zeros(x.shape), (hs[:1], cs[0])"
+    path = learner_file(tmp_path, "lstm", body)
+    result = exercises.check(path)
+    assert_quotes(result, path, "return np.zeros(x.shape), (hs[:1], cs[0])")
+    assert ("LSTM.backward's return[1][1] (dC/dc0) has shape (2, 2); expected shape (1, 2, 2) (the shape of "
+            "forward's c0)") in result.message
+
+
+def test_a_pair_where_dx_alone_belongs(tmp_path):
+    class ReturnsAPairAlways(exercises.EXERCISES["rnn"].solution_class(None)):
+        def backward(self, grad_output, grad_h_n=None):
+            returned = super().backward(grad_output, grad_h_n)
+            return returned if isinstance(returned, tuple) else (returned, None)
+
+    result = exercises.check(ReturnsAPairAlways)
+    assert not result.passed and result.mistake is None
+    assert "case 2 of" in result.message and "RNN" in result.message
+    assert ("ReturnsAPairAlways.backward's return is a tuple of 2 items; expected an array of shape (4, 1, 2) "
+            "and dtype float64: forward was given x alone (no h0), so backward returns dC/dx alone") in result.message
+    assert "return returned if isinstance(returned, tuple) else (returned, None)" in result.message
+
+
+def test_a_wrong_initial_state_gradient_is_named():
+    class HalfDh0(exercises.EXERCISES["rnn"].solution_class(None)):
+        def backward(self, grad_output, grad_h_n=None):
+            returned = super().backward(grad_output, grad_h_n)
+            return (returned[0], 0.5 * returned[1]) if isinstance(returned, tuple) else returned
+
+    result = exercises.check(HalfDh0)
+    assert not result.passed and result.mistake is None
+    assert "\ndC/dh0 differs from the built-in module's at index" in result.message
+
+
+def test_a_wrong_cell_state_gradient_is_named():
+    class HalfDc0(exercises.EXERCISES["lstm"].solution_class(None)):
+        def backward(self, grad_output, grad_h_n=None, grad_c_n=None):
+            returned = super().backward(grad_output, grad_h_n, grad_c_n)
+            if not isinstance(returned, tuple):
+                return returned
+            dx, (dh0, dc0) = returned
+            return dx, (dh0, 0.5 * dc0)
+
+    result = exercises.check(HalfDc0)
+    assert not result.passed and "\ndC/dc0 differs from the built-in module's at index" in result.message
+
+
+def test_every_output_is_compared_by_name():
+    class DoubleCn(exercises.EXERCISES["lstm"].solution_class(None)):
+        def forward(self, x, hx=None):
+            output, (h_n, c_n) = super().forward(x, hx)
+            return output, (h_n, 2 * c_n)
+
+    result = exercises.check(DoubleCn)
+    assert not result.passed and "\nc_n differs from the built-in module's at index" in result.message
+
+    class FlatHn(exercises.EXERCISES["rnn"].solution_class(None)):
+        def forward(self, x, h0=None):
+            output, h_n = super().forward(x, h0)
+            return output, h_n[0]
+
+    result = exercises.check(FlatHn)
+    assert not result.passed and "FlatHn.forward's output[1] (h_n) has shape (2, 3); expected shape (1, 2, 3)" \
+        in result.message
+    assert "return output, h_n[0]" in result.message
+
+
+def test_forward_returning_one_array_where_a_pair_belongs():
+    class OutputOnly(exercises.EXERCISES["gru"].solution_class(None)):
+        def forward(self, x, h0=None):
+            output, h_n = super().forward(x, h0)
+            return output
+
+    result = exercises.check(OutputOnly)
+    assert not result.passed
+    assert "OutputOnly.forward's output is an array of shape (3, 2, 2)" in result.message
+    assert "expected a tuple of 2, (output, h_n)" in result.message and "return output" in result.message
+
+
+def test_mutates_the_final_state_gradient(tmp_path):
+    body = ("x, hs, given, batched = self.saved_tensors\ngrad_h_n *= 2.0\n"
+            "return np.zeros(x.shape), np.zeros(hs[:1].shape)")
+    result = exercises.check(learner_file(tmp_path, "rnn", body))
+    assert not result.passed and "changed its argument grad_h_n in place" in result.message
+
+
+def test_the_initial_state_gradient_against_central_differences_and_pytorch(monkeypatch):
+    pytest.importorskip("torch")
+    ex = exercises.EXERCISES["rnn"]
+
+    class DoubledDh0(nn.RNN):
+        def backward(self, grad_output, grad_h_n=None):
+            returned = super().backward(grad_output, grad_h_n)
+            return (returned[0], 2 * returned[1]) if isinstance(returned, tuple) else returned
+
+    monkeypatch.setattr(ex, "builtin", DoubledDh0)
+    result = exercises.check(DoubledDh0, "rnn", torch=False)
+    assert not result.passed and "dC/dh0 differs from the central difference at index" in result.message
+    monkeypatch.setattr(ex, "builtin", nn.RNN)
+    torch_rnn = ex.torch
+    monkeypatch.setattr(ex, "torch", lambda *args: (lambda out: (out[0], 2 * out[1]))(torch_rnn(*args)))
+    result = exercises.check(nn.RNN, "rnn")
+    assert not result.passed and "\nh_n differs from PyTorch's at index" in result.message

@@ -28,7 +28,7 @@ Adding an exercise
 ------------------
 The catalogue is a package with one file per part of the course (``catalogue/basics.py``,
 ``activations.py``, ``layers.py``, ``losses.py``, ``normalization.py``, ``embeddings.py``,
-``convolution.py``, ``attention.py``, ``composite.py``);
+``convolution.py``, ``recurrent.py``, ``attention.py``, ``composite.py``);
 ``catalogue.PARTS`` lists them in course order (a new part: a new file, one name added there).
 An exercise is one declaration in its part's file, after the ones it follows:
 
@@ -40,7 +40,8 @@ An exercise is one declaration in its part's file, after the ones it follows:
    mistakes for free;
 3. declare it with ``exercise(name=..., builtin=nn.Class, docs=..., stub=..., task=..., todo=...,
    hint=..., cases=(Case(...), ...), solution=Mixin, mistakes=(...), torch=...)`` (the fields
-   are documented on :class:`Exercise`). ``stub`` is the start file's class with its forward
+   are documented on :class:`Exercise`; a forward that returns a tuple, as RNN's
+   ``(output, h_n)``, names its outputs in ``outputs=``). ``stub`` is the start file's class with its forward
    written out; the start file is the only copy of that forward, and the catalogue's solutions
    are built on it. Keep the first case small: central differences and PyTorch run on it.
 

@@ -37,9 +37,11 @@ class Case:
         train: training mode (``False``: eval mode).
         frozen: names of parameters set to ``requires_grad=False``.
         grad_args: which forward arguments backward returns the gradient of (an empty tuple:
-            backward returns ``None``, as Embedding's does).
+            backward returns ``None``, as Embedding's does; two or more: a tuple, as RNN's
+            ``(dx, dh0)`` after ``forward(x, h0)``).
         grad: ``rng, output -> grad`` for backward; default: a random array shaped like the
-            output (for a scalar loss, a Python float).
+            output (for a scalar loss, a Python float; for an exercise with several
+            ``outputs``, a tuple of random arrays, one per output array, in order).
     """
 
     inputs: Callable
@@ -77,6 +79,12 @@ class Exercise:
             ``None`` to skip it.
         reference: for ``builtin=None``, a mixin with the library's own backward.
         signature: backward's parameters, as the stub writes them.
+        outputs: ``None`` when forward returns one array (or a scalar loss), named ``output``;
+            else the names of what it returns, nested as it nests them: RNN's
+            ``("output", "h_n")``, LSTM's ``("output", ("h_n", "c_n"))``. Every output array
+            gets a gradient, and backward is given them all, in that order.
+        parts: the names of the arrays of a forward argument that is a tuple, by argument:
+            LSTM's ``{"hx": ("h0", "c0")}`` (their gradients are called ``dC/dh0``, ``dC/dc0``).
     """
 
     name: str
@@ -92,6 +100,8 @@ class Exercise:
     torch: Callable | None = None
     reference: type | None = None
     signature: str = "grad_output"
+    outputs: tuple | None = None
+    parts: dict = field(default_factory=dict)
     _classes: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):

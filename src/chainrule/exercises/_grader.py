@@ -197,15 +197,92 @@ class Trial:
     parameters: tuple
     buffers: tuple
     inputs: tuple   # (first batch, second batch), each a tuple of forward's arguments
-    grads: tuple    # the gradient each backward is given
+    grads: tuple    # (first, second): the gradients each backward is given, one per output array
     description: str
     input_names: tuple
+    outputs: object = "output"  # forward's outputs, a name or names nested as forward nests them
+    returns: object = None      # backward's return: a record key, or keys nested as it nests them
+    sources: dict = None        # returned gradient's key -> (argument index, item index or None, name)
+    expect: str = ""            # what backward returns, in words: "dC/dx", "(dC/dx, dC/dh0)"
+    grad_names: tuple = ("grad_output",)  # backward's gradient arguments, one per output array
 
 
 def _short(value) -> str:
     if isinstance(value, np.ndarray):
         return repr([round(float(v), 4) for v in value.ravel()])
     return repr(value)
+
+
+# Forward's arguments and outputs may be tuples of arrays (RNN's (output, h_n), LSTM's hx = (h0, c0)):
+# a structure is a name, or a tuple of structures; a value is nested as its structure.
+def _copy(value):
+    """A copy of a forward argument: an array, or a tuple of them."""
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    return np.array(value)
+
+
+def _leaves(structure) -> list:
+    """The names of a structure, in order."""
+    if isinstance(structure, tuple):
+        return [name for item in structure for name in _leaves(item)]
+    return [structure]
+
+
+def _arrays(value) -> list:
+    """The arrays of a (possibly nested) value, in order."""
+    if isinstance(value, (tuple, list)):
+        return [a for item in value for a in _arrays(item)]
+    return [value]
+
+
+def _values(value, structure) -> list:
+    """The leaves of ``value`` nested as ``structure`` (for trusted code: a mismatch gives ``None``s)."""
+    if not isinstance(structure, tuple):
+        return [value]
+    if not isinstance(value, (tuple, list)) or len(value) != len(structure):
+        return [None] * len(_leaves(structure))
+    return [v for item, s in zip(value, structure) for v in _values(item, s)]
+
+
+def _spelled(structure) -> str:
+    """``(output, (h_n, c_n))``."""
+    if isinstance(structure, tuple):
+        return "(" + ", ".join(_spelled(s) for s in structure) + ")"
+    return str(structure)
+
+
+def _shape_of(value, parts=None) -> str:
+    if isinstance(value, tuple):
+        parts = parts or [f"[{k}]" for k in range(len(value))]
+        return "(" + ", ".join(f"{p} {np.shape(v)}" for p, v in zip(parts, value)) + ")"
+    return str(np.shape(value))
+
+
+def _wrt(args, names) -> str:
+    """What backward returns: ``dC/dx`` (named after forward's argument), or ``None``."""
+    return ", ".join(f"dC/d{names[i]}" for i in args) if args else "None"
+
+
+def _returns(ex, case: Case, names, batch):
+    """Backward's return as record keys, where each gradient's input is, and the words for it.
+    One array (or None): the key ``backward's return (dC/dx)``; a tuple: ``dC/dx``, ``dC/dh0``, ..."""
+    args = case.grad_args
+    if not args or (len(args) == 1 and not isinstance(batch[args[0]], tuple)):
+        key = f"backward's return ({_wrt(args, names)})"
+        return key, ({key: (args[0], None, names[args[0]])} if args else {}), _wrt(args, names)
+    structure, sources = [], {}
+    for i in args:
+        if isinstance(batch[i], tuple):
+            parts = ex.parts.get(names[i]) or [f"{names[i]}[{k}]" for k in range(len(batch[i]))]
+            for j, part in enumerate(parts):
+                sources[f"dC/d{part}"] = (i, j, part)
+            structure.append(tuple(f"dC/d{part}" for part in parts))
+        else:
+            sources[f"dC/d{names[i]}"] = (i, None, names[i])
+            structure.append(f"dC/d{names[i]}")
+    structure = tuple(structure) if len(args) > 1 else structure[0]
+    return structure, sources, _spelled(structure)
 
 
 def prepare(ex, case: Case, index: int) -> Trial:
@@ -225,36 +302,35 @@ def prepare(ex, case: Case, index: int) -> Trial:
     state = module.state_dict()
     inputs = (case.inputs(rng), case.inputs(rng))
     module.train(case.train)
+    structured = ex.outputs is not None
     grads = []
     for batch in inputs:
         with no_grad():
-            output = module(*[np.array(a) for a in batch])
+            output = module(*[_copy(a) for a in batch])
         if case.grad is not None:
-            grads.append(case.grad(rng, output))
+            grad = case.grad(rng, output)
+        elif structured:  # every output array gets a gradient
+            grad = tuple(rng.standard_normal(np.shape(v)) for v in _values(output, ex.outputs))
         elif isinstance(output, np.ndarray):
-            grads.append(rng.standard_normal(output.shape))
+            grad = rng.standard_normal(output.shape)
         else:
-            grads.append(float(rng.uniform(0.5, 2.0)))
+            grad = float(rng.uniform(0.5, 2.0))
+        grads.append(tuple(grad) if structured else (grad,))
     names = tuple(inspect.signature(cls.forward).parameters)[1:]
-    shapes = ", ".join(f"{n} {np.shape(a)}" for n, a in zip(names, inputs[0]))
+    shapes = ", ".join(f"{n} {_shape_of(a, ex.parts.get(n))}" for n, a in zip(names, inputs[0]))
     settings = ", ".join(f"{k}={_short(v)}" for k, v in case.kwargs.items())
     parts = [f"case {index + 1} of {len(ex.cases)}: {cls.__name__}({settings})", shapes]
     parts += [] if case.train else ["eval mode"]
     parts += [f"{' and '.join(case.frozen)} frozen (requires_grad=False)"] if case.frozen else []
     description = ", ".join(parts)
+    returns, sources, expect = _returns(ex, case, names, inputs[0])
+    grad_names = ("grad_output",)
+    if structured:
+        grad_names = tuple(inspect.signature(cls.backward).parameters)[1:1 + len(_leaves(ex.outputs))]
     return Trial(index, case, kwargs, state, tuple(n for n, _ in module.named_parameters()),
                  tuple(n for n, b in module.named_buffers() if b is not None), inputs, tuple(grads),
-                 description, names)
-
-
-def _wrt(trial: Trial) -> str:
-    """What backward returns: ``dC/dx`` (named after forward's argument), or ``None``."""
-    args = trial.case.grad_args
-    return ", ".join(f"dC/d{trial.input_names[i]}" for i in args) if args else "None"
-
-
-def _grad_key(trial: Trial) -> str:
-    return f"backward's return ({_wrt(trial)})"
+                 description, names, ex.outputs if structured else "output", returns, sources, expect,
+                 grad_names)
 
 
 def _build(cls, trial: Trial, runner):
@@ -289,6 +365,41 @@ def _check_value(value, expected, what: str, runner, advice: str = ""):
     return value
 
 
+def _items(value) -> str:
+    return f"a {type(value).__name__} of {len(value)} item{'' if len(value) == 1 else 's'}"
+
+
+def _checked(value, structure, expected: dict, what: str, runner, advice=lambda key: "", why: str = "") -> list:
+    """The leaves of a learner's ``value``, nested as ``structure`` and each checked against
+    ``expected[key]`` (:func:`_check_value`); a tuple of the wrong length, or an array where a
+    tuple belongs, is a failure that says what was expected (and ``why``, at the top level)."""
+    if not isinstance(structure, tuple):
+        return [_check_value(value, expected[structure], what, runner,
+                             "" if expected[structure] is None else advice(structure))]
+    if not isinstance(value, (tuple, list)) or len(value) != len(structure):
+        got = _items(value) if isinstance(value, (tuple, list)) else _describe(value)
+        raise _Failure(f"{what} is {got}; expected a tuple of {len(structure)}, {_spelled(structure)}"
+                       f"{why}{runner.returned_at}")
+    leaves = []
+    for k, (item, s) in enumerate(zip(value, structure)):
+        label = f"{what}[{k}]" if isinstance(s, tuple) else f"{what}[{k}] ({s})"
+        leaves += _checked(item, s, expected, label, runner, advice)
+    return leaves
+
+
+def _why_returns(trial: Trial) -> str:
+    """For a layer whose backward returns a tuple or one array depending on what forward was
+    given (RNN's ``(dx, dh0)`` or ``dx``): which it was given."""
+    given = [trial.input_names[i] for i in trial.case.grad_args]
+    if isinstance(trial.returns, tuple):
+        return f": forward was given {' and '.join(given)}, so backward returns the gradient of each"
+    left_out = trial.input_names[len(trial.inputs[0]):]
+    if given and left_out:
+        return (f": forward was given {' and '.join(given)} alone (no {' or '.join(left_out)}), so backward "
+                f"returns {trial.expect} alone")
+    return ""
+
+
 def _unchanged(before, after) -> bool:
     before, after = np.asarray(before), np.asarray(after)
     return before.shape == after.shape and np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
@@ -299,35 +410,49 @@ def run_trial(cls, trial: Trial, runner=_Trusted, expected: dict | None = None) 
     outputs, returned gradients and each parameter's ``.grad`` after each backward."""
     module = _build(cls, trial, runner)
     name = cls.__name__
-    grad_key = _grad_key(trial)
     record = {}
+    single = not isinstance(trial.outputs, tuple)
+    output_keys, grad_keys = _leaves(trial.outputs), _leaves(trial.returns)
     for step, after in enumerate(("", " after the second forward and backward")):
-        inputs = tuple(np.array(a) for a in trial.inputs[step])
-        output = runner.call(f"{name}.forward", module.forward, *inputs, expect="return the output")
+        inputs = tuple(_copy(a) for a in trial.inputs[step])
+        output = runner.call(f"{name}.forward", module.forward, *inputs,
+                             expect="return the output" if single else f"return {_spelled(trial.outputs)}")
         if expected is not None:
-            output = _check_value(output, expected[f"output{after}"], f"{name}.forward's output", runner)
+            outputs = _checked(output, trial.outputs, {k: expected[f"{k}{after}"] for k in output_keys},
+                               f"{name}.forward's output", runner)
             for arg, given, original in zip(trial.input_names, inputs, trial.inputs[step]):
-                if not _unchanged(original, given):
+                if not all(_unchanged(o, g) for o, g in zip(_arrays(original), _arrays(given))):
                     raise _Failure(f"{name}.forward changed its input {arg} in place; it must leave the "
                                    f"caller's arrays as they were (compute into new arrays){runner.returned_at}")
-        record[f"output{after}"] = np.array(output) if isinstance(output, np.ndarray) else output
-        grad = np.array(trial.grads[step]) if isinstance(trial.grads[step], np.ndarray) else trial.grads[step]
+        else:
+            outputs = _values(output, trial.outputs)
+        for key, value in zip(output_keys, outputs):
+            record[f"{key}{after}"] = np.array(value) if isinstance(value, np.ndarray) else value
+        grads = tuple(np.array(g) if isinstance(g, np.ndarray) else g for g in trial.grads[step])
         before = {k: np.array(v) for k, v in module.state_dict().items()} if expected is not None else None
-        returned = runner.call(f"{name}.backward", module.backward, grad, backward=True,
-                               expect=f"return {_wrt(trial)}")
+        returned = runner.call(f"{name}.backward", module.backward, *grads, backward=True,
+                               expect=f"return {trial.expect}")
         if expected is not None:
-            advice = ("" if expected[f"{grad_key}{after}"] is None else
-                      f" (the shape of forward's {trial.input_names[trial.case.grad_args[0]]})")
-            returned = _check_value(returned, expected[f"{grad_key}{after}"], f"{name}.backward's return",
-                                    runner, advice)
-            if isinstance(grad, np.ndarray) and not _unchanged(trial.grads[step], grad):
-                raise _Failure(f"{name}.backward changed its argument grad_output in place; it belongs to the "
-                               f"caller: compute into a new array (`g * mask`, not `g *= mask`){runner.returned_at}")
+            if not single and not isinstance(trial.returns, tuple) and isinstance(returned, (tuple, list)):
+                raise _Failure(f"{name}.backward's return is {_items(returned)}; expected "
+                               f"{_describe(expected[f'{trial.returns}{after}'])}{_why_returns(trial)}"
+                               f"{runner.returned_at}")
+            returned = _checked(returned, trial.returns, {k: expected[f"{k}{after}"] for k in grad_keys},
+                                f"{name}.backward's return", runner,
+                                lambda key: f" (the shape of forward's {trial.sources[key][2]})", _why_returns(trial))
+            for argument, original, given in zip(trial.grad_names, trial.grads[step], grads):
+                if isinstance(given, np.ndarray) and not _unchanged(original, given):
+                    raise _Failure(f"{name}.backward changed its argument {argument} in place; it belongs to "
+                                   f"the caller: compute into a new array (`g * mask`, not `g *= mask`)"
+                                   f"{runner.returned_at}")
             for key, value in module.state_dict().items():
                 if not _unchanged(before[key], value):
                     raise _Failure(f"{name}.backward changed {key} (its values, not its .grad); a backward "
                                    f"only reads the parameters and adds into their .grad{runner.returned_at}")
-        record[f"{grad_key}{after}"] = np.array(returned) if isinstance(returned, np.ndarray) else returned
+        else:
+            returned = _values(returned, trial.returns)
+        for key, value in zip(grad_keys, returned):
+            record[f"{key}{after}"] = np.array(value) if isinstance(value, np.ndarray) else value
         for pname, param in module.named_parameters():
             record[f"{pname}.grad{after}"] = None if param.grad is None else np.array(param.grad)
     return record
@@ -405,17 +530,19 @@ def _explain(mistake: str | None, ex) -> str:
 
 
 def _central_differences(ex, cls, trial: Trial, record: dict, runner) -> str | None:
-    """The learner's first-backward gradients against central differences of its own forward."""
+    """The learner's first-backward gradients against central differences of its own forward,
+    of C = sum_i <output_i, g_i> over forward's output arrays and the gradients g_i backward was given."""
     module = _build(cls, trial, runner)
-    inputs = [np.array(a) for a in trial.inputs[0]]
-    g = trial.grads[0]
+    inputs = [_copy(a) for a in trial.inputs[0]]
+    grads = trial.grads[0]
 
     def cost() -> float:
         with no_grad():
-            output = runner.call(f"{cls.__name__}.forward", module.forward, *[np.array(a) for a in inputs])
-        return float(np.sum(np.asarray(output, dtype=np.float64) * g))
+            output = runner.call(f"{cls.__name__}.forward", module.forward, *[_copy(a) for a in inputs])
+        return sum(float(np.sum(np.asarray(o, dtype=np.float64) * g))
+                   for o, g in zip(_values(output, trial.outputs), grads))
 
-    targets = [(_grad_key(trial), inputs[i]) for i in trial.case.grad_args]
+    targets = [(key, inputs[i] if j is None else inputs[i][j]) for key, (i, j, _) in trial.sources.items()]
     parameters = dict(module.named_parameters())
     targets += [(f"{n}.grad", parameters[n].data) for n in trial.parameters if n not in trial.case.frozen]
     for key, array in targets:
@@ -443,17 +570,24 @@ def _torch_differences(ex, trial: Trial, record: dict) -> str | None:
     frozen = trial.case.frozen
     params = {n: torch.tensor(np.array(state[n]), requires_grad=n not in frozen) for n in trial.parameters}
     buffers = {n: torch.tensor(np.array(state[n])) for n in trial.buffers}
-    inputs = []
-    for i, a in enumerate(trial.inputs[0]):
+
+    def tensor(a, grad: bool):
+        if isinstance(a, tuple):
+            return tuple(tensor(v, grad) for v in a)
         a = np.array(a)
-        inputs.append(torch.tensor(a, requires_grad=i in trial.case.grad_args and a.dtype.kind == "f"))
+        return torch.tensor(a, requires_grad=grad and a.dtype.kind == "f")
+
+    inputs = [tensor(a, i in trial.case.grad_args) for i, a in enumerate(trial.inputs[0])]
     kwargs = {k: v for k, v in trial.kwargs.items() if k != "dtype"}
-    output = ex.torch(torch, params, buffers, kwargs, trial.case.train, *inputs)
-    g = trial.grads[0]
-    torch.sum(output * (torch.tensor(g) if isinstance(g, np.ndarray) else g)).backward()
-    expected = {"output": output.detach().numpy() if isinstance(record["output"], np.ndarray) else float(output)}
-    if trial.case.grad_args:
-        expected[_grad_key(trial)] = inputs[trial.case.grad_args[0]].grad.numpy()
+    outputs = _values(ex.torch(torch, params, buffers, kwargs, trial.case.train, *inputs), trial.outputs)
+    cost = sum(torch.sum(o * (torch.tensor(g) if isinstance(g, np.ndarray) else g))
+               for o, g in zip(outputs, trial.grads[0]))
+    cost.backward()
+    expected = {key: o.detach().numpy() if isinstance(record[key], np.ndarray) else float(o)
+                for key, o in zip(_leaves(trial.outputs), outputs)}
+    for key, (i, j, _) in trial.sources.items():
+        given = inputs[i] if j is None else inputs[i][j]
+        expected[key] = None if given.grad is None else given.grad.numpy()
     for n, p in params.items():
         expected[f"{n}.grad"] = None if p.grad is None else p.grad.numpy()
     for key, value in expected.items():
@@ -525,6 +659,9 @@ def check(solution, name: str | None = None, *, time_limit: float = TIME_LIMIT, 
     the learner's line. The time limit is a ``SIGALRM`` timer, so it works only in the main
     thread (on POSIX); called from another thread, ``check`` runs without one.
     """
+    if torch is not False and importlib.util.find_spec("torch") and "torch" not in sys.modules:
+        with _quiet():  # imported before the timer starts: loading torch is not the solution's time
+            import torch as _torch  # noqa: F401
     with _quiet(), _time_limit(time_limit):
         try:
             return _check(solution, name, time_limit, torch)

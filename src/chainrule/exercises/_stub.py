@@ -63,15 +63,31 @@ def hint(name: str) -> str:
 
 def _maths_functions(ex) -> list:
     """The module-level functions of chainrule.nn that the built-in backward calls when it runs
-    (the maths a backward may delegate to), found by running it on the exercise's first case."""
+    (the maths a backward may delegate to), found by running it on the exercise's first case.
+    A backward that delegates to backward methods of its own class (``_backward``,
+    ``_run_backward``: the recurrent layers' loop over time) is followed into them, and they are
+    listed too, in the order they are first called."""
     from ._grader import prepare, run_trial
     cls = ex.builtin_class
     backward_code = cls.backward.__code__
+    methods = {}  # code -> function, for the methods of the built-in's own classes
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("chainrule.nn.") and klass.__module__ != "chainrule.nn.module":
+            for value in vars(klass).values():
+                code = getattr(value, "__code__", None)
+                if code is not None and code is not backward_code and "backward" in code.co_name:
+                    methods.setdefault(code, value)
+    callers = {backward_code}
     called = []
 
     def profile(frame, event, arg):
-        if event == "call" and frame.f_back is not None and frame.f_back.f_code is backward_code:
+        if event == "call" and frame.f_back is not None and frame.f_back.f_code in callers:
             code = frame.f_code
+            if code in methods:
+                if methods[code] not in called:
+                    called.append(methods[code])
+                callers.add(code)
+                return
             module = inspect.getmodule(code)
             name = getattr(module, "__name__", "")
             function = getattr(module, code.co_name, None)

@@ -5,8 +5,8 @@ is one ``exercise(...)`` declaration in its file (see the package docstring)."""
 
 from importlib import import_module
 
-PARTS = ("basics", "activations", "layers", "losses", "normalization", "embeddings", "convolution", "attention",
-         "composite")
+PARTS = ("basics", "activations", "layers", "losses", "normalization", "embeddings", "convolution", "recurrent",
+         "attention", "composite")
 
 for _part in PARTS:
     import_module(f"{__name__}.{_part}")
