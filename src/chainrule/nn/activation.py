@@ -267,7 +267,7 @@ def gelu_term(input: np.ndarray, approximate: str = "none") -> np.ndarray:
     r"""The costly term both halves of GELU read besides $z$: $\Phi(z)$ for the exact form
     (an erf), $t = \tanh u$ for the tanh form. ``gelu`` and ``gelu_backward`` compute it from
     ``input`` unless given it as ``term=``: the module computes it once, in forward, and keeps it
-    (an erf again in backward makes the layer's forward and backward about 1.7x as slow)."""
+    (an erf again in backward would make the exact form's forward and backward about 1.7x as slow)."""
     if approximate == "tanh":
         return np.tanh(_TANH_SCALE * (input + _TANH_CUBIC * input * input * input))
     return np.asarray(0.5 * (1.0 + stable.erf(input * _SQRT_HALF)))
