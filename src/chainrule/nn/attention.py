@@ -79,7 +79,7 @@ def scaled_dot_product_attention_backward(grad_output, query, key, value, attn, 
     d_attn = d_weights if drop is None else d_weights * drop  # dropout: dA = dA~ * mask
 
     # softmax over the keys (last axis); masked keys have A = 0, hence dS = 0 there.
-    d_scores = softmax_backward(d_attn, attn, axis=-1)        # (..., T, S)
+    d_scores = softmax_backward(d_attn, attn, -1)        # (..., T, S)
     d_scores *= 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale  # S = (Q K^T) / sqrt(d)
 
     d_q = d_scores @ key                                      # dQ = dS K, (..., T, d)
