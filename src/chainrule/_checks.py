@@ -119,7 +119,8 @@ def dim(value, owner, ndim: int) -> int:
     """An axis of an ``ndim``-dimensional input, negative ones counted from the end."""
     if not is_int(value):
         raise TypeError(f"{owner_of(owner)} dim must be an int, got {value!r}")
-    if ndim == 0 or not -ndim <= value < ndim:
+    span = max(ndim, 1)  # a 0-d input takes dim 0 or -1, as in PyTorch
+    if not -span <= value < span:
         raise ValueError(f"{owner_of(owner)} dim={value} is out of range for input with {ndim} dimension(s)")
     return int(value)
 

@@ -138,22 +138,27 @@ def test_softmax_family(name, data):
     dim = data.draw(st.integers(-4, 3), label="dim")
     x = data.draw(arrays(), label="x")
     g_bad = data.draw(st.none() | arrays(), label="grad_output")
+    axis = 0 if np.asarray(x).ndim == 0 else dim  # a 0-d input is a softmax over its one value, as PyTorch's
+
+    def one_d(f):  # the reference on a 0-d array: as a 1-element vector
+        return lambda *a: f(*(np.asarray(v).reshape(-1) if np.ndim(v) == 0 else v for v in a)).reshape(np.shape(a[0]))
+
     if name == "Softmax":
         module = nn.Softmax(dim)
-        fwd = lambda z: _ref_softmax(z, dim)  # noqa: E731
+        fwd = one_d(lambda z: _ref_softmax(z, axis))
 
         def bwd(z, s, g):
-            return s * (g - (g * s).sum(axis=dim, keepdims=True))
+            return s * (g - (g * s).sum(axis=axis, keepdims=True))
     else:
         module = nn.LogSoftmax(dim)
-        fwd = lambda z: _ref_log_softmax(z, dim)  # noqa: E731
+        fwd = one_d(lambda z: _ref_log_softmax(z, axis))
 
         def bwd(z, y, g):
-            return g - np.exp(y) * g.sum(axis=dim, keepdims=True)
-    outcome = _run(module, x, fwd, bwd, g_bad=g_bad)
-    ndim = np.asarray(x).ndim
+            return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
+    outcome = _run(module, x, fwd, one_d(bwd), g_bad=g_bad)
+    span = max(np.asarray(x).ndim, 1)
     if outcome == "worked":
-        assert ndim > 0 and -ndim <= dim < ndim, f"{name}(dim={dim}) accepted an input of rank {ndim}"
+        assert -span <= dim < span, f"{name}(dim={dim}) accepted an input of rank {np.asarray(x).ndim}"
 
 
 @settings(max_examples=examples(300), **SETTINGS)
@@ -263,11 +268,11 @@ def test_zero_dim_input_gives_ndarray(name):
         "Softmax": lambda: nn.Softmax(0), "LogSoftmax": lambda: nn.LogSoftmax(0), "Dropout": nn.Dropout}[name]
     module = factory()
     x = np.array(0.5)
-    if name in ("Softmax", "LogSoftmax"):
-        with pytest.raises(ValueError, match=f"{name} dim=0 is out of range for input with 0 dimension"):
-            module(x)
-        return
     y = module(x)
+    if name in ("Softmax", "LogSoftmax"):  # PyTorch's: a softmax over the one value
+        assert y == (1.0 if name == "Softmax" else 0.0)
+        with pytest.raises(ValueError, match=f"{name} dim=1 is out of range for input with 0 dimension"):
+            type(module)(1)(x)
     assert isinstance(y, np.ndarray) and y.shape == (), type(y)
     g = module.backward(np.array(1.0, dtype=y.dtype))
     assert isinstance(g, np.ndarray) and g.shape == (), type(g)

@@ -248,3 +248,51 @@ def test_batch_norm_with_eps_zero_is_refused_in_training_as_pytorch_refuses_it()
     torch = pytest.importorskip("torch", reason="compares with PyTorch's refusal")
     with pytest.raises(ValueError, match="eps must be positive"):
         torch.nn.BatchNorm1d(3, eps=0.0)(torch.tensor(x))
+
+
+@pytest.mark.parametrize("cls", [nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SiLU])
+def test_inplace_activations_write_into_their_input_and_backpropagate_right(cls):
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((4, 3))
+    g = rng.standard_normal((4, 3))
+    plain = cls()
+    expected_out, expected_grad = plain(z.copy()), None
+    expected_grad = plain.backward(g)
+    module = cls(inplace=True)
+    x = z.copy()
+    out = module(x)
+    assert out is x and np.array_equal(x, expected_out)      # written into the input
+    np.testing.assert_array_equal(module.backward(g), expected_grad)
+    assert "inplace=True" in repr(module)
+
+
+def test_dropout_inplace_and_the_in_place_check_together():
+    drop = nn.Dropout(0.5, inplace=True, rng=np.random.default_rng(0))
+    x = np.ones((4, 5))
+    y = drop(x)
+    assert y is x and set(np.unique(x)) <= {0.0, 2.0}
+    np.testing.assert_array_equal(drop.backward(np.ones((4, 5))), x)  # mask / (1 - p), where kept
+    # Tanh keeps its output; ReLU(inplace) overwrites it: Tanh's backward refuses, as PyTorch's does
+    tanh, relu = nn.Tanh(), nn.ReLU(inplace=True)
+    a = relu(tanh(np.linspace(-1, 1, 6)))
+    relu.backward(np.ones_like(a))
+    with pytest.raises(RuntimeError, match=r"Tanh\.backward\(\).*changed in place"):
+        tanh.backward(np.ones_like(a))
+
+
+def test_a_zero_dim_softmax_and_a_softmax_in_another_dtype_are_pytorchs():
+    import chainrule.nn.functional as F
+    assert nn.Softmax(0)(np.array(3.0)) == 1.0 and nn.LogSoftmax(-1)(np.array(3.0)) == 0.0
+    assert F.softmax(np.array([1, 2, 3]), dim=0, dtype=np.float64).dtype == np.float64
+    with pytest.warns(UserWarning, match="softmax without dim: dim=1"):
+        F.softmax(np.zeros((2, 3)))
+    p = nn.Parameter(np.array(1.0))
+    with pytest.raises(IndexError, match="0-d"):
+        p.size(0)
+
+
+def test_elu_passes_the_gradient_on_at_a_nan_input_as_pytorch():
+    elu = nn.ELU()
+    elu(np.array([np.nan, -1.0, 2.0]))
+    grad = elu.backward(np.array([1.0, 1.0, 1.0]))
+    assert grad[0] == 1.0 and np.isclose(grad[1], np.exp(-1.0)) and grad[2] == 1.0

@@ -97,16 +97,42 @@ def relu_backward(grad_output: np.ndarray, output: np.ndarray) -> np.ndarray:
     return np.asarray(grad_output * ~(output <= 0))
 
 
+def _kept_input(z: np.ndarray, inplace: bool) -> np.ndarray:
+    """What a backward that reads the input keeps: ``z`` itself, or a copy when the forward
+    writes its output into ``z`` (``inplace=True``)."""
+    return z.copy() if inplace else z
+
+
+def _into_input(z: np.ndarray, a: np.ndarray, inplace: bool) -> np.ndarray:
+    """The output: ``a``, or ``z`` with ``a`` written into it (``inplace=True``, as PyTorch's)."""
+    if not inplace:
+        return a
+    z[...] = a
+    return z
+
+
 class ReLU(Module):
     r"""Rectified linear unit, element-wise: $a = \max(z, 0)$. Shape: ``(*) -> (*)``.
 
     As in PyTorch, the derivative at $z = 0$ is taken to be 0.
+
+    Args:
+        inplace: write $a$ into the input array instead of a new one, as PyTorch's. The backward
+            stays right: it reads only the output.
     """
 
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = checks.flag(inplace, "ReLU", "inplace")
+
     def forward(self, z):
-        a = relu(as_float_array(z, "ReLU"))
+        z = as_float_array(z, "ReLU")
+        a = np.maximum(z, 0, out=z) if self.inplace else relu(z)
         self.save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
         return a
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
     def backward(self, grad_output):
         r"""The $\odot\,\operatorname{relu}'(z)$ half of BP1/BP2, by ``relu_backward``."""
@@ -133,14 +159,17 @@ class LeakyReLU(Module):
         negative_slope: $\alpha$, the slope for negative inputs. Default 0.01.
     """
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = checks.number(negative_slope, "LeakyReLU", "negative_slope")
+        self.inplace = checks.flag(inplace, "LeakyReLU", "inplace")
 
     def forward(self, z):
         z = as_float_array(z, "LeakyReLU")
-        self.save_for_backward(z)  # the derivative is 1 or alpha, decided by the sign of z
-        return leaky_relu(z, self.negative_slope)
+        a = leaky_relu(z, self.negative_slope)
+        # the derivative is 1 or alpha, decided by the sign of z (a copy if z is about to be overwritten)
+        self.save_for_backward(_kept_input(z, self.inplace))
+        return _into_input(z, a, self.inplace)
 
     def backward(self, grad_output):
         r"""The $\odot\,\operatorname{leaky\_relu}'(z)$ half of BP1/BP2, by ``leaky_relu_backward``."""
@@ -149,7 +178,7 @@ class LeakyReLU(Module):
         return leaky_relu_backward(grad_output, z, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Identity(Module):
@@ -168,6 +197,8 @@ class Identity(Module):
 
 def softmax(input: np.ndarray, dim: int) -> np.ndarray:
     r"""$s_i = e^{z_i} / \sum_j e^{z_j}$ along ``dim``, max-shifted so it never overflows."""
+    if input.ndim == 0:  # one value (PyTorch accepts a 0-d tensor): a softmax over one element
+        return softmax(input.reshape(1), 0).reshape(())
     return stable.softmax(input, axis=dim)
 
 
@@ -179,6 +210,8 @@ def softmax_backward(grad_output: np.ndarray, output: np.ndarray, dim: int) -> n
 
     along ``dim``, with $g = \partial C/\partial s$ (``grad_output``).
     """
+    if output.ndim == 0:
+        return softmax_backward(grad_output.reshape(1), output.reshape(1), 0).reshape(())
     return output * (grad_output - (grad_output * output).sum(axis=dim, keepdims=True))
 
 
@@ -215,6 +248,8 @@ class Softmax(Module):
 
 def log_softmax(input: np.ndarray, dim: int) -> np.ndarray:
     r"""$y_i = z_i - \log\sum_j e^{z_j}$ along ``dim``, computed as a max-shifted log-sum-exp."""
+    if input.ndim == 0:  # one value: a log-softmax over one element
+        return log_softmax(input.reshape(1), 0).reshape(())
     return stable.log_softmax(input, axis=dim)
 
 
@@ -224,6 +259,8 @@ def log_softmax_backward(grad_output: np.ndarray, output: np.ndarray, dim: int) 
 
     $$\frac{\partial C}{\partial z} = g - s \sum_i g_i .$$
     """
+    if output.ndim == 0:
+        return log_softmax_backward(grad_output.reshape(1), output.reshape(1), 0).reshape(())
     return grad_output - np.exp(output) * grad_output.sum(axis=dim, keepdims=True)
 
 
@@ -363,13 +400,25 @@ def silu_backward(grad_output: np.ndarray, input: np.ndarray, *, term: np.ndarra
 
 
 class SiLU(Module):
-    r"""Sigmoid linear unit (swish), element-wise: $a = z\,\sigma(z)$. Shape: ``(*) -> (*)``."""
+    r"""Sigmoid linear unit (swish), element-wise: $a = z\,\sigma(z)$. Shape: ``(*) -> (*)``.
+
+    Args:
+        inplace: write $a$ into the input array, as PyTorch's (the backward keeps a copy of $z$).
+    """
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = checks.flag(inplace, "SiLU", "inplace")
 
     def forward(self, z):
         z = as_float_array(z, "SiLU")
         s = np.asarray(stable.sigmoid(z))
-        self.save_for_backward(z, s)  # the derivative s (1 + z (1 - s)) needs z and sigma(z), kept from here
-        return silu(z, term=s)
+        # the derivative s (1 + z (1 - s)) needs z and sigma(z), kept from here
+        self.save_for_backward(_kept_input(z, self.inplace), s)
+        return _into_input(z, silu(z, term=s), self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
     def backward(self, grad_output):
         r"""The $\odot\,\operatorname{SiLU}'(z)$ half of BP1/BP2, by ``silu_backward``."""
@@ -393,7 +442,8 @@ def elu_backward(grad_output: np.ndarray, input: np.ndarray, alpha: float = 1.0)
     At $z = 0$ this is $\alpha$, PyTorch's choice. (Not from the output: $\alpha e^z = a + \alpha$
     would lose every digit where $a$ is near $-\alpha$.)
     """
-    return np.where(input > 0, grad_output, grad_output * (alpha * np.exp(np.minimum(input, 0.0))))
+    # "z <= 0" picks the exponential branch, so a NaN input passes the gradient on, as PyTorch's
+    return np.where(input <= 0, grad_output * (alpha * np.exp(np.minimum(input, 0.0))), grad_output)
 
 
 class ELU(Module):
@@ -404,15 +454,17 @@ class ELU(Module):
         alpha: $\alpha$: $a \to -\alpha$ as $z \to -\infty$. Default 1.0.
     """
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
         self.alpha = checks.number(alpha, "ELU", "alpha", keep_int=True)
+        self.inplace = checks.flag(inplace, "ELU", "inplace")
 
     def forward(self, z):
         z = as_float_array(z, "ELU")
+        a = elu(z, self.alpha)
         # Keep z, not the output: alpha e^z = a + alpha would lose every digit where a is near -alpha.
-        self.save_for_backward(z)
-        return elu(z, self.alpha)
+        self.save_for_backward(_kept_input(z, self.inplace))
+        return _into_input(z, a, self.inplace)
 
     def backward(self, grad_output):
         r"""The $\odot\,\operatorname{ELU}'(z)$ half of BP1/BP2, by ``elu_backward``."""
@@ -421,7 +473,7 @@ class ELU(Module):
         return elu_backward(g, z, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 def softplus(input: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:

@@ -27,17 +27,19 @@ class Dropout(Module):
 
     Args:
         p: probability of zeroing an element, in $[0, 1]$. Default 0.5.
+        inplace: multiply the input array by the mask instead of making a new one, as PyTorch's.
         rng: ``numpy.random.Generator`` for the masks; default the package's generator
             (read at each forward, so ``chainrule.manual_seed`` takes effect).
 
     Shape: ``(*) -> (*)``.
     """
 
-    def __init__(self, p: float = 0.5, *, rng=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout p must be a probability in [0, 1], got {p!r}")
-        self.p = float(p)
+        name = type(self).__name__
+        self.p = checks.in_range(p, name, "p", low=0, high=1, type_error=ValueError,
+                                 words="a probability in [0, 1]")
+        self.inplace = checks.flag(inplace, name, "inplace")
         self.rng = rng
 
     def forward(self, x):
@@ -47,6 +49,9 @@ class Dropout(Module):
             return x
         mask = dropout_mask(self._mask_shape(x), self.p, resolve_rng(rng=self.rng, owner=type(self).__name__), x.dtype)
         self.save_for_backward(mask, x.shape)  # backward multiplies by the same scaled mask
+        if self.inplace:
+            x *= mask  # as PyTorch's inplace=True: the backward needs only the mask
+            return x
         return np.asarray(x * mask)  # asarray: a 0-d input stays an array
 
     def _mask_shape(self, x) -> tuple:
@@ -62,7 +67,7 @@ class Dropout(Module):
         return np.asarray(grad_output * mask)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class _ChannelDropout(Dropout):

@@ -29,8 +29,11 @@ Under ``chainrule.no_grad()`` they are plain inference code: a forward keeps not
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from . import activation as _act
 from . import attention as _attention
 from . import conv as _convolution
 from . import normalization as _norm
@@ -38,6 +41,85 @@ from .dropout import dropout_mask
 from .embedding import embedding, embedding_backward
 from .linear import linear, linear_backward
 from .._config import resolve_rng
+
+
+# -- activations -------------------------------------------------------------------------------
+# The pairs of activation.py, under PyTorch's names: sigmoid/tanh/relu/softmax/log_softmax take
+# the output in their backward, the others the input (see each docstring).
+def _in_place(input, output, inplace: bool):
+    if not inplace:
+        return output
+    input[...] = output
+    return input
+
+
+def relu(input, inplace: bool = False):
+    r"""PyTorch's ``F.relu``: $\max(z, 0)$; ``inplace=True`` writes it into ``input``
+    (:func:`relu_backward` reads only the output, so it stays right)."""
+    return _in_place(input, _act.relu(input), inplace)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """PyTorch's ``F.leaky_relu``. Its backward reads the input: with ``inplace=True``, keep a copy."""
+    return _in_place(input, _act.leaky_relu(input, negative_slope), inplace)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """PyTorch's ``F.elu``. Its backward reads the input: with ``inplace=True``, keep a copy."""
+    return _in_place(input, _act.elu(input, alpha), inplace)
+
+
+def silu(input, inplace: bool = False):
+    r"""PyTorch's ``F.silu``, $z\,\sigma(z)$. Its backward reads the input: with ``inplace=True``, keep a copy."""
+    return _in_place(input, _act.silu(input), inplace)
+
+
+def gelu(input, approximate: str = "none"):
+    r"""PyTorch's ``F.gelu``: $z\,\Phi(z)$, or its tanh form with ``approximate='tanh'``."""
+    return _act.gelu(input, approximate)
+
+
+def gelu_backward(grad_output, input, approximate: str = "none"):
+    r"""$\delta \odot (\Phi(z) + z\varphi(z))$ (or the tanh form's derivative), from the input."""
+    return _act.gelu_backward(grad_output, input, approximate)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    r"""PyTorch's ``F.softplus``: $\frac1\beta\log(1 + e^{\beta z})$, the identity above ``threshold``."""
+    return _act.softplus(input, beta, threshold)
+
+
+def _softmax_dim(input, dim, name: str) -> int:
+    if dim is None:  # PyTorch's implicit choice (deprecated there too)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+        warnings.warn(f"{name} without dim: dim={dim} chosen as PyTorch does; pass dim explicitly",
+                      UserWarning, stacklevel=3)
+    return dim
+
+
+def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    r"""PyTorch's ``F.softmax`` along ``dim`` (a 0-d input gives 1), computed in ``dtype`` if given."""
+    input = np.asarray(input, dtype=dtype) if dtype is not None else np.asarray(input)
+    return _act.softmax(input, _softmax_dim(input, dim, "softmax"))
+
+
+def softmax_backward(grad_output, output, dim):
+    r"""$s \odot (\delta - \langle \delta, s\rangle)$ along ``dim``, from the output $s$: the
+    Jacobian-vector product of $\operatorname{diag}(s) - s s^\top$."""
+    return _act.softmax_backward(grad_output, output, dim)
+
+
+def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    r"""PyTorch's ``F.log_softmax`` along ``dim``, computed in ``dtype`` if given."""
+    input = np.asarray(input, dtype=dtype) if dtype is not None else np.asarray(input)
+    return _act.log_softmax(input, _softmax_dim(input, dim, "log_softmax"))
+
+
+sigmoid, sigmoid_backward = _act.sigmoid, _act.sigmoid_backward
+tanh, tanh_backward = _act.tanh, _act.tanh_backward
+relu_backward, leaky_relu_backward = _act.relu_backward, _act.leaky_relu_backward
+elu_backward, silu_backward, softplus_backward = _act.elu_backward, _act.silu_backward, _act.softplus_backward
+log_softmax_backward = _act.log_softmax_backward
 
 
 # -- linear, embedding -------------------------------------------------------------------------
@@ -233,6 +315,10 @@ def scaled_dot_product_attention_backward(grad_output, query, key, value, attn_m
 
 
 __all__ = [
+    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "relu", "relu_backward",
+    "leaky_relu", "leaky_relu_backward", "elu", "elu_backward", "silu", "silu_backward",
+    "gelu", "gelu_backward", "softplus", "softplus_backward",
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     "linear", "linear_backward", "embedding", "embedding_backward",
     "conv1d", "conv1d_backward", "conv2d", "conv2d_backward", "pad", "pad_backward", "one_hot",
     "dropout", "native_dropout", "native_dropout_backward",

@@ -75,6 +75,8 @@ class Parameter:
         (Not NumPy's ``.size``, the element count: that is ``numel()``.)"""
         if dim is None:
             return self.data.shape
+        if self.data.ndim == 0:
+            raise IndexError(f"Parameter.size: dim={dim} given, but the parameter is 0-d (it has no axes)")
         return self.data.shape[_checks.dim(dim, "Parameter.size", self.data.ndim)]
 
     def dim(self) -> int:
