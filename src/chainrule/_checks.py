@@ -493,7 +493,7 @@ def ignore_index_option(ignore_index, owner) -> int:
 
 
 def label_smoothing_option(value, owner) -> float:
-    """$\\varepsilon \\in [0, 1]$, as a Python float (which never upcasts float32 work)."""
+    """A label smoothing in [0, 1], as a Python float (which never upcasts float32 work)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{owner_of(owner)} label_smoothing must be a number, got {value!r}")
     if not 0.0 <= value <= 1.0:
