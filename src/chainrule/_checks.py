@@ -602,6 +602,150 @@ def unit_interval(a: np.ndarray, owner, name: str) -> np.ndarray:
     return a
 
 
+def loss_weight_option(weight, owner, name: str = "weight"):
+    """A loss's ``weight=`` (or ``pos_weight=``): ``None``, or the user's weights as a float
+    array of our own (later edits to the caller's array do not leak in)."""
+    if weight is None:
+        return None
+    return np.array(float_array(weight, owner, name))
+
+
+def class_weight_option(weight, owner):
+    """The ``weight=`` of a class-index loss: ``None`` or a 1-D array of per-class weights."""
+    weight = loss_weight_option(weight, owner)
+    if weight is not None and weight.ndim != 1:
+        raise ValueError(f"{owner_of(owner)} weight must be a 1-D array of per-class weights, got shape {weight.shape}")
+    return weight
+
+
+def ignore_index_option(ignore_index, owner) -> int:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{owner_of(owner)} ignore_index must be an int, got {ignore_index!r}")
+    return int(ignore_index)
+
+
+def label_smoothing_option(value, owner) -> float:
+    """A label smoothing in [0, 1], as a Python float (which never upcasts float32 work)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner_of(owner)} label_smoothing must be a number, got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{owner_of(owner)} label_smoothing must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def non_negative_option(value, owner, name: str, strict: bool) -> float:
+    """A real option that must be >= 0 (``strict``: > 0), as a Python float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner_of(owner)} {name} must be a real number, got {value!r}")
+    if not (value > 0 if strict else value >= 0):  # `not` also refuses NaN
+        raise ValueError(f"{owner_of(owner)} {name} must be {'> 0' if strict else '>= 0'}, got {value!r}")
+    return float(value)
+
+
+def loss_weight(weight, shape: tuple, dtype, owner, name: str):
+    """``weight`` cast to the input's dtype, after checking it broadcasts to ``shape``
+    (it may not enlarge the input: the loss has the input's shape, as in PyTorch)."""
+    if weight is None:
+        return None
+    try:
+        fits = np.broadcast_shapes(weight.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{owner_of(owner)} {name} of shape {weight.shape} does not broadcast to the input shape {shape}")
+    return weight.astype(dtype, copy=False)
+
+
+def loss_inputs(owner, input, target, *, probabilities: bool = False, **weights) -> tuple:
+    """An element-wise loss's ``input`` and ``target``: float arrays of the input's dtype and
+    shape (``probabilities``: every value in $[0, 1]$), then each of ``weights`` (by name,
+    ``None`` or an array) cast to that dtype, checked to broadcast to the input's shape."""
+    name = owner_of(owner)
+    x = float_array(input, name, "input")
+    y = same_shape(float_array(target, name, "target", dtype=x.dtype), x, name)
+    if probabilities:
+        unit_interval(x, name, "input")
+        unit_interval(y, name, "target")
+    return (x, y, *(loss_weight(w, x.shape, x.dtype, name, key) for key, w in weights.items()))
+
+
+def loss_grad(module, grad, loss_shape: tuple, dtype):
+    """The gradient arriving at a loss's value: a scalar for 'mean'/'sum' (the default 1.0
+    becomes a NumPy scalar of the input's dtype), an array shaped like the loss for 'none':
+    "MSELoss.backward expected grad of shape () for reduction='mean', got (3,)"."""
+    if type(grad) is float and module.reduction != "none":
+        return dtype.type(grad)
+    owner = f"{owner_of(module)}.backward"
+    grad = float_array(grad, owner, "grad", dtype=dtype)
+    expected = loss_shape if module.reduction == "none" else ()
+    if grad.shape != expected:
+        raise ValueError(
+            f"{owner} expected grad of shape {expected} for reduction={module.reduction!r}, got {grad.shape}"
+        )
+    return grad
+
+
+def class_index_shape(input_shape: tuple) -> tuple:
+    """The shape of a class-index target (and of a 'none' loss): the input's without the class axis."""
+    return () if len(input_shape) == 1 else input_shape[:1] + input_shape[2:]
+
+
+def class_count(x: np.ndarray, weight, owner) -> int:
+    """The number of classes $C$ of an input ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)``,
+    after checking that there is at least one and that ``weight`` has one entry per class."""
+    n_classes = 0 if x.ndim == 0 else x.shape[0] if x.ndim == 1 else x.shape[1]
+    if n_classes == 0:
+        raise ValueError(
+            f"{owner_of(owner)} expected input of shape (C,), (N, C) or (N, C, d1, ...) with C >= 1, got shape {x.shape}"
+        )
+    if weight is not None and weight.shape != (n_classes,):
+        raise ValueError(f"{owner_of(owner)} weight must have one entry per class, shape ({n_classes},), got {weight.shape}")
+    return n_classes
+
+
+def nll_inputs(module, input, target) -> tuple:
+    """NLLLoss's input (a float array of log-probabilities) and target (class indices, see
+    :func:`class_index_target`)."""
+    x = float_array(input, module, "input")
+    n_classes = class_count(x, module.weight, module)
+    target = class_index_target(target, module, x.shape, class_index_shape(x.shape), n_classes, module.ignore_index)
+    return x, target
+
+
+def cross_entropy_inputs(module, input, target) -> tuple:
+    """CrossEntropyLoss's input as a float array of logits and its target as class indices or
+    probabilities (a float copy of our own, in the input's dtype), or an error that says what
+    was expected."""
+    x = float_array(input, "CrossEntropyLoss", "input")
+    target = np.asarray(target)
+    n_classes = class_count(x, module.weight, "CrossEntropyLoss")
+    loss_shape = class_index_shape(x.shape)
+    if target.shape == x.shape:
+        if target.dtype.kind != "f":
+            raise TypeError(
+                f"CrossEntropyLoss target has the input's shape {x.shape}, so it holds class probabilities "
+                f"and must be a float array, got dtype {target.dtype} (class indices have shape {loss_shape})"
+            )
+        if module.ignore_index >= 0:
+            raise ValueError(
+                f"CrossEntropyLoss ignore_index is not supported with probability targets (as in PyTorch, "
+                f"only a negative ignore_index, which has no effect, is allowed), got ignore_index={module.ignore_index}"
+            )
+        return x, target.astype(x.dtype)  # a copy of our own: the cache must not alias the caller's array
+    if target.shape != loss_shape:
+        raise ValueError(
+            f"CrossEntropyLoss expected target of shape {loss_shape} (class indices) or {x.shape} "
+            f"(class probabilities) for input of shape {x.shape}, got target of shape {target.shape}"
+        )
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"CrossEntropyLoss target of shape {target.shape} holds class indices and must be an integer "
+            f"array, got dtype {target.dtype} (for probabilities pass a float target of shape {x.shape})"
+        )
+    class_range(target, n_classes, module.ignore_index, "CrossEntropyLoss")
+    return x, target
+
+
 # -- optimisers and schedulers --------------------------------------------------------------
 
 def hyper_real(value, owner, name: str, *, minimum=0.0) -> float:
