@@ -179,3 +179,77 @@ def test_a_model_written_with_F_matches_the_modules():
     for ours, module in ((dx_f, dx), (dw, lin.weight.grad), (db, lin.bias.grad), (dgamma, norm.weight.grad),
                          (dbeta, norm.bias.grad)):
         np.testing.assert_allclose(ours, module, rtol=1e-12)
+
+
+ACTIVATIONS = [("sigmoid", {}, "output"), ("tanh", {}, "output"), ("relu", {}, "output"),
+               ("leaky_relu", {"negative_slope": 0.2}, "input"), ("elu", {"alpha": 0.7}, "input"),
+               ("silu", {}, "input"), ("gelu", {"approximate": "tanh"}, "input"), ("gelu", {}, "input"),
+               ("softplus", {"beta": 2.0}, "input"), ("softmax", {"dim": 1}, "output"),
+               ("log_softmax", {"dim": 0}, "output")]
+
+
+@pytest.mark.parametrize("name, kwargs, reads", ACTIVATIONS)
+def test_activation_and_its_backward(name, kwargs, reads):
+    x = RNG.standard_normal((4, 5)) * 3
+    y = getattr(F, name)(x, **kwargs)
+    g = RNG.standard_normal(y.shape)
+    torch_fn = getattr(torch, name) if name in ("sigmoid", "tanh") else getattr(TF, name)
+    out, (grad,) = _autograd(lambda t: torch_fn(t, **kwargs), [x], g)
+    np.testing.assert_allclose(y, out, rtol=1e-12, atol=1e-15)
+    options = {k: v for k, v in kwargs.items()}
+    ours = getattr(F, f"{name}_backward")(g, y if reads == "output" else x, **options)
+    np.testing.assert_allclose(ours, grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "silu"])
+def test_inplace_activations_write_into_the_input(name):
+    x = RNG.standard_normal((3, 4))
+    expected = getattr(F, name)(x)
+    y = x.copy()
+    assert getattr(F, name)(y, inplace=True) is y
+    np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, x, t, w: f.cross_entropy(x, t),
+    lambda f, x, t, w: f.cross_entropy(x, t, w, None, 2),                         # ignore_index, positionally
+    lambda f, x, t, w: f.cross_entropy(x, t, reduction="sum", label_smoothing=0.1),
+    lambda f, x, t, w: f.nll_loss(f.log_softmax(x, dim=1), t, w, None, 1, None, "none"),
+])
+def test_losses_take_pytorchs_arguments_in_pytorchs_positions(call):
+    x, t, w = RNG.standard_normal((6, 4)), RNG.integers(0, 4, 6), RNG.uniform(0.5, 2, 4)
+    ours = call(F, x, t, w)
+    theirs = call(TF, torch.tensor(x), torch.tensor(t), torch.tensor(w))
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12)
+
+
+def test_cross_entropy_backward_is_softmax_minus_onehot_and_mse_matches_autograd():
+    x, t = RNG.standard_normal((5, 3)), RNG.integers(0, 3, 5)
+    probs = F.softmax(x, dim=1)
+    grad = F.cross_entropy_backward(1.0, probs, t)
+    np.testing.assert_allclose(grad, (probs - np.eye(3)[t]) / 5, rtol=1e-12)
+    _, (theirs,) = _autograd(lambda v: TF.cross_entropy(v, torch.tensor(t)), [x], np.array(1.0))
+    np.testing.assert_allclose(grad, theirs, rtol=1e-12)
+    y = RNG.standard_normal((5, 3))
+    assert np.isclose(F.mse_loss(x, y), TF.mse_loss(torch.tensor(x), torch.tensor(y)).item())
+    _, (theirs,) = _autograd(lambda v: TF.mse_loss(v, torch.tensor(y)), [x], np.array(1.0))
+    np.testing.assert_allclose(F.mse_loss_backward(1.0, x, y), theirs, rtol=1e-12)
+    with pytest.raises(ValueError, match="size_average and reduce are deprecated"):
+        F.mse_loss(x, y, size_average=True)
+
+
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
+                                    {"kernel_size": 2, "stride": 1, "ceil_mode": True}])
+def test_pooling(kwargs):
+    x = np.round(RNG.standard_normal((2, 3, 6, 7)) * 2)  # ties
+    for ours, theirs, back in ((F.max_pool2d, TF.max_pool2d, F.max_pool2d_backward),
+                               (F.avg_pool2d, TF.avg_pool2d, F.avg_pool2d_backward)):
+        y = ours(x, **kwargs)
+        g = RNG.standard_normal(y.shape)
+        out, (grad,) = _autograd(lambda t: theirs(t, **kwargs), [x], g)
+        np.testing.assert_allclose(y, out, rtol=1e-12)
+        np.testing.assert_allclose(back(g, x, **kwargs), grad, rtol=1e-12, atol=1e-15)
+    y, idx = F.max_pool2d(x[0], **kwargs, return_indices=True)  # unbatched, indices given
+    g = RNG.standard_normal(y.shape)
+    np.testing.assert_allclose(F.max_pool2d_backward(g, x[0], **kwargs, indices=idx),
+                               F.max_pool2d_backward(g, x[0], **kwargs))

@@ -35,12 +35,15 @@ import numpy as np
 
 from . import activation as _act
 from . import attention as _attention
+from . import loss as _loss
+from . import pooling as _pooling
 from . import conv as _convolution
 from . import normalization as _norm
 from .dropout import dropout_mask
 from .embedding import embedding, embedding_backward
 from .linear import linear, linear_backward
 from .._config import resolve_rng
+from ..grad_mode import no_grad
 
 
 # -- activations -------------------------------------------------------------------------------
@@ -122,6 +125,69 @@ elu_backward, silu_backward, softplus_backward = _act.elu_backward, _act.silu_ba
 log_softmax_backward = _act.log_softmax_backward
 
 
+# -- losses ------------------------------------------------------------------------------------
+# The pairs of loss.py. PyTorch's signatures still carry the deprecated size_average and reduce
+# in their positions; they are accepted as None only (reduction= says the same thing).
+def _no_legacy(name: str, size_average, reduce) -> None:
+    if size_average is not None or reduce is not None:
+        raise ValueError(f"{name}: size_average and reduce are deprecated in PyTorch and not supported here; "
+                         f"use reduction='mean', 'sum' or 'none'")
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    r"""PyTorch's ``F.mse_loss``: $(x - y)^2$, reduced; backward :func:`mse_loss_backward`."""
+    _no_legacy("mse_loss", size_average, reduce)
+    return _loss.mse_loss(input, target, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    r"""PyTorch's ``F.l1_loss``: $|x - y|$, reduced."""
+    _no_legacy("l1_loss", size_average, reduce)
+    return _loss.l1_loss(input, target, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
+    """PyTorch's ``F.smooth_l1_loss``: quadratic below ``beta``, linear above."""
+    _no_legacy("smooth_l1_loss", size_average, reduce)
+    return _loss.smooth_l1_loss(input, target, reduction, beta)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+    r"""PyTorch's ``F.binary_cross_entropy`` on probabilities: $-[y\log p + (1-y)\log(1-p)]$."""
+    _no_legacy("binary_cross_entropy", size_average, reduce)
+    return _loss.binary_cross_entropy(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction: str = "mean", pos_weight=None):
+    """PyTorch's ``F.binary_cross_entropy_with_logits``: the sigmoid and the BCE in one stable step."""
+    _no_legacy("binary_cross_entropy_with_logits", size_average, reduce)
+    return _loss.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean"):
+    r"""PyTorch's ``F.nll_loss`` on log-probabilities: $-w_{t}\, x_{n, t_n}$, reduced."""
+    _no_legacy("nll_loss", size_average, reduce)
+    return _loss.nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0):
+    r"""PyTorch's ``F.cross_entropy`` on logits: log-softmax and NLL. Its backward
+    :func:`cross_entropy_backward` takes ``probs = softmax(input, dim=1)``: $p - \text{onehot}(t)$."""
+    _no_legacy("cross_entropy", size_average, reduce)
+    return _loss.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+huber_loss = _loss.huber_loss  # PyTorch's signature already: (input, target, reduction, delta)
+mse_loss_backward, l1_loss_backward = _loss.mse_loss_backward, _loss.l1_loss_backward
+smooth_l1_loss_backward, huber_loss_backward = _loss.smooth_l1_loss_backward, _loss.huber_loss_backward
+binary_cross_entropy_backward = _loss.binary_cross_entropy_backward
+binary_cross_entropy_with_logits_backward = _loss.binary_cross_entropy_with_logits_backward
+nll_loss_backward, cross_entropy_backward = _loss.nll_loss_backward, _loss.cross_entropy_backward
+
+
 # -- linear, embedding -------------------------------------------------------------------------
 # linear(input, weight, bias=None) and linear_backward(grad_output, input, weight) are
 # linear.py's pair; embedding(input, weight) and embedding_backward(grad_output, input,
@@ -191,6 +257,48 @@ def _constant_pad(input, amounts, value=0.0):
         widths[input.ndim - 1 - i] = (amounts[2 * i], amounts[2 * i + 1])
     grown = np.pad(input, [(max(b, 0), max(a, 0)) for b, a in widths], constant_values=value)
     return grown[tuple(slice(max(-b, 0), grown.shape[i] - max(-a, 0)) for i, (b, a) in enumerate(widths))]
+
+
+# -- pooling -----------------------------------------------------------------------------------
+# The window geometry (PyTorch's output size, ceil_mode, padding) is the pooling modules'; these
+# functions run one for its arithmetic, under no_grad for the forwards.
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    r"""PyTorch's ``F.max_pool2d``: the maximum of each window ($-\infty$ padding); with
+    ``return_indices``, also each maximum's flat index over ``H x W`` (what the backward routes to)."""
+    pool = _pooling.MaxPool2d(kernel_size, stride, padding, dilation, return_indices, ceil_mode)
+    with no_grad():
+        return pool(input)
+
+
+def max_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                        indices=None):
+    r"""$\delta$ of each window added to the input element its maximum came from (``indices``, as
+    :func:`max_pool2d` returns them; recomputed from ``input`` if not given). Overlapping windows add."""
+    if indices is None:
+        _, indices = max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+    batched = input.ndim == 4
+    x, g, idx = (input, grad_output, indices) if batched else (input[None], grad_output[None], indices[None])
+    N, C = x.shape[:2]
+    rows = np.arange(N * C)[:, None]
+    grad = np.zeros((N * C, x.shape[2] * x.shape[3]), dtype=g.dtype)
+    np.add.at(grad, (rows, idx.reshape(N * C, -1)), g.reshape(N * C, -1))  # add: windows may share a maximum
+    grad = grad.reshape(x.shape)
+    return grad if batched else grad[0]
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """PyTorch's ``F.avg_pool2d``: each window's mean (its divisor as PyTorch counts it)."""
+    with no_grad():
+        return _pooling.AvgPool2d(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)(input)
+
+
+def avg_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    r"""$\delta_o / D_o$ spread over every element of window $o$ (``pooling.avg_pool_nd_backward``)."""
+    pool = _pooling.AvgPool2d(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    pool(input)
+    return pool.backward(grad_output)
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -319,8 +427,13 @@ __all__ = [
     "leaky_relu", "leaky_relu_backward", "elu", "elu_backward", "silu", "silu_backward",
     "gelu", "gelu_backward", "softplus", "softplus_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+    "mse_loss", "mse_loss_backward", "l1_loss", "l1_loss_backward", "smooth_l1_loss", "smooth_l1_loss_backward",
+    "huber_loss", "huber_loss_backward", "binary_cross_entropy", "binary_cross_entropy_backward",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_backward",
+    "nll_loss", "nll_loss_backward", "cross_entropy", "cross_entropy_backward",
     "linear", "linear_backward", "embedding", "embedding_backward",
-    "conv1d", "conv1d_backward", "conv2d", "conv2d_backward", "pad", "pad_backward", "one_hot",
+    "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "pad", "pad_backward", "one_hot",
     "dropout", "native_dropout", "native_dropout_backward",
     "layer_norm", "layer_norm_backward", "batch_norm", "batch_norm_backward",
     "scaled_dot_product_attention", "scaled_dot_product_attention_backward",
