@@ -183,7 +183,27 @@ def group_norm_backward(grad_output, xhat, inv_std, num_groups, weight=None, wei
     return grad_input.reshape(xhat.shape), grad_weight, grad_bias
 
 
-class _BatchNorm(Module):
+class _AffineNorm(Module):
+    r"""What BatchNorm, LayerNorm and GroupNorm share around their pair: $\gamma$ (``weight``) and
+    $\beta$ (``bias``), each a parameter or ``None``."""
+
+    def _gamma_beta(self) -> tuple:
+        """The arrays the pair takes: ``(gamma, beta)``, ``None`` for an absent one."""
+        return (None if self.weight is None else self.weight.data, None if self.bias is None else self.bias.data)
+
+    def _wanted(self) -> dict:
+        """Which parameter gradients the pair computes: not for an absent or frozen one."""
+        return {"weight_grad": self.weight is not None and self.weight.requires_grad,
+                "bias_grad": self.bias is not None and self.bias.requires_grad}
+
+    def _accumulate(self, grad_weight, grad_bias) -> None:
+        if grad_weight is not None:
+            accumulate_grad(self.weight, grad_weight)
+        if grad_bias is not None:
+            accumulate_grad(self.bias, grad_bias)
+
+
+class _BatchNorm(_AffineNorm):
     r"""The batch norm shared by ``BatchNorm1d`` and ``BatchNorm2d``: channel axis 1, statistics
     over every other axis (``(N,)``, ``(N, L)`` or ``(N, H, W)`` positions per channel)."""
 
@@ -238,9 +258,7 @@ class _BatchNorm(Module):
         # A module computes in the dtype of its state (parameters, else running statistics).
         x = checks.batch_norm_input(self, x, self.weight.dtype if self.weight is not None else self._dtype,
                                     use_batch_stats)
-        y, xhat, inv_std, mean, var = batch_norm(x, self.running_mean, self.running_var,
-                                                 None if self.weight is None else self.weight.data,
-                                                 None if self.bias is None else self.bias.data,
+        y, xhat, inv_std, mean, var = batch_norm(x, self.running_mean, self.running_var, *self._gamma_beta(),
                                                  use_batch_stats, self.eps)
         if self.training and self.track_running_stats:
             self._update_running_stats(mean.reshape(-1), var.reshape(-1), x.size // self.num_features)
@@ -266,15 +284,9 @@ class _BatchNorm(Module):
         $\partial C/\partial x$, as :func:`batch_norm_backward` derives them."""
         xhat, inv_std, use_batch_stats = self.saved_tensors
         grad_output = checks.grad_output(self, grad_output, xhat.shape, xhat.dtype)
-        weight, bias = self.weight, self.bias
         grad_input, grad_weight, grad_bias = batch_norm_backward(
-            grad_output, xhat, inv_std, None if weight is None else weight.data, use_batch_stats,
-            weight_grad=weight is not None and weight.requires_grad,
-            bias_grad=bias is not None and bias.requires_grad)
-        if grad_weight is not None:
-            accumulate_grad(weight, grad_weight)
-        if grad_bias is not None:
-            accumulate_grad(bias, grad_bias)
+            grad_output, xhat, inv_std, self._gamma_beta()[0], use_batch_stats, **self._wanted())
+        self._accumulate(grad_weight, grad_bias)
         return grad_input
 
     def extra_repr(self) -> str:
@@ -352,7 +364,7 @@ class BatchNorm2d(_BatchNorm):
     _input_shape = "(N, C, H, W)"
 
 
-class LayerNorm(Module):
+class LayerNorm(_AffineNorm):
     r"""Layer normalisation over the last ``len(normalized_shape)`` dimensions, as
     ``torch.nn.LayerNorm``:
 
@@ -403,8 +415,7 @@ class LayerNorm(Module):
         # With gamma, computed in its dtype; without, in the input's (as an activation).
         x = checks.layer_norm_input(x, "LayerNorm", self.normalized_shape,
                                     None if self.weight is None else self.weight.dtype)
-        y, xhat, inv_std = layer_norm(x, self.normalized_shape, None if self.weight is None else self.weight.data,
-                                      None if self.bias is None else self.bias.data, self.eps)
+        y, xhat, inv_std = layer_norm(x, self.normalized_shape, *self._gamma_beta(), self.eps)
         self.save_for_backward(xhat, inv_std)  # all the three-term backward needs
         return y
 
@@ -413,15 +424,9 @@ class LayerNorm(Module):
         $\partial C/\partial x$, as :func:`layer_norm_backward` derives them."""
         xhat, inv_std = self.saved_tensors
         grad_output = checks.grad_output("LayerNorm", grad_output, xhat.shape, xhat.dtype)
-        weight, bias = self.weight, self.bias
         grad_input, grad_weight, grad_bias = layer_norm_backward(
-            grad_output, xhat, inv_std, self.normalized_shape, None if weight is None else weight.data,
-            weight_grad=weight is not None and weight.requires_grad,
-            bias_grad=bias is not None and bias.requires_grad)
-        if grad_weight is not None:
-            accumulate_grad(weight, grad_weight)
-        if grad_bias is not None:
-            accumulate_grad(bias, grad_bias)
+            grad_output, xhat, inv_std, self.normalized_shape, self._gamma_beta()[0], **self._wanted())
+        self._accumulate(grad_weight, grad_bias)
         return grad_input
 
     def extra_repr(self) -> str:
@@ -429,7 +434,7 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     r"""Group normalisation, as ``torch.nn.GroupNorm``: the ``num_channels`` channels of
     ``(N, C, *)`` split into ``num_groups`` groups, each sample's group normalised over its
     channels and positions, then a per-channel scale and shift:
@@ -471,8 +476,7 @@ class GroupNorm(Module):
 
     def forward(self, x):
         x = checks.channels_input(self, x, self.num_channels, None if self.weight is None else self.weight.dtype)
-        y, xhat, inv_std = group_norm(x, self.num_groups, None if self.weight is None else self.weight.data,
-                                      None if self.bias is None else self.bias.data, self.eps)
+        y, xhat, inv_std = group_norm(x, self.num_groups, *self._gamma_beta(), self.eps)
         self.save_for_backward(xhat, inv_std)  # the three-term backward needs x only through them
         return y
 
@@ -481,14 +485,9 @@ class GroupNorm(Module):
         $\partial C/\partial x$, as :func:`group_norm_backward` derives them."""
         xhat, inv_std = self.saved_tensors
         grad_output = checks.grad_output("GroupNorm", grad_output, xhat.shape, xhat.dtype)
-        weight, bias = self.weight, self.bias
         grad_input, grad_weight, grad_bias = group_norm_backward(
-            grad_output, xhat, inv_std, self.num_groups, None if weight is None else weight.data,
-            weight_grad=weight is not None and weight.requires_grad, bias_grad=bias is not None and bias.requires_grad)
-        if grad_weight is not None:
-            accumulate_grad(weight, grad_weight)
-        if grad_bias is not None:
-            accumulate_grad(bias, grad_bias)
+            grad_output, xhat, inv_std, self.num_groups, self._gamma_beta()[0], **self._wanted())
+        self._accumulate(grad_weight, grad_bias)
         return grad_input
 
     def extra_repr(self) -> str:
