@@ -553,7 +553,8 @@ def cross_entropy_backward(grad_output, probs, target, weight=None, ignore_index
     m, n_classes = p.shape
     if target.dtype.kind != "f":  # class indices t
         t, counted, w_t = _target_weights(target, weight, ignore_index, p.dtype)
-        onehot = np.eye(n_classes, dtype=p.dtype)[t]
+        onehot = np.zeros_like(p)
+        onehot[np.arange(m), t] = 1  # row n: 1 at its class t_n (no C x C identity: C may be a vocabulary)
         grad = p - onehot  # the textbook line: softmax - onehot
         if weight is not None:  # class weights: l_n = -w_{t_n} log p_{n,t_n}, so row n is scaled by w_{t_n}
             grad *= weight[t][:, None]
