@@ -15,7 +15,7 @@ from .embedding import Embedding
 from .loss import HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .conv import Conv1d, Conv2d
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
-from .attention import SelfAttention
+from .attention import MultiheadAttention, SelfAttention
 from .upsampling import Upsample
 from .rnn import GRU, LSTM, RNN
 
@@ -27,6 +27,6 @@ __all__ = [
     "GELU", "SiLU", "ELU", "Softplus", "Flatten", "Unflatten", "ModuleList", "ModuleDict",
     "NLLLoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-    "SelfAttention", "Upsample",
+    "SelfAttention", "MultiheadAttention", "Upsample",
     "RNN", "GRU", "LSTM",
 ]
