@@ -269,8 +269,10 @@ class MultiheadAttention(Module):
         num_heads: $H$; must divide ``embed_dim``.
         dropout: probability of zeroing an attention weight in training mode, in $[0, 1]$.
         bias: if ``False``, neither projection has a bias.
-        add_bias_kv, add_zero_attn: PyTorch's extra key/value rows; only ``False`` here.
-        kdim, vdim: the sizes of a key and of a value row; default ``embed_dim``.
+        add_bias_kv: PyTorch's learned extra key/value row; only ``False`` here.
+        add_zero_attn: PyTorch's extra zero key/value row; only ``False`` here.
+        kdim: the size of a key row; default ``embed_dim``.
+        vdim: the size of a value row; default ``embed_dim``.
         batch_first: if ``True``, inputs and output are ``(N, L, E)``; else ``(L, N, E)``.
         dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
         rng: ``numpy.random.Generator`` for the initial values and the dropout masks;
