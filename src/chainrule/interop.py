@@ -50,7 +50,7 @@ SUPPORTED = ("Sequential",) + tuple(LAYERS)
 
 # torch settings chainrule has no counterpart for: a layer is moved only with these values.
 _TORCH_ONLY = {"padding_mode": "zeros", "max_norm": None, "scale_grad_by_freq": False, "sparse": False,
-               "proj_size": 0, "return_indices": False, "align_corners": None, "add_zero_attn": False}
+               "proj_size": 0, "return_indices": False, "align_corners": None}
 
 
 def _torch():
@@ -150,9 +150,12 @@ def _from_torch(module, path, torch):
         if getattr(module, setting, default) != default:
             raise TypeError(f"from_torch: {name} at {_where(path)} has {setting}={getattr(module, setting)!r}, "
                             f"which chainrule's {name} does not have (only {setting}={default!r})")
-    if getattr(module, "bias_k", None) is not None:  # MultiheadAttention(add_bias_kv=True)'s extra rows
-        raise TypeError(f"from_torch: {name} at {_where(path)} has add_bias_kv=True, which chainrule's {name} "
-                        f"does not have (only add_bias_kv=False)")
+    # MultiheadAttention's extra key/value rows: learned (add_bias_kv, kept as bias_k, bias_v) or zeros.
+    for setting, on in (("add_bias_kv", getattr(module, "bias_k", None) is not None),
+                        ("add_zero_attn", getattr(module, "add_zero_attn", False))):
+        if on:
+            raise TypeError(f"from_torch: {name} at {_where(path)} has {setting}=True, which chainrule's {name} "
+                            f"does not have (only {setting}=False)")
     if name in ("Softmax", "LogSoftmax") and module.dim is None:
         raise ValueError(f"from_torch needs an explicit dim for {name} at {_where(path)} "
                          f"(torch's implicit dim depends on the input's rank)")

@@ -15,9 +15,10 @@ from .embedding import Embedding
 from .loss import HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .conv import Conv1d, Conv2d
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
-from .attention import MultiheadAttention, SelfAttention
+from .attention import SelfAttention
 from .upsampling import Upsample
 from .rnn import GRU, LSTM, RNN
+from .attention import MultiheadAttention
 
 __all__ = [
     "Parameter", "Module", "accumulate_grad", "Sequential", "Linear",
@@ -27,6 +28,7 @@ __all__ = [
     "GELU", "SiLU", "ELU", "Softplus", "Flatten", "Unflatten", "ModuleList", "ModuleDict",
     "NLLLoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-    "SelfAttention", "MultiheadAttention", "Upsample",
+    "SelfAttention", "Upsample",
     "RNN", "GRU", "LSTM",
+    "MultiheadAttention",
 ]
