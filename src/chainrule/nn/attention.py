@@ -260,7 +260,7 @@ class MultiheadAttention(Module):
 
     where $M$ adds ``attn_mask`` and ``key_padding_mask``: a boolean mask is ``True`` where a
     query may NOT attend ($M = -\infty$ there; the opposite of
-    :func:`scaled_dot_product_attention`'s boolean mask, as in PyTorch), a float mask is added
+    ``scaled_dot_product_attention``'s boolean mask, as in PyTorch), a float mask is added
     as it is. Dropout, in training mode, zeroes attention weights $A$ with probability
     ``dropout`` (from ``rng``) and scales the rest by $1/(1-p)$.
 
@@ -289,7 +289,7 @@ class MultiheadAttention(Module):
             ``kdim == vdim == embed_dim``; else ``None`` and ``q_proj_weight`` ``(E, E)``,
             ``k_proj_weight`` ``(E, kdim)``, ``v_proj_weight`` ``(E, vdim)``. Xavier-uniform, as PyTorch.
         in_proj_bias: ``(3E,)``, zeros; ``None`` if ``bias=False``.
-        out_proj: a :class:`Linear` ``(E -> E)``: ``out_proj.weight`` with Linear's default
+        out_proj: a ``Linear`` ``(E -> E)``: ``out_proj.weight`` with Linear's default
             init, ``out_proj.bias`` zeros.
     """
 
@@ -428,7 +428,7 @@ class MultiheadAttention(Module):
 
         - output projection (``out_proj.backward``): $\partial C/\partial O = G W_o$;
         - the attention core, per head: $\partial C/\partial Q$, $\partial C/\partial K$,
-          $\partial C/\partial V$ from :func:`scaled_dot_product_attention_backward`
+          $\partial C/\partial V$ from ``scaled_dot_product_attention_backward``
           (masked keys have $A = 0$ and get no gradient);
         - each input projection, e.g. $Q = x_q W_q^\top + b_q$:
           $\partial C/\partial W_q \mathrel{+}= \delta_q^\top x_q$, $\partial C/\partial b_q
