@@ -188,3 +188,30 @@ def test_recurrent_embedding_and_norm_layers_cross_as_well():
     assert emb.padding_idx == 2 and emb.weight.shape == (6, 3)
     norm = to_torch(nn.LayerNorm((2, 3), bias=False, dtype=np.float64))
     assert norm.bias is None and norm.weight.dtype == torch.float64 and norm.normalized_shape == (2, 3)
+
+
+def test_multihead_attention_crosses_both_ways():
+    torch.manual_seed(2)
+    for kwargs in ({"batch_first": True}, {"kdim": 3, "vdim": 5, "bias": False, "dropout": 0.25}):
+        theirs = tnn.MultiheadAttention(8, 2, dtype=torch.float64, **kwargs).eval()
+        ours = from_torch(theirs)
+        assert isinstance(ours, nn.MultiheadAttention) and not ours.training
+        assert (ours.kdim, ours.vdim, ours.batch_first, ours.dropout) == (
+            theirs.kdim, theirs.vdim, theirs.batch_first, theirs.dropout)
+        assert (ours.in_proj_bias is None) == (theirs.in_proj_bias is None)
+        rng = np.random.default_rng(3)
+        q, k, v = (rng.standard_normal((4, 3, d)) for d in (8, theirs.kdim, theirs.vdim))
+        y, w = ours(q, k, v)
+        ty, tw = theirs(*(torch.from_numpy(a) for a in (q, k, v)))
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(w, tw.detach().numpy(), rtol=1e-12, atol=1e-12)
+        back = to_torch(ours)
+        assert isinstance(back, tnn.MultiheadAttention) and back._qkv_same_embed_dim == theirs._qkv_same_embed_dim
+        assert (back.kdim, back.vdim, back.batch_first, back.dropout) == (
+            theirs.kdim, theirs.vdim, theirs.batch_first, theirs.dropout)
+        for key, value in theirs.state_dict().items():
+            np.testing.assert_array_equal(back.state_dict()[key].numpy(), value.numpy(), err_msg=key)
+    for kwargs, setting in (({"add_bias_kv": True}, "add_bias_kv"), ({"add_zero_attn": True}, "add_zero_attn")):
+        with pytest.raises(TypeError, match=rf"MultiheadAttention at the top level has {setting}=True, which "
+                                            rf"chainrule's MultiheadAttention does not have \(only {setting}=False\)"):
+            from_torch(tnn.MultiheadAttention(8, 2, **kwargs))

@@ -499,6 +499,66 @@ def sequence_features(x, owner, size: int, dtype) -> np.ndarray:
     return last_dim(x, owner, size, "embed_dim")
 
 
+def _attention_mask(mask, owner, name: str, dtype, shapes: tuple, words: str):
+    """A boolean or float mask whose shape is one of ``shapes`` (a float one cast to ``dtype``)."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype != bool and mask.dtype.kind != "f":
+        raise TypeError(f"{owner_of(owner)} expected {name} to be a bool or float array, got dtype {mask.dtype}")
+    if mask.shape not in shapes:
+        raise ValueError(f"{owner_of(owner)} expected {name} of shape {words}, got {mask.shape}")
+    return mask if mask.dtype == bool else mask.astype(dtype, copy=False)
+
+
+def multihead_inputs(module, query, key, value, key_padding_mask, attn_mask, flags: dict, dtype) -> tuple:
+    """MultiheadAttention's forward arguments: ``query`` ``(L, N, E)`` (``(N, L, E)`` with
+    ``batch_first``, unbatched ``(L, E)``), ``key`` and ``value`` of the same rank, batch and
+    length ``S``, with ``kdim`` / ``vdim`` features; ``key_padding_mask`` ``(N, S)`` (unbatched
+    ``(S,)``) and ``attn_mask`` ``(L, S)`` or ``(N*H, L, S)`` (unbatched ``(H, L, S)``), bool or
+    float; the ``flags`` (``need_weights``, ...) bools; ``is_causal`` only with an ``attn_mask``
+    (PyTorch's rule: it is a hint about the mask, not a mask). Returns ``(query, key, value,
+    key_padding_mask, attn_mask, batched)``, the arrays as given (float ones in ``dtype``)."""
+    name = owner_of(module)
+    for flag_name, value_ in flags.items():
+        flag(value_, name, flag_name)
+    query = float_array(query, name, "query", dtype=dtype)
+    key = float_array(key, name, "key", dtype=dtype)
+    value = float_array(value, name, "value", dtype=dtype)
+    layout = "(N, L, E)" if module.batch_first else "(L, N, E)"
+    if query.ndim not in (2, 3):
+        raise ValueError(f"{name} expected query of shape {layout} or unbatched (L, E), got shape {query.shape}")
+    batched = query.ndim == 3
+    for arg, arr, size, what in (("query", query, module.embed_dim, "embed_dim"), ("key", key, module.kdim, "kdim"),
+                                 ("value", value, module.vdim, "vdim")):
+        if arr.ndim != query.ndim:
+            raise ValueError(f"{name} expected {arg} with {query.ndim} dimensions like query "
+                             f"({'batched' if batched else 'unbatched'}), got shape {arr.shape}")
+        if arr.shape[-1] != size:
+            raise ValueError(f"{name} expected {arg} with last dimension {size} ({what}), got shape {arr.shape}")
+    if key.shape[:-1] != value.shape[:-1]:
+        raise ValueError(f"{name} expected key and value with the same batch and length, got key of shape "
+                         f"{key.shape} and value of shape {value.shape}")
+    if batched and query.shape[0 if module.batch_first else 1] != key.shape[0 if module.batch_first else 1]:
+        raise ValueError(f"{name} expected query and key with the same batch size (layout {layout}), got query of "
+                         f"shape {query.shape} and key of shape {key.shape}")
+    H = module.num_heads
+    L = query.shape[1 if module.batch_first else 0] if batched else query.shape[0]
+    S = key.shape[1 if module.batch_first else 0] if batched else key.shape[0]
+    N = query.shape[0 if module.batch_first else 1] if batched else None
+    kpm_shape = ((N, S), "(N, S)") if batched else ((S,), "(S,) (unbatched)")
+    key_padding_mask = _attention_mask(key_padding_mask, name, "key_padding_mask", dtype, (kpm_shape[0],),
+                                       f"{kpm_shape[1]} = {kpm_shape[0]}")
+    heads_shape = (N * H, L, S) if batched else (H, L, S)
+    attn_mask = _attention_mask(attn_mask, name, "attn_mask", dtype, ((L, S), heads_shape),
+                                f"(L, S) = {(L, S)} or {'(N*num_heads, L, S)' if batched else '(num_heads, L, S)'} = "
+                                f"{heads_shape}")
+    if flags.get("is_causal") and attn_mask is None:
+        raise RuntimeError(f"{name} is_causal=True needs attn_mask: is_causal is a hint that attn_mask is the "
+                           f"causal mask, as in PyTorch (build it with np.triu(np.ones((L, S), bool), k=1))")
+    return query, key, value, key_padding_mask, attn_mask, batched
+
+
 def grad_of_shape(grad, owner, name: str, shape: tuple, dtype, note: str = "") -> np.ndarray:
     """A gradient given to ``owner`` (``"GRU.backward"``) as a float array of ``shape``:
     "GRU.backward expected grad_h_n of shape (1, 2, 4), got (2, 4)" (``note`` follows the shape)."""

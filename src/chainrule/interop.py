@@ -3,7 +3,8 @@
 torch is imported inside the functions only, so ``import chainrule`` never needs it. The
 supported layers are those both frameworks have with the same meaning and the same constructor
 arguments (:data:`LAYERS`): ``Sequential`` (nested too), linear, convolution, pooling,
-normalisation, embedding, recurrent, reshaping, dropout and activation layers. A layer is
+normalisation, embedding, recurrent, attention (``MultiheadAttention``), reshaping, dropout and
+activation layers. A layer is
 rebuilt from the same constructor arguments, read off the other side's attributes (they have
 the same names), and its parameters and buffers are copied through ``state_dict``: their names
 are the same on both sides (``0.weight``, ``1.running_mean``, ``weight_ih_l0``, ...), so a
@@ -45,6 +46,7 @@ LAYERS = {
     "LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
     "Softplus": ("beta", "threshold"), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
     "Dropout1d": ("p",), "Dropout2d": ("p",), "Upsample": ("size", "scale_factor", "mode"),
+    "MultiheadAttention": ("embed_dim", "num_heads", "dropout", "bias", "kdim", "vdim", "batch_first"),
 }
 SUPPORTED = ("Sequential",) + tuple(LAYERS)
 
@@ -70,8 +72,10 @@ def _refuse(direction: str, module, path: str):
 
 
 def _arguments(module, names: tuple) -> dict:
-    """The constructor arguments ``names`` read off ``module`` (``bias``: whether it has one)."""
-    args = {name: getattr(module, name) for name in names}
+    """The constructor arguments ``names`` read off ``module`` (``bias``: whether it has one;
+    MultiheadAttention, on both sides, keeps it as ``in_proj_bias``, a parameter or None)."""
+    args = {name: module.in_proj_bias if name == "bias" and not hasattr(module, "bias") else getattr(module, name)
+            for name in names}
     if "bias" in args and not isinstance(args["bias"], (bool, np.bool_)):
         args["bias"] = args["bias"] is not None
     if args.get("nonlinearity") is None:
@@ -148,6 +152,12 @@ def _from_torch(module, path, torch):
         if getattr(module, setting, default) != default:
             raise TypeError(f"from_torch: {name} at {_where(path)} has {setting}={getattr(module, setting)!r}, "
                             f"which chainrule's {name} does not have (only {setting}={default!r})")
+    # MultiheadAttention's extra key/value rows: learned (add_bias_kv, kept as bias_k, bias_v) or zeros.
+    for setting, on in (("add_bias_kv", getattr(module, "bias_k", None) is not None),
+                        ("add_zero_attn", getattr(module, "add_zero_attn", False))):
+        if on:
+            raise TypeError(f"from_torch: {name} at {_where(path)} has {setting}=True, which chainrule's {name} "
+                            f"does not have (only {setting}=False)")
     if name in ("Softmax", "LogSoftmax") and module.dim is None:
         raise ValueError(f"from_torch needs an explicit dim for {name} at {_where(path)} "
                          f"(torch's implicit dim depends on the input's rank)")

@@ -19,6 +19,7 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d
 from .attention import SelfAttention
 from .upsampling import Upsample
 from .rnn import GRU, LSTM, RNN
+from .attention import MultiheadAttention
 
 __all__ = [
     "Parameter", "Module", "accumulate_grad", "Sequential", "Linear",
@@ -30,4 +31,5 @@ __all__ = [
     "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
     "SelfAttention", "Upsample",
     "RNN", "GRU", "LSTM",
+    "MultiheadAttention",
 ]

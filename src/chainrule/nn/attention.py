@@ -1,7 +1,8 @@
 r"""Attention: the core as a function pair, ``scaled_dot_product_attention`` and
-``scaled_dot_product_attention_backward`` (per head, arrays in and out), and SelfAttention,
-multi-head self-attention as PyTorch's ``MultiheadAttention(E, H, batch_first=True)(x, x, x)``,
-which composes its input and output projections around that pair."""
+``scaled_dot_product_attention_backward`` (per head, arrays in and out); SelfAttention,
+multi-head self-attention as PyTorch's ``MultiheadAttention(E, H, batch_first=True)(x, x, x)``;
+and MultiheadAttention, PyTorch's layer itself (queries, keys and values apart, masks, layouts).
+Both compose their input and output projections around that pair."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from .activation import softmax_backward
 from .dropout import dropout_mask
 from . import init
 from .. import _checks as checks
-from .linear import Linear
+from .linear import Linear, linear
 from .module import Module, Parameter, accumulate_grad
 
 
@@ -234,3 +235,247 @@ class SelfAttention(Module):
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
                 f"bias={self.in_proj_bias is not None}, causal={self.causal}, dropout={self.dropout}")
+
+
+def _additive_mask(mask, dtype):
+    """A bool mask in MultiheadAttention's convention (``True`` = may NOT attend) as the additive
+    $M$ ($-\\infty$ there, 0 elsewhere); a float mask is already additive."""
+    if mask is None or mask.dtype != bool:
+        return mask
+    return np.where(mask, -np.inf, 0.0).astype(dtype)
+
+
+class MultiheadAttention(Module):
+    r"""Multi-head attention of queries over separate keys and values, as
+    ``torch.nn.MultiheadAttention``: same constructor, parameter names, shapes, init, layouts
+    and masks, so a torch ``state_dict`` loads as it is.
+
+    With query rows $x_q$ (length $L$), key rows $x_k$ and value rows $x_v$ (length $S$), $H$
+    heads of size $d = E/H$ and head $h$'s slices of the projections,
+
+    $$Q = x_q W_q^\top + b_q,\quad K = x_k W_k^\top + b_k,\quad V = x_v W_v^\top + b_v,$$
+
+    $$A = \operatorname{softmax}_{\text{keys}}\Big(\frac{Q K^\top}{\sqrt d} + M\Big),\qquad
+    O = A V,\qquad y = \operatorname{concat}_h(O_h)\, W_o^\top + b_o,$$
+
+    where $M$ adds ``attn_mask`` and ``key_padding_mask``: a boolean mask is ``True`` where a
+    query may NOT attend ($M = -\infty$ there; the opposite of
+    ``scaled_dot_product_attention``'s boolean mask, as in PyTorch), a float mask is added
+    as it is. Dropout, in training mode, zeroes attention weights $A$ with probability
+    ``dropout`` (from ``rng``) and scales the rest by $1/(1-p)$.
+
+    Args:
+        embed_dim: $E$, the size of a query (and of the output).
+        num_heads: $H$; must divide ``embed_dim``.
+        dropout: probability of zeroing an attention weight in training mode, in $[0, 1]$.
+        bias: if ``False``, neither projection has a bias.
+        add_bias_kv: PyTorch's learned extra key/value row; only ``False`` here.
+        add_zero_attn: PyTorch's extra zero key/value row; only ``False`` here.
+        kdim: the size of a key row; default ``embed_dim``.
+        vdim: the size of a value row; default ``embed_dim``.
+        batch_first: if ``True``, inputs and output are ``(N, L, E)``; else ``(L, N, E)``.
+        dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
+        rng: ``numpy.random.Generator`` for the initial values and the dropout masks;
+            default the package's generator (``chainrule.manual_seed``).
+
+    Shape:
+        query ``(L, N, E)``, key ``(S, N, kdim)``, value ``(S, N, vdim)`` (``batch_first``:
+        ``(N, L, E)``, ``(N, S, kdim)``, ``(N, S, vdim)``; unbatched: ``(L, E)``, ``(S, kdim)``,
+        ``(S, vdim)``) -> output shaped like query, weights ``(N, L, S)`` (per head
+        ``(N, H, L, S)``; unbatched without the ``N``).
+
+    Attributes:
+        in_proj_weight: ``(3E, E)``, the rows of $W_q$, $W_k$, $W_v$ stacked, when
+            ``kdim == vdim == embed_dim``; else ``None`` and ``q_proj_weight`` ``(E, E)``,
+            ``k_proj_weight`` ``(E, kdim)``, ``v_proj_weight`` ``(E, vdim)``. Xavier-uniform, as PyTorch.
+        in_proj_bias: ``(3E,)``, zeros; ``None`` if ``bias=False``.
+        out_proj: a ``Linear`` ``(E -> E)``: ``out_proj.weight`` with Linear's default
+            init, ``out_proj.bias`` zeros.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
+                 batch_first: bool = False, *, dtype=None, rng=None):
+        super().__init__()
+        name = "MultiheadAttention"
+        self.embed_dim, self.num_heads = checks.heads(embed_dim, num_heads, name)
+        self.dropout = checks.in_range(dropout, name, "dropout", low=0, high=1, words="a probability in [0, 1]",
+                                       type_error=ValueError)
+        bias = checks.flag(bias, name, "bias")
+        checks.choice(checks.flag(add_bias_kv, name, "add_bias_kv"), name, "add_bias_kv", (False,))
+        self.add_zero_attn = checks.choice(checks.flag(add_zero_attn, name, "add_zero_attn"), name,
+                                           "add_zero_attn", (False,))
+        E = self.embed_dim
+        self.kdim = E if kdim is None else checks.integer(kdim, name, "kdim", minimum=1)
+        self.vdim = E if vdim is None else checks.integer(vdim, name, "vdim", minimum=1)
+        self._qkv_same_embed_dim = self.kdim == E and self.vdim == E
+        self.batch_first = checks.flag(batch_first, name, "batch_first")
+        self.head_dim = E // self.num_heads
+        self.rng = rng
+        dtype = check_float_dtype(dtype, name)
+        # Registered in PyTorch's order, so state_dict() lists the same keys in the same order.
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(np.empty((3 * E, E), dtype=dtype))
+            for unused in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(unused, None)
+        else:
+            self.q_proj_weight = Parameter(np.empty((E, E), dtype=dtype))
+            self.k_proj_weight = Parameter(np.empty((E, self.kdim), dtype=dtype))
+            self.v_proj_weight = Parameter(np.empty((E, self.vdim), dtype=dtype))
+            self.register_parameter("in_proj_weight", None)
+        self.register_parameter("in_proj_bias", Parameter(np.empty(3 * E, dtype=dtype)) if bias else None)
+        # As in PyTorch, out_proj draws Linear's default init before the projections are filled.
+        self.out_proj = Linear(E, E, bias=bias, dtype=dtype, rng=rng)
+        self.bias_k = self.bias_v = None                     # PyTorch's add_bias_kv rows: never here
+        self._reset_in_proj(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        """PyTorch's init: ``out_proj.weight`` as a Linear, the input projections
+        Xavier-uniform, both biases zero."""
+        self.out_proj.reset_parameters(rng)
+        self._reset_in_proj(rng)
+
+    def _reset_in_proj(self, rng) -> None:
+        rng = resolve_rng(rng=rng, owner="MultiheadAttention")
+        for weight in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+            if weight is not None:
+                init.xavier_uniform_(weight, rng=rng)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+
+    def _projections(self):
+        """$(W_q, W_k, W_v)$ and $(b_q, b_k, b_v)$ (``None`` without bias): views of the
+        stacked ``in_proj_weight`` / ``in_proj_bias``, or the three separate weights."""
+        E = self.embed_dim
+        if self.in_proj_weight is not None:
+            W = self.in_proj_weight.data
+            weights = (W[:E], W[E:2 * E], W[2 * E:])
+        else:
+            weights = (self.q_proj_weight.data, self.k_proj_weight.data, self.v_proj_weight.data)
+        b = None if self.in_proj_bias is None else self.in_proj_bias.data
+        biases = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
+        return weights, biases
+
+    def _batch_first(self, x, batched):
+        """Any accepted layout -> ``(N, T, features)`` (a view)."""
+        if not batched:
+            return x[None]
+        return x if self.batch_first else x.swapaxes(0, 1)
+
+    def _layout(self, x, batched):
+        """``(N, T, features)`` -> the layout the inputs came in (the inverse of ``_batch_first``)."""
+        if not batched:
+            return x[0]
+        return x if self.batch_first else x.swapaxes(0, 1)
+
+    def _split_heads(self, z):
+        """(N, T, E) -> (N, H, T, d): head h is columns h*d .. (h+1)*d of the projection."""
+        N, T, _ = z.shape
+        return z.reshape(N, T, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+
+    _merge_heads = staticmethod(SelfAttention._merge_heads)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+                average_attn_weights=True, is_causal=False):
+        """Returns ``(output, weights)``: output shaped like ``query``; the attention weights
+        (after dropout, as PyTorch returns them) averaged over the heads, or per head with
+        ``average_attn_weights=False``, or ``None`` with ``need_weights=False``."""
+        (Wq, Wk, Wv), (bq, bk, bv) = self._projections()
+        same = query is key and key is value                  # self-attention: backward returns one array
+        query, key, value, key_padding_mask, attn_mask, batched = checks.multihead_inputs(
+            self, query, key, value, key_padding_mask, attn_mask,
+            {"need_weights": need_weights, "average_attn_weights": average_attn_weights, "is_causal": is_causal},
+            Wq.dtype)
+        xq, xk, xv = (self._batch_first(x, batched) for x in (query, key, value))  # (N, L, E), (N, S, kdim), ...
+        N, L, E = xq.shape
+        S = xk.shape[1]
+
+        # The three projections, each one GEMM over all rows, then split into heads.
+        q = self._split_heads(linear(xq.reshape(N * L, -1), Wq, bq).reshape(N, L, E))  # (N, H, L, d)
+        k = self._split_heads(linear(xk.reshape(N * S, -1), Wk, bk).reshape(N, S, E))  # (N, H, S, d)
+        v = self._split_heads(linear(xv.reshape(N * S, -1), Wv, bv).reshape(N, S, E))  # (N, H, S, d)
+
+        # M = attn_mask + key_padding_mask, additive, broadcast to (N, H, L, S). is_causal is a hint
+        # (attn_mask must be given): PyTorch trusts it, and uses the causal mask in place of attn_mask,
+        # only without key_padding_mask and need_weights; so do we.
+        causal = is_causal and key_padding_mask is None and not need_weights
+        mask = None if causal else _additive_mask(attn_mask, Wq.dtype)
+        if mask is not None and mask.ndim == 3:
+            mask = mask.reshape(-1, self.num_heads, L, S)     # (N*H, L, S) or (H, L, S) -> (N or 1, H, L, S)
+        if key_padding_mask is not None:
+            pad = _additive_mask(key_padding_mask, Wq.dtype).reshape(-1, 1, 1, S)  # (N, 1, 1, S)
+            mask = pad if mask is None else mask + pad
+        dropout_p = self.dropout if self.training else 0.0
+        rng = resolve_rng(rng=self.rng, owner="MultiheadAttention") if dropout_p > 0.0 else None
+        out, attn, drop = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
+                                                       is_causal=causal, rng=rng)
+        context = self._merge_heads(out)                      # O per head, concatenated: (N, L, E)
+        # backward needs the inputs (for the projections' weight gradients), Q, K, V (dA, dQ, dK),
+        # A and the dropout mask (softmax's Jacobian, dV); out_proj keeps its own input.
+        self.save_for_backward(xq, xk, xv, q, k, v, attn, drop, batched, same)
+        y = self.out_proj(context.reshape(N * L, E)).reshape(N, L, E)  # as rows: one GEMM
+        if not need_weights:
+            return self._layout(y, batched), None
+        weights = attn if drop is None else attn * drop       # what multiplied V, (N, H, L, S)
+        if average_attn_weights:
+            weights = weights.mean(axis=1)                    # (N, L, S)
+        return self._layout(y, batched), weights if batched else weights[0]
+
+    def backward(self, grad_output):
+        r"""Given $G = \partial C/\partial y$, shaped like the output (the gradient of the
+        attention weights output is not taken: it is a read-out, not part of $C$'s path here):
+
+        - output projection (``out_proj.backward``): $\partial C/\partial O = G W_o$;
+        - the attention core, per head: $\partial C/\partial Q$, $\partial C/\partial K$,
+          $\partial C/\partial V$ from ``scaled_dot_product_attention_backward``
+          (masked keys have $A = 0$ and get no gradient);
+        - each input projection, e.g. $Q = x_q W_q^\top + b_q$:
+          $\partial C/\partial W_q \mathrel{+}= \delta_q^\top x_q$, $\partial C/\partial b_q
+          \mathrel{+}= \sum \delta_q$, $\partial C/\partial x_q = \delta_q W_q$ with
+          $\delta_q = \partial C/\partial Q$ (heads merged).
+
+        Returns ``(dquery, dkey, dvalue)``, each shaped like its input; or one array,
+        $\delta_q W_q + \delta_k W_k + \delta_v W_v$, when ``query``, ``key`` and ``value`` were
+        the same array (self-attention: the sum over its three uses). ``None`` in their place
+        when ``needs_input_grad`` is ``False``.
+        """
+        xq, xk, xv, q, k, v, attn, drop, batched, same = self.saved_tensors
+        (Wq, Wk, Wv), _ = self._projections()
+        g = checks.grad_of_shape(grad_output, "MultiheadAttention.backward", "grad_output",
+                                 self._layout(xq, batched).shape, Wq.dtype,
+                                 " (the forward output's)")
+        g = self._batch_first(g, batched)                     # (N, L, E)
+        N, L, E = g.shape
+        S = xk.shape[1]
+
+        d_context = self.out_proj.backward(g.reshape(N * L, E))  # dC/dO concatenated, (N*L, E)
+        d_out = self._split_heads(d_context.reshape(N, L, E))   # dC/dO per head, (N, H, L, d)
+        d_q, d_k, d_v = scaled_dot_product_attention_backward(d_out, q, k, v, attn, drop)
+        deltas = [self._merge_heads(d).reshape(-1, E) for d in (d_q, d_k, d_v)]  # (N*L, E), (N*S, E) x2
+        rows = [x.reshape(-1, x.shape[-1]) for x in (xq, xk, xv)]               # (N*L, E), (N*S, kdim), ...
+
+        # BP4/BP3 for the three projections: dW = delta^T x, db = sum of delta.
+        if self.in_proj_weight is not None:
+            if self.in_proj_weight.requires_grad:
+                accumulate_grad(self.in_proj_weight, np.concatenate([d.T @ x for d, x in zip(deltas, rows)]))
+        else:
+            for weight, d, x in zip((self.q_proj_weight, self.k_proj_weight, self.v_proj_weight), deltas, rows):
+                if weight.requires_grad:
+                    accumulate_grad(weight, d.T @ x)
+        if self.in_proj_bias is not None and self.in_proj_bias.requires_grad:
+            accumulate_grad(self.in_proj_bias, np.concatenate([d.sum(axis=0) for d in deltas]))  # (3E,)
+
+        if not self.needs_input_grad:
+            return None if same else (None, None, None)
+        # BP2 for the inputs: dx_q = delta_q W_q, dx_k = delta_k W_k, dx_v = delta_v W_v.
+        grads = [self._layout((d @ W).reshape(N, -1, W.shape[1]), batched)
+                 for d, W in zip(deltas, (Wq, Wk, Wv))]
+        if same:
+            return grads[0] + grads[1] + grads[2]             # one array used three times
+        return tuple(grads)
+
+    def extra_repr(self) -> str:
+        kv = "" if self._qkv_same_embed_dim else f", kdim={self.kdim}, vdim={self.vdim}"
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
+                f"bias={self.in_proj_bias is not None}{kv}, batch_first={self.batch_first}")
