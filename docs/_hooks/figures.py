@@ -1,4 +1,4 @@
-"""Figures for the derivation pages (backprop, activations), drawn at build time.
+"""Figures for the derivation pages (backprop, activations, the module pages), drawn at build time.
 
 Imported by executed code blocks, like ``docs_plots`` next to it. The numbers a figure shows
 are computed in the page's own code block (with chainrule's modules) and passed in; these
@@ -10,7 +10,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from docs_plots import svg as _svg
-from matplotlib.patches import Circle, FancyArrowPatch
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
 FORWARD = "#3f51b5"    # values, forward pass
 BACKWARD = "#e6550d"   # gradients, backward pass
@@ -28,10 +29,56 @@ def svg(fig, phone=None) -> str:
     return _svg(fig, phone=phone)
 
 
+# Signed numbers (a Jacobian, a gradient): blue below zero, white at zero, orange above.
+SIGNED = LinearSegmentedColormap.from_list("signed", [FORWARD, "#ffffff", BACKWARD])
+
+
 def _arrow(ax, start, end, color, *, width=1.0, style="-|>", rad=0.0, z=1, shrink=0.0):
     ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=9, color=color,
                                  linewidth=width, connectionstyle=f"arc3,rad={rad}", zorder=z,
                                  shrinkA=shrink, shrinkB=shrink))
+
+
+def _cells(ax, x, y, values, *, color=None, cmap=None, limit=None, fmt=None, size=11, hatch=None,
+           highlight=None, edge="white", w=1.0):
+    """A matrix drawn as cells ``w`` wide and 1 high, its top-left corner at (x, y), row i at
+    y - i - 1.
+
+    Each cell is filled in ``color`` (light; darker where ``highlight``, a boolean array, is
+    True) or, with ``cmap``, by its value in [-limit, limit]; ``fmt`` writes the value in
+    it; cells where ``hatch`` is True are grey (a masked entry). A 1-d ``values`` is a row."""
+    values = np.atleast_2d(values)
+    rows, cols = values.shape
+    for i in range(rows):
+        for j in range(cols):
+            v = values[i, j]
+            masked = hatch is not None and hatch[i, j]
+            if masked:
+                face = "#eeeeee"
+            elif cmap is not None:
+                face = cmap(0.5 + 0.5 * v / limit)
+            else:
+                lit = highlight is not None and highlight[i, j]
+                face = _tint(color, 0.8 if lit else 0.28)
+            ax.add_patch(Rectangle((x + j * w, y - i - 1), w, 1, facecolor=face, edgecolor=edge, linewidth=1.2))
+            if fmt is not None:
+                dark = cmap is not None and not masked and abs(v) > 0.55 * limit
+                ax.text(x + (j + 0.5) * w, y - i - 0.5, fmt(v), ha="center", va="center", fontsize=size,
+                        color=GREY if masked else ("white" if dark else "#212121"))
+    ax.add_patch(Rectangle((x, y - rows), cols * w, rows, facecolor="none", edgecolor="#424242", linewidth=0.8))
+
+
+def _tint(color: str, alpha: float):
+    """``color`` mixed with white: opaque, so overlapping cells do not darken each other."""
+    from matplotlib.colors import to_rgb
+
+    return tuple(1 - alpha * (1 - c) for c in to_rgb(color))
+
+
+def _node(ax, xy, text, *, size=12, color="black", face="white", z=3, pad=0.3):
+    """A labelled box (a value or an operation in a graph)."""
+    ax.text(*xy, text, ha="center", va="center", fontsize=size, color=color, zorder=z,
+            bbox=dict(boxstyle=f"round,pad={pad}", facecolor=face, edgecolor=color, linewidth=0.9))
 
 
 # --------------------------------------------------------------------------------------
@@ -455,4 +502,180 @@ def bptt_truncation(back: np.ndarray, full: np.ndarray, truncated: np.ndarray, k
     ax.tick_params(labelsize=10)
     ax.legend(fontsize=10, frameon=False, loc="lower right")
     fig.tight_layout()
+    return svg(fig)
+
+
+# --------------------------------------------------------------------------------------
+# modules/linear.md: the three products of Linear's backward, as blocks of their shapes
+# --------------------------------------------------------------------------------------
+def linear_backward_shapes(N: int, n_in: int, n_out: int) -> str:
+    """dC/dW = delta^T x, dC/db = the column sums of delta, dC/dx = delta W, each matrix a
+    block of its shape (one cell per entry; x and W blue, delta and the gradients orange). In
+    each product one entry of the result is dark, with the row and the column it is made of:
+    the sizes that meet in the middle must agree, which is what puts the transposes where
+    they are. The three side by side on a wide screen, one above the other on a phone."""
+    args = (N, n_in, n_out)
+    return svg(_linear_backward_shapes(*args, vertical=False),
+               phone=_linear_backward_shapes(*args, vertical=True))
+
+
+def _linear_backward_shapes(N, n_in, n_out, vertical: bool):
+    j, k, n = 0, 1, 2                                          # the entries lit up: W_jk, b_j, x_nk
+
+    def lit(rows, cols, row=None, col=None):
+        mask = np.zeros((rows, cols), bool)
+        if row is not None:
+            mask[row, :] = True
+        if col is not None:
+            mask[:, col] = True
+        return mask
+
+    def cell(rows, cols, row, col):
+        mask = np.zeros((rows, cols), bool)
+        mask[row, col] = True
+        return mask
+
+    # each equation: a list of blocks (name, shape label, rows, cols, colour, highlight) and symbols
+    equations = [
+        ("BP4", [(r"$\partial C/\partial W$", "out × in", n_out, n_in, BACKWARD, cell(n_out, n_in, j, k)), "=",
+                 (r"$\delta^{\top}$", "out × N", n_out, N, BACKWARD, lit(n_out, N, row=j)), "",
+                 ("$x$", "N × in", N, n_in, FORWARD, lit(N, n_in, col=k))]),
+        ("BP3", [(r"$\partial C/\partial b$", "out", 1, n_out, BACKWARD, cell(1, n_out, 0, j)), "=",
+                 (r"$\Sigma_n\, \delta_n$", "N × out", N, n_out, BACKWARD, lit(N, n_out, col=j))]),
+        ("BP2", [(r"$\partial C/\partial x$", "N × in", N, n_in, BACKWARD, cell(N, n_in, n, k)), "=",
+                 (r"$\delta$", "N × out", N, n_out, BACKWARD, lit(N, n_out, row=n)), "",
+                 ("$W$", "out × in", n_out, n_in, FORWARD, lit(n_out, n_in, col=k))]),
+    ]
+    gap, symbol = 0.6, 1.2
+    widths = [sum(b[3] + gap if isinstance(b, tuple) else (symbol if b else 0.2) for b in parts) - gap
+              for _, parts in equations]
+    height = max(N, n_out) + 3.7                                # blocks, with a name above and a shape below
+    fig_w = 5.4 if vertical else 10.0
+    fig, ax = plt.subplots(figsize=(fig_w, 3 * height * 0.42 + 0.2) if vertical else (fig_w, 3.4))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    x0, top = 0.0, 0.0
+    for (bp, parts), width in zip(equations, widths):
+        x = x0 if not vertical else 0.0
+        mid = top - 1.9 - max(N, n_out) / 2                    # the equation's middle line
+        ax.text(x, top, bp, ha="left", va="top", fontsize=12, color=BACKWARD, fontweight="bold")
+        for part in parts:
+            if isinstance(part, str):
+                step = symbol if part else 0.2
+                if part:
+                    ax.text(x + step / 2 - gap / 2, mid, part, ha="center", va="center", fontsize=15)
+                x += step
+                continue
+            name, shape, rows, cols, color, highlight = part
+            y = mid + rows / 2
+            _cells(ax, x, y, np.zeros((rows, cols)), color=color, highlight=highlight)
+            ax.text(x + cols / 2, y + 0.2, name, ha="center", va="bottom", fontsize=13)
+            sizes = f"{cols}" if shape == "out" else f"{rows} × {cols}"
+            ax.text(x + cols / 2, y - rows - 0.2, f"{shape}\n({sizes})", ha="center", va="top", fontsize=11,
+                    color="#424242", linespacing=1.3)
+            x += cols + gap
+        if vertical:
+            top -= height + 0.4
+        else:
+            x0 += width + 2.0
+    if vertical:
+        ax.set_xlim(-0.3, max(widths) + 0.3)
+        ax.set_ylim(top + 0.2, 0.3)
+    else:
+        ax.set_xlim(-0.3, x0 - 1.7)
+        ax.set_ylim(-height - 0.2, 0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# modules/softmax.md: the Jacobian diag(s) - s s^T of one example, and the product backward takes
+# --------------------------------------------------------------------------------------
+def softmax_jacobian(s: np.ndarray, J: np.ndarray, g: np.ndarray, dz: np.ndarray) -> str:
+    """The vector ``s`` beside the heat map of ``J`` (orange above zero: the diagonal; blue
+    below: every off-diagonal entry), then the backward's product with the upstream ``g``:
+    ``dz = J g = s * (g - <g, s>)``. One row on a wide screen; on a phone the product goes
+    under the Jacobian."""
+    return svg(_softmax_jacobian(s, J, g, dz, vertical=False), phone=_softmax_jacobian(s, J, g, dz, vertical=True))
+
+
+def _softmax_jacobian(s, J, g, dz, vertical: bool):
+    C, w = len(s), 1.45                                         # cells 1.45 wide: room for "−0.15"
+    dot = float(g @ s)
+    number = lambda v: f"{v:.2f}".replace("-", "−")
+    fig, ax = plt.subplots(figsize=(5.4, 6.4) if vertical else (10.0, 3.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    _cells(ax, 0, 0, s[:, None], color=FORWARD, fmt=number, edge="#bdbdbd", w=w)
+    ax.text(w / 2, 0.25, "$s$", ha="center", va="bottom", fontsize=13, color=FORWARD)
+    x = w + 1.0
+    _cells(ax, x, 0, J, cmap=SIGNED, limit=np.abs(J).max(), fmt=number, w=w)
+    ax.text(x + C * w / 2, 0.25, r"$J = \mathrm{diag}(s) - s\,s^{\top}$", ha="center", va="bottom", fontsize=13)
+    for i in range(C):                                          # row and column numbers
+        ax.text(x - 0.15, -i - 0.5, f"{i}", ha="right", va="center", fontsize=11, color="#616161")
+        ax.text(x + (i + 0.5) * w, -C - 0.15, f"{i}", ha="center", va="top", fontsize=11, color="#616161")
+    ax.text(x + C * w / 2, -C - 0.85, r"diagonal $s_i(1 - s_i) > 0$, off it $-s_i s_j < 0$", ha="center",
+            va="top", fontsize=11, color="#424242")
+    right = x + C * w
+    # the product backward computes from s alone
+    x, top = (0.0, -C - 3.0) if vertical else (right + 1.4, 0.0)
+    start = x
+    columns = [("$g$", g), (r"$g - \langle g, s\rangle$", g - dot), (r"$s \odot (\ldots)$", dz)]
+    for m, (name, vector) in enumerate(columns):
+        _cells(ax, x, top, vector[:, None], color=BACKWARD, fmt=number, edge="#bdbdbd", w=w)
+        ax.text(x + w / 2, top + 0.25, name, ha="center", va="bottom", fontsize=12, color=BACKWARD)
+        if m < 2:
+            ax.text(x + w + 0.75, top - C / 2, "→", ha="center", va="center", fontsize=15, color=BACKWARD)
+        x += w + 1.5
+    end = x - 1.5
+    ax.text((start + end) / 2, top - C - 0.3, f"$\\langle g, s\\rangle$ = {number(dot)}", ha="center",
+            va="top", fontsize=11, color="#424242")
+    ax.text((start + end) / 2, top - C - 1.0, "= $J g$, without forming $J$", ha="center", va="top",
+            fontsize=11, color="#424242")
+    ax.set_xlim(-0.4, max(right, end) + 0.3)
+    ax.set_ylim(top - C - 1.8, 1.2)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# modules/embedding.md: the weight gradient as a scatter-add
+# --------------------------------------------------------------------------------------
+def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, padding_idx: int) -> str:
+    """Each looked-up position k (left: its index i_k and its upstream row delta_k) sends
+    delta_k to row i_k of weight.grad (right): a row looked up twice is the sum of two, a row
+    never looked up is 0, and the padding row is 0 whatever points at it (grey)."""
+    indices = np.asarray(indices).reshape(-1)
+    delta = delta.reshape(len(indices), -1)
+    V, D = grad.shape
+    w = 1.45                                                    # cell width: room for "−0.15"
+    number = lambda v: f"{v:.2f}".replace("-", "−")
+    limit = max(np.abs(delta).max(), np.abs(grad).max())
+    fig, ax = plt.subplots(figsize=(6.0, 4.4))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    left = 1.7
+    right = left + D * w + 2.6
+    span = (max(len(indices), V) - 1) * 1.3                     # both columns the same height
+    ks, vs = -np.linspace(0, span, len(indices)), -np.linspace(0, span, V)
+    ax.text(0.0, 0.35, "$k$: $i_k$", ha="left", va="bottom", fontsize=12)
+    ax.text(left + D * w / 2, 0.35, r"$\delta_k = \partial C/\partial y_k$", ha="center", va="bottom",
+            fontsize=12, color=BACKWARD)
+    ax.text(right + D * w / 2, 0.35, "weight.grad", ha="center", va="bottom", fontsize=12, color=BACKWARD)
+    for k, (index, y) in enumerate(zip(indices, ks)):
+        pad = index == padding_idx
+        ax.text(0.0, y - 0.5, f"{k}: {index}", ha="left", va="center", fontsize=12, color=GREY if pad else "black")
+        _cells(ax, left, y, delta[k], cmap=SIGNED, limit=limit, fmt=number, size=11, w=w)
+        _arrow(ax, (left + D * w + 0.1, y - 0.5), (right - 0.1, vs[index] - 0.5), GREY if pad else BACKWARD,
+               width=0.8 if pad else 1.3)
+    users = {v: [k for k, i in enumerate(indices) if i == v] for v in range(V)}
+    for v, y in enumerate(vs):
+        _cells(ax, right, y, grad[v], cmap=SIGNED, limit=limit, fmt=number, size=11, w=w)
+        if v == padding_idx:
+            note, color = f"{v}: padding_idx", GREY
+        elif not users[v]:
+            note, color = f"{v}: not looked up", GREY
+        else:
+            note, color = f"{v}: " + " + ".join(f"$\\delta_{k}$" for k in users[v]), BACKWARD
+        ax.text(right + D * w + 0.25, y - 0.5, note, ha="left", va="center", fontsize=12, color=color)
+    ax.set_xlim(-0.2, right + D * w + 3.6)
+    ax.set_ylim(-span - 1.3, 1.3)
     return svg(fig)
