@@ -31,6 +31,7 @@ def svg(fig, phone=None) -> str:
 
 # Signed numbers (a Jacobian, a gradient): blue below zero, white at zero, orange above.
 SIGNED = LinearSegmentedColormap.from_list("signed", [FORWARD, "#ffffff", BACKWARD])
+VALUES = LinearSegmentedColormap.from_list("values", ["#ffffff", FORWARD])   # values in [0, 1]
 
 
 def _arrow(ax, start, end, color, *, width=1.0, style="-|>", rad=0.0, z=1, shrink=0.0):
@@ -39,32 +40,34 @@ def _arrow(ax, start, end, color, *, width=1.0, style="-|>", rad=0.0, z=1, shrin
                                  shrinkA=shrink, shrinkB=shrink))
 
 
-def _cells(ax, x, y, values, *, color=None, cmap=None, limit=None, fmt=None, size=11, hatch=None,
+def _cells(ax, x, y, values, *, color=None, cmap=None, norm=None, fmt=None, size=11, masked=None,
            highlight=None, edge="white", w=1.0):
     """A matrix drawn as cells ``w`` wide and 1 high, its top-left corner at (x, y), row i at
     y - i - 1.
 
     Each cell is filled in ``color`` (light; darker where ``highlight``, a boolean array, is
-    True) or, with ``cmap``, by its value in [-limit, limit]; ``fmt`` writes the value in
-    it; cells where ``hatch`` is True are grey (a masked entry). A 1-d ``values`` is a row."""
+    True) or, with ``cmap``, by its value, ``norm = (low, high)`` mapped to the colour map's
+    ends; ``fmt`` writes the value in it; cells where ``masked`` is True are grey. A 1-d
+    ``values`` is a row."""
+    from matplotlib.colors import to_rgb
+
     values = np.atleast_2d(values)
     rows, cols = values.shape
     for i in range(rows):
         for j in range(cols):
             v = values[i, j]
-            masked = hatch is not None and hatch[i, j]
-            if masked:
+            grey = masked is not None and masked[i, j]
+            if grey:
                 face = "#eeeeee"
             elif cmap is not None:
-                face = cmap(0.5 + 0.5 * v / limit)
+                face = cmap((v - norm[0]) / (norm[1] - norm[0]))
             else:
-                lit = highlight is not None and highlight[i, j]
-                face = _tint(color, 0.8 if lit else 0.28)
+                face = _tint(color, 0.8 if highlight is not None and highlight[i, j] else 0.28)
             ax.add_patch(Rectangle((x + j * w, y - i - 1), w, 1, facecolor=face, edgecolor=edge, linewidth=1.2))
             if fmt is not None:
-                dark = cmap is not None and not masked and abs(v) > 0.55 * limit
+                dark = np.dot(to_rgb(face), (0.3, 0.59, 0.11)) < 0.55      # white text on a dark cell
                 ax.text(x + (j + 0.5) * w, y - i - 0.5, fmt(v), ha="center", va="center", fontsize=size,
-                        color=GREY if masked else ("white" if dark else "#212121"))
+                        color=GREY if grey else ("white" if dark else "#212121"))
     ax.add_patch(Rectangle((x, y - rows), cols * w, rows, facecolor="none", edgecolor="#424242", linewidth=0.8))
 
 
@@ -608,7 +611,7 @@ def _softmax_jacobian(s, J, g, dz, vertical: bool):
     _cells(ax, 0, 0, s[:, None], color=FORWARD, fmt=number, edge="#bdbdbd", w=w)
     ax.text(w / 2, 0.25, "$s$", ha="center", va="bottom", fontsize=13, color=FORWARD)
     x = w + 1.0
-    _cells(ax, x, 0, J, cmap=SIGNED, limit=np.abs(J).max(), fmt=number, w=w)
+    _cells(ax, x, 0, J, cmap=SIGNED, norm=(-np.abs(J).max(), np.abs(J).max()), fmt=number, w=w)
     ax.text(x + C * w / 2, 0.25, r"$J = \mathrm{diag}(s) - s\,s^{\top}$", ha="center", va="bottom", fontsize=13)
     for i in range(C):                                          # row and column numbers
         ax.text(x - 0.15, -i - 0.5, f"{i}", ha="right", va="center", fontsize=11, color="#616161")
@@ -649,6 +652,7 @@ def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, 
     w = 1.45                                                    # cell width: room for "−0.15"
     number = lambda v: f"{v:.2f}".replace("-", "−")
     limit = max(np.abs(delta).max(), np.abs(grad).max())
+    norm = (-limit, limit)
     fig, ax = plt.subplots(figsize=(6.0, 4.4))
     ax.set_aspect("equal")
     ax.axis("off")
@@ -663,12 +667,12 @@ def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, 
     for k, (index, y) in enumerate(zip(indices, ks)):
         pad = index == padding_idx
         ax.text(0.0, y - 0.5, f"{k}: {index}", ha="left", va="center", fontsize=12, color=GREY if pad else "black")
-        _cells(ax, left, y, delta[k], cmap=SIGNED, limit=limit, fmt=number, size=11, w=w)
+        _cells(ax, left, y, delta[k], cmap=SIGNED, norm=norm, fmt=number, size=11, w=w)
         _arrow(ax, (left + D * w + 0.1, y - 0.5), (right - 0.1, vs[index] - 0.5), GREY if pad else BACKWARD,
                width=0.8 if pad else 1.3)
     users = {v: [k for k, i in enumerate(indices) if i == v] for v in range(V)}
     for v, y in enumerate(vs):
-        _cells(ax, right, y, grad[v], cmap=SIGNED, limit=limit, fmt=number, size=11, w=w)
+        _cells(ax, right, y, grad[v], cmap=SIGNED, norm=norm, fmt=number, size=11, w=w)
         if v == padding_idx:
             note, color = f"{v}: padding_idx", GREY
         elif not users[v]:
@@ -678,4 +682,270 @@ def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, 
         ax.text(right + D * w + 0.25, y - 0.5, note, ha="left", va="center", fontsize=12, color=color)
     ax.set_xlim(-0.2, right + D * w + 3.6)
     ax.set_ylim(-span - 1.3, 1.3)
+    return svg(fig)
+
+
+# --------------------------------------------------------------------------------------
+# modules/attention.md: one head's graph, and A and dC/dS of a causal example
+# --------------------------------------------------------------------------------------
+def _graph_edge(ax, boxes, src, dst, grad, *, side=1, offset=0.16, label_at=0.5, label_pad=0.14, rad=0.0):
+    """A forward arrow ``src -> dst`` (black) between two node boxes, and beside it the backward
+    arrow ``dst -> src`` (orange) labelled ``grad``, offset to ``side`` (+1 left of the forward
+    direction, -1 right)."""
+    (x0, y0), (x1, y1) = boxes[src].get_position(), boxes[dst].get_position()
+    ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=1,
+                arrowprops=dict(arrowstyle="-|>", color="black", linewidth=0.9, mutation_scale=10,
+                                patchA=boxes[src].get_bbox_patch(), patchB=boxes[dst].get_bbox_patch(),
+                                shrinkA=2, shrinkB=2, connectionstyle=f"arc3,rad={rad}"))
+    length = np.hypot(x1 - x0, y1 - y0)
+    nx, ny = -(y1 - y0) / length * side, (x1 - x0) / length * side          # the normal, to ``side``
+    ox, oy = nx * offset, ny * offset
+    ax.annotate("", xy=(x0 + ox, y0 + oy), xytext=(x1 + ox, y1 + oy), zorder=1,
+                arrowprops=dict(arrowstyle="-|>", color=BACKWARD, linewidth=1.4, mutation_scale=10,
+                                patchA=boxes[dst].get_bbox_patch(), patchB=boxes[src].get_bbox_patch(),
+                                shrinkA=2, shrinkB=2, connectionstyle=f"arc3,rad={rad}"))
+    if grad:
+        mx, my = x0 + (x1 - x0) * label_at, y0 + (y1 - y0) * label_at
+        d = offset + label_pad
+        ha = "center" if abs(nx) < 0.3 else ("left" if nx > 0 else "right")
+        va = "center" if abs(ny) < 0.3 else ("bottom" if ny > 0 else "top")
+        ax.text(mx + nx * d, my + ny * d, grad, ha=ha, va=va, fontsize=12, color=BACKWARD)
+
+
+def attention_graph() -> str:
+    """One head: x -> Q, K, V -> S = QK^T / sqrt(d) -> mask -> A = softmax(S) -> O = AV -> y,
+    forward arrows black, each with the backward arrow of its gradient beside it (orange), and
+    the backward formulas under the graph. Left to right on a wide screen, top to bottom on a
+    phone."""
+    return svg(_attention_graph(vertical=False), phone=_attention_graph(vertical=True))
+
+
+def _attention_graph(vertical: bool):
+    # (u, v): u along the graph (right, or down), v across it (up, or right)
+    nodes = {"x": (0.0, 0.0, "$x$"), "Q": (1.7, 1.3, "$Q$"), "K": (1.7, 0.0, "$K$"), "V": (1.7, -1.3, "$V$"),
+             "S": (4.1, 0.65, "$S = QK^{\\top}/$√$d$"), "M": (6.9, 0.65, "mask: $+M$"),
+             "A": (9.8, 0.65, r"$A = \mathrm{softmax}(S)$"), "O": (12.6, -0.3, "$O = AV$"),
+             "y": (14.6, -0.3, "output $y$")}
+    if vertical:                                                 # (down, right) on a phone
+        nodes.update({"Q": (1.5, -1.5, "$Q$"), "K": (1.5, 0.0, "$K$"), "V": (1.5, 1.5, "$V$"),
+                      "S": (3.1, -0.75, nodes["S"][2]), "M": (4.6, -0.75, nodes["M"][2]),
+                      "A": (6.1, -0.75, nodes["A"][2]), "O": (7.7, 0.9, nodes["O"][2]),
+                      "y": (9.2, 0.9, nodes["y"][2])})
+    at = (lambda u, v: (v, -u)) if vertical else (lambda u, v: (u, v))
+    fig, ax = plt.subplots(figsize=(5.4, 8.0) if vertical else (10.0, 4.2))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    boxes = {name: ax.text(*at(u, v), text, ha="center", va="center", fontsize=12, zorder=3,
+                           bbox=dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor="black",
+                                     linewidth=0.9))
+             for name, (u, v, text) in nodes.items()}
+    fig.canvas.draw()                                            # the boxes' sizes, for the arrows
+    up = -1 if vertical else 1                                   # the backward arrows' side
+    edges = [("x", "Q", "", up), ("x", "K", "", up), ("x", "V", "", -up),
+             ("Q", "S", r"$\dot Q$", up), ("K", "S", r"$\dot K$", -up), ("S", "M", r"$\dot S$", -up),
+             ("M", "A", r"$\dot S$", -up), ("A", "O", r"$\dot A$", up), ("V", "O", r"$\dot V$", -up),
+             ("O", "y", r"$\dot O$", -up)]
+    for src, dst, grad, side in edges:
+        _graph_edge(ax, boxes, src, dst, grad, side=side, offset=0.14, label_pad=0.16,
+                    label_at=0.38 if dst == "S" and vertical else 0.5)
+    lines = [r"backward, with $\dot Z = \partial C/\partial Z$:",
+             r"$\dot A = \dot O V^{\top},\quad \dot V = A^{\top} \dot O$",
+             r"$\dot S = A \odot (\dot A - \mathrm{rowsum}(\dot A \odot A))$, 0 where masked ($A = 0$)",
+             r"$\dot Q = \dot S K/$√$d,\quad \dot K = \dot S^{\top} Q/$√$d$",
+             r"$\dot x = \dot Q W_q + \dot K W_k + \dot V W_v$: $x$ is used three times"]
+    if vertical:
+        lines[2:3] = [r"$\dot S = A \odot (\dot A - \mathrm{rowsum}(\dot A \odot A))$",
+                      r"      0 where masked ($A = 0$)"]
+        lines[-1:] = [r"$\dot x = \dot Q W_q + \dot K W_k + \dot V W_v$", "      ($x$ is used three times)"]
+    step = 0.5 if not vertical else 0.55
+    base = (-0.4, -2.2) if not vertical else (-2.4, -10.0)
+    for k, line in enumerate(lines):
+        ax.text(base[0], base[1] - step * k, line, ha="left", va="top", fontsize=12,
+                color="#424242" if k == 0 else BACKWARD)
+    bottom = base[1] - step * len(lines) - 0.2
+    if vertical:
+        ax.set_xlim(-2.6, 3.0)
+        ax.set_ylim(bottom, 0.9)
+    else:
+        ax.set_xlim(-0.6, 15.5)
+        ax.set_ylim(bottom, 2.0)
+    return fig
+
+
+def attention_maps(A: np.ndarray, dS: np.ndarray) -> str:
+    """Two heat maps of one causal head, query i down, key j across: the weights A (blue, rows
+    sum to 1) and dC/dS (orange above zero, blue below); masked entries (j > i) grey, exactly
+    0 in both. Side by side on a wide screen, one above the other on a phone."""
+    return svg(_attention_maps(A, dS, vertical=False), phone=_attention_maps(A, dS, vertical=True))
+
+
+def _attention_maps(A, dS, vertical: bool):
+    T, w = A.shape[0], 1.45
+    masked = np.triu(np.ones((T, T), bool), k=1)
+    number = lambda v: "0" if v == 0 else f"{v:.2f}".replace("-", "−")   # a masked entry: exactly 0
+    limit = np.abs(dS).max()
+    fig, ax = plt.subplots(figsize=(5.4, 8.8) if vertical else (10.0, 4.6))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    panels = [(A, VALUES, (0.0, 1.0), r"$A = \mathrm{softmax}(S)$"),
+              (dS, SIGNED, (-limit, limit), r"$\partial C/\partial S$")]
+    for p, (M, cmap, norm, title) in enumerate(panels):
+        x, y = (0.0, -p * (T + 2.9)) if vertical else (p * (T * w + 2.2), 0.0)
+        _cells(ax, x, y, M, cmap=cmap, norm=norm, fmt=number, masked=masked, w=w, size=11)
+        ax.text(x + T * w / 2, y + 0.3, title, ha="center", va="bottom", fontsize=13)
+        for i in range(T):
+            ax.text(x - 0.15, y - i - 0.5, f"{i}", ha="right", va="center", fontsize=11, color="#616161")
+            ax.text(x + (i + 0.5) * w, y - T - 0.15, f"{i}", ha="center", va="top", fontsize=11, color="#616161")
+        ax.text(x - 0.7, y - T / 2, "query $i$", ha="right", va="center", fontsize=11, rotation=90,
+                color="#616161")
+        ax.text(x + T * w / 2, y - T - 0.75, "key $j$", ha="center", va="top", fontsize=11, color="#616161")
+    foot = -(T + 2.9) - T - 1.6 if vertical else -T - 1.6
+    ax.text(0.0 if vertical else T * w + 1.1, foot, "grey: masked ($j > i$), exactly 0 in both",
+            ha="left" if vertical else "center", va="top", fontsize=11, color=GREY)
+    ax.set_xlim(-1.6, T * w + 0.3 if vertical else 2 * T * w + 2.5)
+    ax.set_ylim(foot - 0.8, 1.3)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# modules/recurrent.md: the GRU and the LSTM cell, with their gradient paths
+# --------------------------------------------------------------------------------------
+def _wire(ax, points, color="black", *, width=0.9, arrow=True, shrink=10.0, style="-", z=1):
+    """A polyline through ``points``; with ``arrow``, an arrowhead on the last segment that
+    stops ``shrink`` points short of the node it enters."""
+    xs, ys = zip(*points)
+    ax.plot(xs[:-1] if arrow else xs, ys[:-1] if arrow else ys, color=color, linewidth=width, linestyle=style,
+            zorder=z, solid_capstyle="butt")
+    if arrow:
+        ax.add_patch(FancyArrowPatch(points[-2], points[-1], arrowstyle="-|>", mutation_scale=9, color=color,
+                                     linewidth=width, linestyle=style, shrinkA=0, shrinkB=shrink, zorder=z))
+
+
+def _op(ax, xy, symbol, *, r=0.28):
+    """An element-wise operation: a circle with ``symbol`` (×, +, 1−) in it."""
+    ax.add_patch(Circle(xy, r, facecolor="white", edgecolor="black", linewidth=1.0, zorder=3))
+    ax.text(*xy, symbol, ha="center", va="center", fontsize=13 if len(symbol) < 2 else 11, zorder=4)
+
+
+def _gate(ax, xy, text, name, below=False):
+    """A gate: its non-linearity in a box, its name (blue, a forward value) at the box's top
+    left corner, or with ``below`` at its bottom left."""
+    ax.text(*xy, text, ha="center", va="center", fontsize=13, zorder=3,
+            bbox=dict(boxstyle="round,pad=0.3", facecolor="#fff8e1", edgecolor="black", linewidth=0.9))
+    ax.text(xy[0] - 0.12, xy[1] + (-0.5 if below else 0.5), name, ha="right", va="top" if below else "bottom",
+            fontsize=13, color=FORWARD)
+
+
+def _cell_frame(ax, x0, x1, y0, y1):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0.05,rounding_size=0.3",
+                                facecolor="#f5f5f5", edgecolor=GREY, linewidth=0.8, zorder=0))
+
+
+def lstm_cell_diagram() -> str:
+    """One LSTM step: the cell-state line c_{t-1} -> (x f) -> (+ i g) -> c_t along the top,
+    the four gates on the bus [h_{t-1}, x_t] below, h_t = o tanh(c_t) on the right. Orange:
+    the gradient's direct path back along the cell line, c_{t-1} <- c_t through the forget gate
+    (dc_t * f: no W_hh, no tanh'), and (dashed) the path into h_{t-1} through the gates and W_hh."""
+    fig, ax = plt.subplots(figsize=(5.4, 4.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    top, mid, gates, bus = 5.0, 3.9, 2.5, 1.0
+    xf, xi, xg, xo, xh = 2.4, 4.0, 5.3, 6.9, 8.3
+    _cell_frame(ax, 0.9, 9.1, 0.55, 5.4)
+    # the cell-state line and the bus
+    _wire(ax, [(-0.1, top), (xf, top)], shrink=9)
+    _wire(ax, [(xf, top), (xg, top)], shrink=9)
+    _wire(ax, [(xg, top), (10.0, top)], shrink=0)
+    _wire(ax, [(-0.1, bus), (xo + 0.6, bus)], arrow=False)
+    _wire(ax, [(1.4, -0.5), (1.4, bus)], arrow=False)
+    ax.text(-0.2, top, "$c_{t-1}$", ha="right", va="center", fontsize=14)
+    ax.text(10.1, top, "$c_t$", ha="left", va="center", fontsize=14)
+    ax.text(-0.2, bus, "$h_{t-1}$", ha="right", va="center", fontsize=14)
+    ax.text(1.4, -0.6, "$x_t$", ha="center", va="top", fontsize=14)
+    for x in (xf, xi, xg, xo):                                       # the bus feeds every gate
+        _wire(ax, [(x, bus), (x, gates)], shrink=11)
+    _gate(ax, (xf, gates), r"$\sigma$", "$f$", below=True)
+    _gate(ax, (xi, gates), r"$\sigma$", "$i$", below=True)
+    _gate(ax, (xg, gates), r"$\tanh$", "$g$", below=True)
+    _gate(ax, (xo, gates), r"$\sigma$", "$o$", below=True)
+    _wire(ax, [(xf, gates), (xf, top)], shrink=9)                    # f multiplies c_{t-1}
+    _wire(ax, [(xi, gates), (xi, mid), (xg, mid)], shrink=9)         # i and g multiply ...
+    _wire(ax, [(xg, gates), (xg, mid)], shrink=9)
+    _wire(ax, [(xg, mid), (xg, top)], shrink=9)                      # ... and add to the cell line
+    _wire(ax, [(xh, top), (xh, mid)], shrink=12)                     # h_t = o tanh(c_t)
+    _wire(ax, [(xh, mid), (xh, gates)], shrink=9)
+    _wire(ax, [(xo, gates), (xh, gates)], shrink=9)
+    _wire(ax, [(xh, gates), (xh, bus), (10.0, bus)], shrink=0)
+    ax.text(10.1, bus, "$h_t$", ha="left", va="center", fontsize=14)
+    _op(ax, (xf, top), "×")
+    _op(ax, (xg, mid), "×")
+    _op(ax, (xg, top), "+")
+    _op(ax, (xh, gates), "×")
+    ax.text(xh, mid, r"$\tanh$", ha="center", va="center", fontsize=12, zorder=3,
+            bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="black", linewidth=0.9))
+    # the gradient paths
+    low = top + 0.65
+    _wire(ax, [(10.0, low), (-0.1, low)], BACKWARD, width=2.0, shrink=0, z=2)
+    ax.text(0.0, low + 0.12, r"$\partial C/\partial c_{t-1} = dc_t \odot f$", ha="left", va="bottom",
+            fontsize=13, color=BACKWARD)
+    ax.text(10.0, low + 0.12, "$dc_t$", ha="right", va="bottom", fontsize=13, color=BACKWARD)
+    _wire(ax, [(10.0, bus - 0.7), (-0.1, bus - 0.7)], BACKWARD, width=1.2, shrink=0, style="--", z=2)
+    ax.text(2.0, bus - 0.82, r"$\partial C/\partial h_{t-1} = \delta\, W_{hh}$", ha="left", va="top", fontsize=13,
+            color=BACKWARD)
+    ax.set_xlim(-1.2, 10.9)
+    ax.set_ylim(-1.2, 6.5)
+    return svg(fig)
+
+
+def gru_cell_diagram() -> str:
+    """One GRU step: h_{t-1} along the top, kept in proportion z and mixed with the candidate
+    n in proportion 1 - z; the gates r, z and the candidate n = tanh(. + r * n_hat) below.
+    Orange: the gradient's direct path h_{t-1} <- h_t through z (dh * z: no W_hh, no tanh'),
+    and (dashed) the path through the gates and W_hh."""
+    fig, ax = plt.subplots(figsize=(5.4, 4.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    top, mid, gates, bus = 5.0, 3.9, 2.5, 1.0
+    xr, xz, xrn, xn, xmix = 2.0, 3.4, 5.2, 6.6, 8.0
+    _cell_frame(ax, 0.9, 9.1, 0.55, 5.4)
+    _wire(ax, [(-0.1, top), (xz, top)], shrink=9)
+    _wire(ax, [(xz, top), (xmix, top)], shrink=9)
+    _wire(ax, [(xmix, top), (10.0, top)], shrink=0)
+    _wire(ax, [(1.3, top), (1.3, bus)], arrow=False)                 # h_{t-1} also feeds the gates
+    _wire(ax, [(1.3, bus), (xn + 0.4, bus)], arrow=False)
+    _wire(ax, [(1.3, -0.5), (1.3, bus)], arrow=False)
+    ax.text(-0.2, top, "$h_{t-1}$", ha="right", va="center", fontsize=14)
+    ax.text(10.1, top, "$h_t$", ha="left", va="center", fontsize=14)
+    ax.text(1.3, -0.6, "$x_t$", ha="center", va="top", fontsize=14)
+    for x in (xr, xz, xn):
+        _wire(ax, [(x, bus), (x, gates)], shrink=11)
+    _wire(ax, [(xrn, bus), (xrn, gates)], shrink=9)                  # n_hat = h_{t-1} W_hn^T + b_hn
+    ax.text(xrn + 0.1, (bus + gates) / 2 - 0.1, r"$\hat n$", ha="left", va="center", fontsize=13)
+    _gate(ax, (xr, gates), r"$\sigma$", "$r$")
+    _gate(ax, (xz, gates), r"$\sigma$", "$z$")
+    _gate(ax, (xn, gates), r"$\tanh$", "$n$")
+    _wire(ax, [(xr, gates), (xr, gates - 0.75), (xrn, gates - 0.75), (xrn, gates)], shrink=9)  # r * n_hat
+    _op(ax, (xrn, gates), "×")
+    _wire(ax, [(xrn, gates), (xn, gates)], shrink=13)
+    _wire(ax, [(xz, gates), (xz, top)], shrink=9)                    # z keeps h_{t-1}
+    _wire(ax, [(xz, mid), (xrn, mid)], shrink=9)                     # 1 - z weighs n
+    _op(ax, (xrn, mid), "1−", r=0.38)
+    _wire(ax, [(xrn, mid), (xmix, mid)], shrink=9)
+    _wire(ax, [(xn, gates), (xn, mid - 0.6), (xmix, mid - 0.6), (xmix, mid)], shrink=9)
+    _op(ax, (xmix, mid), "×")
+    _wire(ax, [(xmix, mid), (xmix, top)], shrink=9)
+    _op(ax, (xz, top), "×")
+    _op(ax, (xmix, top), "+")
+    low = top + 0.65
+    _wire(ax, [(10.0, low), (-0.1, low)], BACKWARD, width=2.0, shrink=0, z=2)
+    ax.text(0.0, low + 0.12, r"$dh \odot z_t$ (direct)", ha="left", va="bottom", fontsize=13, color=BACKWARD)
+    ax.text(10.0, low + 0.12, r"$dh = \partial C/\partial h_t$", ha="right", va="bottom", fontsize=13,
+            color=BACKWARD)
+    _wire(ax, [(10.0, bus - 0.7), (-0.1, bus - 0.7)], BACKWARD, width=1.2, shrink=0, style="--", z=2)
+    ax.text(2.0, bus - 0.82, r"$+\ (da_r, da_z, r \odot da_n)\, W_{hh}$", ha="left", va="top", fontsize=13,
+            color=BACKWARD)
+    ax.set_xlim(-1.2, 10.9)
+    ax.set_ylim(-1.2, 6.5)
     return svg(fig)
