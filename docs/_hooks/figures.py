@@ -553,8 +553,8 @@ def _linear_backward_shapes(N, n_in, n_out, vertical: bool):
     widths = [sum(b[3] + gap if isinstance(b, tuple) else (symbol if b else 0.2) for b in parts) - gap
               for _, parts in equations]
     height = max(N, n_out) + 3.7                                # blocks, with a name above and a shape below
-    fig_w = 5.4 if vertical else 10.0
-    fig, ax = plt.subplots(figsize=(fig_w, 3 * height * 0.42 + 0.2) if vertical else (fig_w, 3.4))
+    fig_w = 5.4 if vertical else 9.0
+    fig, ax = plt.subplots(figsize=(fig_w, 3 * height * 0.42 + 0.2) if vertical else (fig_w, 3.2))
     ax.set_aspect("equal")
     ax.axis("off")
     x0, top = 0.0, 0.0
@@ -653,7 +653,7 @@ def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, 
     number = lambda v: f"{v:.2f}".replace("-", "−")
     limit = max(np.abs(delta).max(), np.abs(grad).max())
     norm = (-limit, limit)
-    fig, ax = plt.subplots(figsize=(6.0, 4.4))
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
     ax.set_aspect("equal")
     ax.axis("off")
     left = 1.7
@@ -673,25 +673,35 @@ def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, 
     users = {v: [k for k, i in enumerate(indices) if i == v] for v in range(V)}
     for v, y in enumerate(vs):
         _cells(ax, right, y, grad[v], cmap=SIGNED, norm=norm, fmt=number, size=11, w=w)
-        if v == padding_idx:
-            note, color = f"{v}: padding_idx", GREY
-        elif not users[v]:
-            note, color = f"{v}: not looked up", GREY
+        if v == padding_idx or not users[v]:
+            note, color = f"{v}", GREY
         else:
-            note, color = f"{v}: " + " + ".join(f"$\\delta_{k}$" for k in users[v]), BACKWARD
+            note, color = f"{v} = " + " + ".join(f"$\\delta_{k}$" for k in users[v]), BACKWARD
         ax.text(right + D * w + 0.25, y - 0.5, note, ha="left", va="center", fontsize=12, color=color)
-    ax.set_xlim(-0.2, right + D * w + 3.6)
-    ax.set_ylim(-span - 1.3, 1.3)
+    unused = [str(v) for v in range(V) if not users[v] and v != padding_idx]
+    ax.text(0.0, -span - 1.5, f"grey: row {padding_idx}, padding_idx, stays 0;", ha="left", va="top", fontsize=12,
+            color=GREY)
+    ax.text(0.0, -span - 2.2, f"{'rows' if len(unused) > 1 else 'row'} {', '.join(unused)}: not looked up, 0",
+            ha="left", va="top", fontsize=12, color=GREY)
+    ax.set_xlim(-0.2, right + D * w + 2.6)
+    ax.set_ylim(-span - 2.9, 1.3)
     return svg(fig)
 
 
 # --------------------------------------------------------------------------------------
 # modules/attention.md: one head's graph, and A and dC/dS of a causal example
 # --------------------------------------------------------------------------------------
+def _box_exit(ax, box, dx, dy) -> float:
+    """How far along (dx, dy), as a fraction, a line from the centre of ``box`` (a text with a
+    bbox, already drawn) leaves the box."""
+    extent = box.get_bbox_patch().get_window_extent().transformed(ax.transData.inverted())
+    return min(extent.width / 2 / abs(dx) if dx else np.inf, extent.height / 2 / abs(dy) if dy else np.inf)
+
+
 def _graph_edge(ax, boxes, src, dst, grad, *, side=1, offset=0.16, label_at=0.5, label_pad=0.14, rad=0.0):
     """A forward arrow ``src -> dst`` (black) between two node boxes, and beside it the backward
-    arrow ``dst -> src`` (orange) labelled ``grad``, offset to ``side`` (+1 left of the forward
-    direction, -1 right)."""
+    arrow ``dst -> src`` (orange) labelled ``grad`` (at ``label_at`` of the part of the arrow
+    between the boxes), offset to ``side`` (+1 left of the forward direction, -1 right)."""
     (x0, y0), (x1, y1) = boxes[src].get_position(), boxes[dst].get_position()
     ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=1,
                 arrowprops=dict(arrowstyle="-|>", color="black", linewidth=0.9, mutation_scale=10,
@@ -705,7 +715,10 @@ def _graph_edge(ax, boxes, src, dst, grad, *, side=1, offset=0.16, label_at=0.5,
                                 patchA=boxes[dst].get_bbox_patch(), patchB=boxes[src].get_bbox_patch(),
                                 shrinkA=2, shrinkB=2, connectionstyle=f"arc3,rad={rad}"))
     if grad:
-        mx, my = x0 + (x1 - x0) * label_at, y0 + (y1 - y0) * label_at
+        t0 = _box_exit(ax, boxes[src], x1 - x0, y1 - y0)
+        t1 = 1 - _box_exit(ax, boxes[dst], x1 - x0, y1 - y0)
+        t = t0 + (t1 - t0) * label_at
+        mx, my = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
         d = offset + label_pad
         ha = "center" if abs(nx) < 0.3 else ("left" if nx > 0 else "right")
         va = "center" if abs(ny) < 0.3 else ("bottom" if ny > 0 else "top")
@@ -723,9 +736,9 @@ def attention_graph() -> str:
 def _attention_graph(vertical: bool):
     # (u, v): u along the graph (right, or down), v across it (up, or right)
     nodes = {"x": (0.0, 0.0, "$x$"), "Q": (1.7, 1.3, "$Q$"), "K": (1.7, 0.0, "$K$"), "V": (1.7, -1.3, "$V$"),
-             "S": (4.1, 0.65, "$S = QK^{\\top}/$√$d$"), "M": (6.9, 0.65, "mask: $+M$"),
-             "A": (9.8, 0.65, r"$A = \mathrm{softmax}(S)$"), "O": (12.6, -0.3, "$O = AV$"),
-             "y": (14.6, -0.3, "output $y$")}
+             "S": (4.3, 0.65, "$S = QK^{\\top}/$√$d$"), "M": (7.2, 0.65, "mask: $+M$"),
+             "A": (10.4, 0.65, r"$A = \mathrm{softmax}(S)$"), "O": (13.6, -0.3, "$O = AV$"),
+             "y": (15.8, -0.3, "output $y$")}
     if vertical:                                                 # (down, right) on a phone
         nodes.update({"Q": (1.5, -1.5, "$Q$"), "K": (1.5, 0.0, "$K$"), "V": (1.5, 1.5, "$V$"),
                       "S": (3.1, -0.75, nodes["S"][2]), "M": (4.6, -0.75, nodes["M"][2]),
@@ -743,11 +756,11 @@ def _attention_graph(vertical: bool):
     up = -1 if vertical else 1                                   # the backward arrows' side
     edges = [("x", "Q", "", up), ("x", "K", "", up), ("x", "V", "", -up),
              ("Q", "S", r"$\dot Q$", up), ("K", "S", r"$\dot K$", -up), ("S", "M", r"$\dot S$", -up),
-             ("M", "A", r"$\dot S$", -up), ("A", "O", r"$\dot A$", up), ("V", "O", r"$\dot V$", -up),
+             ("M", "A", r"$\dot S$", -up), ("A", "O", r"$\dot A$", -up), ("V", "O", r"$\dot V$", -up),
              ("O", "y", r"$\dot O$", -up)]
     for src, dst, grad, side in edges:
         _graph_edge(ax, boxes, src, dst, grad, side=side, offset=0.14, label_pad=0.16,
-                    label_at=0.38 if dst == "S" and vertical else 0.5)
+                    label_at=0.4 if dst == "S" and vertical else 0.5)
     lines = [r"backward, with $\dot Z = \partial C/\partial Z$:",
              r"$\dot A = \dot O V^{\top},\quad \dot V = A^{\top} \dot O$",
              r"$\dot S = A \odot (\dot A - \mathrm{rowsum}(\dot A \odot A))$, 0 where masked ($A = 0$)",
@@ -767,7 +780,7 @@ def _attention_graph(vertical: bool):
         ax.set_xlim(-2.6, 3.0)
         ax.set_ylim(bottom, 0.9)
     else:
-        ax.set_xlim(-0.6, 15.5)
+        ax.set_xlim(-0.6, 16.8)
         ax.set_ylim(bottom, 2.0)
     return fig
 
@@ -848,7 +861,7 @@ def lstm_cell_diagram() -> str:
     the four gates on the bus [h_{t-1}, x_t] below, h_t = o tanh(c_t) on the right. Orange:
     the gradient's direct path back along the cell line, c_{t-1} <- c_t through the forget gate
     (dc_t * f: no W_hh, no tanh'), and (dashed) the path into h_{t-1} through the gates and W_hh."""
-    fig, ax = plt.subplots(figsize=(5.4, 4.3))
+    fig, ax = plt.subplots(figsize=(5.0, 4.0))
     ax.set_aspect("equal")
     ax.axis("off")
     top, mid, gates, bus = 5.0, 3.9, 2.5, 1.0
@@ -904,7 +917,7 @@ def gru_cell_diagram() -> str:
     n in proportion 1 - z; the gates r, z and the candidate n = tanh(. + r * n_hat) below.
     Orange: the gradient's direct path h_{t-1} <- h_t through z (dh * z: no W_hh, no tanh'),
     and (dashed) the path through the gates and W_hh."""
-    fig, ax = plt.subplots(figsize=(5.4, 4.3))
+    fig, ax = plt.subplots(figsize=(5.0, 4.0))
     ax.set_aspect("equal")
     ax.axis("off")
     top, mid, gates, bus = 5.0, 3.9, 2.5, 1.0
