@@ -865,7 +865,7 @@ def lstm_cell_diagram() -> str:
     ax.set_aspect("equal")
     ax.axis("off")
     top, mid, gates, bus = 5.0, 3.9, 2.5, 1.0
-    xf, xi, xg, xo, xh = 2.4, 4.0, 5.3, 6.9, 8.3
+    xf, xi, xg, xo, xh = 2.4, 3.85, 5.4, 7.0, 8.3
     _cell_frame(ax, 0.9, 9.1, 0.55, 5.4)
     # the cell-state line and the bus
     _wire(ax, [(-0.1, top), (xf, top)], shrink=9)
