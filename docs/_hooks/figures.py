@@ -645,11 +645,18 @@ def _softmax_jacobian(s, J, g, dz, vertical: bool):
 def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, padding_idx: int) -> str:
     """Each looked-up position k (left: its index i_k and its upstream row delta_k) sends
     delta_k to row i_k of weight.grad (right): a row looked up twice is the sum of two, a row
-    never looked up is 0, and the padding row is 0 whatever points at it (grey)."""
+    never looked up is 0, and the padding row is 0 whatever points at it (grey). The same
+    drawing for a phone, with larger text."""
+    args = (indices, delta, grad, padding_idx)
+    return svg(_embedding_scatter(*args, phone=False), phone=_embedding_scatter(*args, phone=True))
+
+
+def _embedding_scatter(indices, delta, grad, padding_idx, phone: bool):
     indices = np.asarray(indices).reshape(-1)
     delta = delta.reshape(len(indices), -1)
     V, D = grad.shape
-    w = 1.45                                                    # cell width: room for "−0.15"
+    # cell width (room for "−0.15"), the labels' and the cells' font sizes
+    w, text, small = (1.8, 13, 12) if phone else (1.45, 12, 11)
     number = lambda v: f"{v:.2f}".replace("-", "−")
     limit = max(np.abs(delta).max(), np.abs(grad).max())
     norm = (-limit, limit)
@@ -660,32 +667,32 @@ def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, 
     right = left + D * w + 2.6
     span = (max(len(indices), V) - 1) * 1.3                     # both columns the same height
     ks, vs = -np.linspace(0, span, len(indices)), -np.linspace(0, span, V)
-    ax.text(0.0, 0.35, "$k$: $i_k$", ha="left", va="bottom", fontsize=12)
+    ax.text(0.0, 0.35, "$k$: $i_k$", ha="left", va="bottom", fontsize=text)
     ax.text(left + D * w / 2, 0.35, r"$\delta_k = \partial C/\partial y_k$", ha="center", va="bottom",
-            fontsize=12, color=BACKWARD)
-    ax.text(right + D * w / 2, 0.35, "weight.grad", ha="center", va="bottom", fontsize=12, color=BACKWARD)
+            fontsize=text, color=BACKWARD)
+    ax.text(right + D * w / 2, 0.35, "weight.grad", ha="center", va="bottom", fontsize=text, color=BACKWARD)
     for k, (index, y) in enumerate(zip(indices, ks)):
         pad = index == padding_idx
-        ax.text(0.0, y - 0.5, f"{k}: {index}", ha="left", va="center", fontsize=12, color=GREY if pad else "black")
-        _cells(ax, left, y, delta[k], cmap=SIGNED, norm=norm, fmt=number, size=11, w=w)
+        ax.text(0.0, y - 0.5, f"{k}: {index}", ha="left", va="center", fontsize=text, color=GREY if pad else "black")
+        _cells(ax, left, y, delta[k], cmap=SIGNED, norm=norm, fmt=number, size=small, w=w)
         _arrow(ax, (left + D * w + 0.1, y - 0.5), (right - 0.1, vs[index] - 0.5), GREY if pad else BACKWARD,
                width=0.8 if pad else 1.3)
     users = {v: [k for k, i in enumerate(indices) if i == v] for v in range(V)}
     for v, y in enumerate(vs):
-        _cells(ax, right, y, grad[v], cmap=SIGNED, norm=norm, fmt=number, size=11, w=w)
+        _cells(ax, right, y, grad[v], cmap=SIGNED, norm=norm, fmt=number, size=small, w=w)
         if v == padding_idx or not users[v]:
             note, color = f"{v}", GREY
         else:
             note, color = f"{v} = " + " + ".join(f"$\\delta_{k}$" for k in users[v]), BACKWARD
-        ax.text(right + D * w + 0.25, y - 0.5, note, ha="left", va="center", fontsize=12, color=color)
+        ax.text(right + D * w + 0.25, y - 0.5, note, ha="left", va="center", fontsize=text, color=color)
     unused = [str(v) for v in range(V) if not users[v] and v != padding_idx]
-    ax.text(0.0, -span - 1.5, f"grey: row {padding_idx}, padding_idx, stays 0;", ha="left", va="top", fontsize=12,
+    ax.text(0.0, -span - 1.5, f"grey: row {padding_idx}, padding_idx, stays 0;", ha="left", va="top", fontsize=text,
             color=GREY)
     ax.text(0.0, -span - 2.2, f"{'rows' if len(unused) > 1 else 'row'} {', '.join(unused)}: not looked up, 0",
-            ha="left", va="top", fontsize=12, color=GREY)
+            ha="left", va="top", fontsize=text, color=GREY)
     ax.set_xlim(-0.2, right + D * w + 2.6)
     ax.set_ylim(-span - 2.9, 1.3)
-    return svg(fig)
+    return fig
 
 
 # --------------------------------------------------------------------------------------
@@ -756,7 +763,7 @@ def _attention_graph(vertical: bool):
     up = -1 if vertical else 1                                   # the backward arrows' side
     edges = [("x", "Q", "", up), ("x", "K", "", up), ("x", "V", "", -up),
              ("Q", "S", r"$\dot Q$", up), ("K", "S", r"$\dot K$", -up), ("S", "M", r"$\dot S$", -up),
-             ("M", "A", r"$\dot S$", -up), ("A", "O", r"$\dot A$", -up), ("V", "O", r"$\dot V$", -up),
+             ("M", "A", r"$\dot S$", -up), ("A", "O", r"$\dot A$", -1), ("V", "O", r"$\dot V$", -up),
              ("O", "y", r"$\dot O$", -up)]
     for src, dst, grad, side in edges:
         _graph_edge(ax, boxes, src, dst, grad, side=side, offset=0.14, label_pad=0.16,
