@@ -78,12 +78,6 @@ def _tint(color: str, alpha: float):
     return tuple(1 - alpha * (1 - c) for c in to_rgb(color))
 
 
-def _node(ax, xy, text, *, size=12, color="black", face="white", z=3, pad=0.3):
-    """A labelled box (a value or an operation in a graph)."""
-    ax.text(*xy, text, ha="center", va="center", fontsize=size, color=color, zorder=z,
-            bbox=dict(boxstyle=f"round,pad={pad}", facecolor=face, edgecolor=color, linewidth=0.9))
-
-
 # --------------------------------------------------------------------------------------
 # backprop.md: delta flowing backwards through a 2-3-3-2 network
 # --------------------------------------------------------------------------------------
