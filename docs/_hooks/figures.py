@@ -1,4 +1,4 @@
-"""Figures for the derivation pages (backprop, activations), drawn at build time.
+"""Figures for the derivation pages (backprop, activations, the module pages), drawn at build time.
 
 Imported by executed code blocks, like ``docs_plots`` next to it. The numbers a figure shows
 are computed in the page's own code block (with chainrule's modules) and passed in; these
@@ -10,7 +10,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from docs_plots import svg as _svg
-from matplotlib.patches import Circle, FancyArrowPatch
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
 FORWARD = "#3f51b5"    # values, forward pass
 BACKWARD = "#e6550d"   # gradients, backward pass
@@ -28,10 +29,53 @@ def svg(fig, phone=None) -> str:
     return _svg(fig, phone=phone)
 
 
+# Signed numbers (a Jacobian, a gradient): blue below zero, white at zero, orange above.
+SIGNED = LinearSegmentedColormap.from_list("signed", [FORWARD, "#ffffff", BACKWARD])
+VALUES = LinearSegmentedColormap.from_list("values", ["#ffffff", FORWARD])   # values in [0, 1]
+
+
 def _arrow(ax, start, end, color, *, width=1.0, style="-|>", rad=0.0, z=1, shrink=0.0):
     ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=9, color=color,
                                  linewidth=width, connectionstyle=f"arc3,rad={rad}", zorder=z,
                                  shrinkA=shrink, shrinkB=shrink))
+
+
+def _cells(ax, x, y, values, *, color=None, cmap=None, norm=None, fmt=None, size=11, masked=None,
+           highlight=None, edge="white", w=1.0):
+    """A matrix drawn as cells ``w`` wide and 1 high, its top-left corner at (x, y), row i at
+    y - i - 1.
+
+    Each cell is filled in ``color`` (light; darker where ``highlight``, a boolean array, is
+    True) or, with ``cmap``, by its value, ``norm = (low, high)`` mapped to the colour map's
+    ends; ``fmt`` writes the value in it; cells where ``masked`` is True are grey. A 1-d
+    ``values`` is a row."""
+    from matplotlib.colors import to_rgb
+
+    values = np.atleast_2d(values)
+    rows, cols = values.shape
+    for i in range(rows):
+        for j in range(cols):
+            v = values[i, j]
+            grey = masked is not None and masked[i, j]
+            if grey:
+                face = "#eeeeee"
+            elif cmap is not None:
+                face = cmap((v - norm[0]) / (norm[1] - norm[0]))
+            else:
+                face = _tint(color, 0.8 if highlight is not None and highlight[i, j] else 0.28)
+            ax.add_patch(Rectangle((x + j * w, y - i - 1), w, 1, facecolor=face, edgecolor=edge, linewidth=1.2))
+            if fmt is not None:
+                dark = np.dot(to_rgb(face), (0.3, 0.59, 0.11)) < 0.55      # white text on a dark cell
+                ax.text(x + (j + 0.5) * w, y - i - 0.5, fmt(v), ha="center", va="center", fontsize=size,
+                        color=GREY if grey else ("white" if dark else "#212121"))
+    ax.add_patch(Rectangle((x, y - rows), cols * w, rows, facecolor="none", edgecolor="#424242", linewidth=0.8))
+
+
+def _tint(color: str, alpha: float):
+    """``color`` mixed with white: opaque, so overlapping cells do not darken each other."""
+    from matplotlib.colors import to_rgb
+
+    return tuple(1 - alpha * (1 - c) for c in to_rgb(color))
 
 
 # --------------------------------------------------------------------------------------
@@ -455,4 +499,467 @@ def bptt_truncation(back: np.ndarray, full: np.ndarray, truncated: np.ndarray, k
     ax.tick_params(labelsize=10)
     ax.legend(fontsize=10, frameon=False, loc="lower right")
     fig.tight_layout()
+    return svg(fig)
+
+
+# --------------------------------------------------------------------------------------
+# modules/linear.md: the three products of Linear's backward, as blocks of their shapes
+# --------------------------------------------------------------------------------------
+def linear_backward_shapes(N: int, n_in: int, n_out: int) -> str:
+    """dC/dW = delta^T x, dC/db = the column sums of delta, dC/dx = delta W, each matrix a
+    block of its shape (one cell per entry; x and W blue, delta and the gradients orange). In
+    each product one entry of the result is dark, with the row and the column it is made of:
+    the sizes that meet in the middle must agree, which is what puts the transposes where
+    they are. The three side by side on a wide screen, one above the other on a phone."""
+    args = (N, n_in, n_out)
+    return svg(_linear_backward_shapes(*args, vertical=False),
+               phone=_linear_backward_shapes(*args, vertical=True))
+
+
+def _linear_backward_shapes(N, n_in, n_out, vertical: bool):
+    j, k, n = 0, 1, 2                                          # the entries lit up: W_jk, b_j, x_nk
+
+    def lit(rows, cols, row=None, col=None):
+        mask = np.zeros((rows, cols), bool)
+        if row is not None:
+            mask[row, :] = True
+        if col is not None:
+            mask[:, col] = True
+        return mask
+
+    def cell(rows, cols, row, col):
+        mask = np.zeros((rows, cols), bool)
+        mask[row, col] = True
+        return mask
+
+    # each equation: a list of blocks (name, shape label, rows, cols, colour, highlight) and symbols
+    equations = [
+        ("BP4", [(r"$\partial C/\partial W$", "out × in", n_out, n_in, BACKWARD, cell(n_out, n_in, j, k)), "=",
+                 (r"$\delta^{\top}$", "out × N", n_out, N, BACKWARD, lit(n_out, N, row=j)), "",
+                 ("$x$", "N × in", N, n_in, FORWARD, lit(N, n_in, col=k))]),
+        ("BP3", [(r"$\partial C/\partial b$", "out", 1, n_out, BACKWARD, cell(1, n_out, 0, j)), "=",
+                 (r"$\Sigma_n\, \delta_n$", "N × out", N, n_out, BACKWARD, lit(N, n_out, col=j))]),
+        ("BP2", [(r"$\partial C/\partial x$", "N × in", N, n_in, BACKWARD, cell(N, n_in, n, k)), "=",
+                 (r"$\delta$", "N × out", N, n_out, BACKWARD, lit(N, n_out, row=n)), "",
+                 ("$W$", "out × in", n_out, n_in, FORWARD, lit(n_out, n_in, col=k))]),
+    ]
+    gap, symbol = 0.6, 1.2
+    widths = [sum(b[3] + gap if isinstance(b, tuple) else (symbol if b else 0.2) for b in parts) - gap
+              for _, parts in equations]
+    height = max(N, n_out) + 3.7                                # blocks, with a name above and a shape below
+    fig_w = 5.4 if vertical else 9.0
+    fig, ax = plt.subplots(figsize=(fig_w, 3 * height * 0.42 + 0.2) if vertical else (fig_w, 3.2))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    x0, top = 0.0, 0.0
+    for (bp, parts), width in zip(equations, widths):
+        x = x0 if not vertical else 0.0
+        mid = top - 1.9 - max(N, n_out) / 2                    # the equation's middle line
+        ax.text(x, top, bp, ha="left", va="top", fontsize=12, color=BACKWARD, fontweight="bold")
+        for part in parts:
+            if isinstance(part, str):
+                step = symbol if part else 0.2
+                if part:
+                    ax.text(x + step / 2 - gap / 2, mid, part, ha="center", va="center", fontsize=15)
+                x += step
+                continue
+            name, shape, rows, cols, color, highlight = part
+            y = mid + rows / 2
+            _cells(ax, x, y, np.zeros((rows, cols)), color=color, highlight=highlight)
+            ax.text(x + cols / 2, y + 0.2, name, ha="center", va="bottom", fontsize=13)
+            sizes = f"{cols}" if shape == "out" else f"{rows} × {cols}"
+            ax.text(x + cols / 2, y - rows - 0.2, f"{shape}\n({sizes})", ha="center", va="top", fontsize=11,
+                    color="#424242", linespacing=1.3)
+            x += cols + gap
+        if vertical:
+            top -= height + 0.4
+        else:
+            x0 += width + 2.0
+    if vertical:
+        ax.set_xlim(-0.3, max(widths) + 0.3)
+        ax.set_ylim(top + 0.2, 0.3)
+    else:
+        ax.set_xlim(-0.3, x0 - 1.7)
+        ax.set_ylim(-height - 0.2, 0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# modules/softmax.md: the Jacobian diag(s) - s s^T of one example, and the product backward takes
+# --------------------------------------------------------------------------------------
+def softmax_jacobian(s: np.ndarray, J: np.ndarray, g: np.ndarray, dz: np.ndarray) -> str:
+    """The vector ``s`` beside the heat map of ``J`` (orange above zero: the diagonal; blue
+    below: every off-diagonal entry), then the backward's product with the upstream ``g``:
+    ``dz = J g = s * (g - <g, s>)``. One row on a wide screen; on a phone the product goes
+    under the Jacobian."""
+    return svg(_softmax_jacobian(s, J, g, dz, vertical=False), phone=_softmax_jacobian(s, J, g, dz, vertical=True))
+
+
+def _softmax_jacobian(s, J, g, dz, vertical: bool):
+    C, w = len(s), 1.45                                         # cells 1.45 wide: room for "−0.15"
+    dot = float(g @ s)
+    number = lambda v: f"{v:.2f}".replace("-", "−")
+    fig, ax = plt.subplots(figsize=(5.4, 6.4) if vertical else (10.0, 3.3))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    _cells(ax, 0, 0, s[:, None], color=FORWARD, fmt=number, edge="#bdbdbd", w=w)
+    ax.text(w / 2, 0.25, "$s$", ha="center", va="bottom", fontsize=13, color=FORWARD)
+    x = w + 1.0
+    _cells(ax, x, 0, J, cmap=SIGNED, norm=(-np.abs(J).max(), np.abs(J).max()), fmt=number, w=w)
+    ax.text(x + C * w / 2, 0.25, r"$J = \mathrm{diag}(s) - s\,s^{\top}$", ha="center", va="bottom", fontsize=13)
+    for i in range(C):                                          # row and column numbers
+        ax.text(x - 0.15, -i - 0.5, f"{i}", ha="right", va="center", fontsize=11, color="#616161")
+        ax.text(x + (i + 0.5) * w, -C - 0.15, f"{i}", ha="center", va="top", fontsize=11, color="#616161")
+    ax.text(x + C * w / 2, -C - 0.85, r"diagonal $s_i(1 - s_i) > 0$, off it $-s_i s_j < 0$", ha="center",
+            va="top", fontsize=11, color="#424242")
+    right = x + C * w
+    # the product backward computes from s alone
+    x, top = (0.0, -C - 3.0) if vertical else (right + 1.4, 0.0)
+    start = x
+    columns = [("$g$", g), (r"$g - \langle g, s\rangle$", g - dot), (r"$s \odot (\ldots)$", dz)]
+    for m, (name, vector) in enumerate(columns):
+        _cells(ax, x, top, vector[:, None], color=BACKWARD, fmt=number, edge="#bdbdbd", w=w)
+        ax.text(x + w / 2, top + 0.25, name, ha="center", va="bottom", fontsize=12, color=BACKWARD)
+        if m < 2:
+            ax.text(x + w + 0.75, top - C / 2, "→", ha="center", va="center", fontsize=15, color=BACKWARD)
+        x += w + 1.5
+    end = x - 1.5
+    ax.text((start + end) / 2, top - C - 0.3, f"$\\langle g, s\\rangle$ = {number(dot)}", ha="center",
+            va="top", fontsize=11, color="#424242")
+    ax.text((start + end) / 2, top - C - 1.0, "= $J g$, without forming $J$", ha="center", va="top",
+            fontsize=11, color="#424242")
+    ax.set_xlim(-0.4, max(right, end) + 0.3)
+    ax.set_ylim(top - C - 1.8, 1.2)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# modules/embedding.md: the weight gradient as a scatter-add
+# --------------------------------------------------------------------------------------
+def embedding_scatter(indices: np.ndarray, delta: np.ndarray, grad: np.ndarray, padding_idx: int) -> str:
+    """Each looked-up position k (left: its index i_k and its upstream row delta_k) sends
+    delta_k to row i_k of weight.grad (right): a row looked up twice is the sum of two, a row
+    never looked up is 0, and the padding row is 0 whatever points at it (grey). The same
+    drawing for a phone, with larger text."""
+    args = (indices, delta, grad, padding_idx)
+    return svg(_embedding_scatter(*args, phone=False), phone=_embedding_scatter(*args, phone=True))
+
+
+def _embedding_scatter(indices, delta, grad, padding_idx, phone: bool):
+    indices = np.asarray(indices).reshape(-1)
+    delta = delta.reshape(len(indices), -1)
+    V, D = grad.shape
+    # cell width (room for "−0.15"), the labels' and the cells' font sizes
+    w, text, small = (1.8, 13, 12) if phone else (1.45, 12, 11)
+    number = lambda v: f"{v:.2f}".replace("-", "−")
+    limit = max(np.abs(delta).max(), np.abs(grad).max())
+    norm = (-limit, limit)
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    left = 1.7
+    right = left + D * w + 2.6
+    span = (max(len(indices), V) - 1) * 1.3                     # both columns the same height
+    ks, vs = -np.linspace(0, span, len(indices)), -np.linspace(0, span, V)
+    ax.text(0.0, 0.35, "$k$: $i_k$", ha="left", va="bottom", fontsize=text)
+    ax.text(left + D * w / 2, 0.35, r"$\delta_k = \partial C/\partial y_k$", ha="center", va="bottom",
+            fontsize=text, color=BACKWARD)
+    ax.text(right + D * w / 2, 0.35, "weight.grad", ha="center", va="bottom", fontsize=text, color=BACKWARD)
+    for k, (index, y) in enumerate(zip(indices, ks)):
+        pad = index == padding_idx
+        ax.text(0.0, y - 0.5, f"{k}: {index}", ha="left", va="center", fontsize=text, color=GREY if pad else "black")
+        _cells(ax, left, y, delta[k], cmap=SIGNED, norm=norm, fmt=number, size=small, w=w)
+        _arrow(ax, (left + D * w + 0.1, y - 0.5), (right - 0.1, vs[index] - 0.5), GREY if pad else BACKWARD,
+               width=0.8 if pad else 1.3)
+    users = {v: [k for k, i in enumerate(indices) if i == v] for v in range(V)}
+    for v, y in enumerate(vs):
+        _cells(ax, right, y, grad[v], cmap=SIGNED, norm=norm, fmt=number, size=small, w=w)
+        if v == padding_idx or not users[v]:
+            note, color = f"{v}", GREY
+        else:
+            note, color = f"{v} = " + " + ".join(f"$\\delta_{k}$" for k in users[v]), BACKWARD
+        ax.text(right + D * w + 0.25, y - 0.5, note, ha="left", va="center", fontsize=text, color=color)
+    unused = [str(v) for v in range(V) if not users[v] and v != padding_idx]
+    ax.text(0.0, -span - 1.5, f"grey: row {padding_idx}, padding_idx, stays 0;", ha="left", va="top", fontsize=text,
+            color=GREY)
+    ax.text(0.0, -span - 2.2, f"{'rows' if len(unused) > 1 else 'row'} {', '.join(unused)}: not looked up, 0",
+            ha="left", va="top", fontsize=text, color=GREY)
+    ax.set_xlim(-0.2, right + D * w + 2.6)
+    ax.set_ylim(-span - 2.9, 1.3)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# modules/attention.md: one head's graph, and A and dC/dS of a causal example
+# --------------------------------------------------------------------------------------
+def _box_exit(ax, box, dx, dy) -> float:
+    """How far along (dx, dy), as a fraction, a line from the centre of ``box`` (a text with a
+    bbox, already drawn) leaves the box."""
+    extent = box.get_bbox_patch().get_window_extent().transformed(ax.transData.inverted())
+    return min(extent.width / 2 / abs(dx) if dx else np.inf, extent.height / 2 / abs(dy) if dy else np.inf)
+
+
+def _graph_edge(ax, boxes, src, dst, grad, *, side=1, offset=0.16, label_at=0.5, label_pad=0.14, rad=0.0):
+    """A forward arrow ``src -> dst`` (black) between two node boxes, and beside it the backward
+    arrow ``dst -> src`` (orange) labelled ``grad`` (at ``label_at`` of the part of the arrow
+    between the boxes), offset to ``side`` (+1 left of the forward direction, -1 right)."""
+    (x0, y0), (x1, y1) = boxes[src].get_position(), boxes[dst].get_position()
+    ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=1,
+                arrowprops=dict(arrowstyle="-|>", color="black", linewidth=0.9, mutation_scale=10,
+                                patchA=boxes[src].get_bbox_patch(), patchB=boxes[dst].get_bbox_patch(),
+                                shrinkA=2, shrinkB=2, connectionstyle=f"arc3,rad={rad}"))
+    length = np.hypot(x1 - x0, y1 - y0)
+    nx, ny = -(y1 - y0) / length * side, (x1 - x0) / length * side          # the normal, to ``side``
+    ox, oy = nx * offset, ny * offset
+    ax.annotate("", xy=(x0 + ox, y0 + oy), xytext=(x1 + ox, y1 + oy), zorder=1,
+                arrowprops=dict(arrowstyle="-|>", color=BACKWARD, linewidth=1.4, mutation_scale=10,
+                                patchA=boxes[dst].get_bbox_patch(), patchB=boxes[src].get_bbox_patch(),
+                                shrinkA=2, shrinkB=2, connectionstyle=f"arc3,rad={rad}"))
+    if grad:
+        t0 = _box_exit(ax, boxes[src], x1 - x0, y1 - y0)
+        t1 = 1 - _box_exit(ax, boxes[dst], x1 - x0, y1 - y0)
+        t = t0 + (t1 - t0) * label_at
+        mx, my = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+        d = offset + label_pad
+        ha = "center" if abs(nx) < 0.3 else ("left" if nx > 0 else "right")
+        va = "center" if abs(ny) < 0.3 else ("bottom" if ny > 0 else "top")
+        ax.text(mx + nx * d, my + ny * d, grad, ha=ha, va=va, fontsize=12, color=BACKWARD)
+
+
+def attention_graph() -> str:
+    """One head: x -> Q, K, V -> S = QK^T / sqrt(d) -> mask -> A = softmax(S) -> O = AV -> y,
+    forward arrows black, each with the backward arrow of its gradient beside it (orange), and
+    the backward formulas under the graph. Left to right on a wide screen, top to bottom on a
+    phone."""
+    return svg(_attention_graph(vertical=False), phone=_attention_graph(vertical=True))
+
+
+def _attention_graph(vertical: bool):
+    # (u, v): u along the graph (right, or down), v across it (up, or right)
+    nodes = {"x": (0.0, 0.0, "$x$"), "Q": (1.7, 1.3, "$Q$"), "K": (1.7, 0.0, "$K$"), "V": (1.7, -1.3, "$V$"),
+             "S": (4.3, 0.65, "$S = QK^{\\top}/$√$d$"), "M": (7.2, 0.65, "mask: $+M$"),
+             "A": (10.4, 0.65, r"$A = \mathrm{softmax}(S)$"), "O": (13.6, -0.3, "$O = AV$"),
+             "y": (15.8, -0.3, "output $y$")}
+    if vertical:                                                 # (down, right) on a phone
+        nodes.update({"Q": (1.5, -1.5, "$Q$"), "K": (1.5, 0.0, "$K$"), "V": (1.5, 1.5, "$V$"),
+                      "S": (3.1, -0.75, nodes["S"][2]), "M": (4.6, -0.75, nodes["M"][2]),
+                      "A": (6.1, -0.75, nodes["A"][2]), "O": (7.7, 0.9, nodes["O"][2]),
+                      "y": (9.2, 0.9, nodes["y"][2])})
+    at = (lambda u, v: (v, -u)) if vertical else (lambda u, v: (u, v))
+    fig, ax = plt.subplots(figsize=(5.4, 8.0) if vertical else (10.0, 4.2))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    boxes = {name: ax.text(*at(u, v), text, ha="center", va="center", fontsize=12, zorder=3,
+                           bbox=dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor="black",
+                                     linewidth=0.9))
+             for name, (u, v, text) in nodes.items()}
+    fig.canvas.draw()                                            # the boxes' sizes, for the arrows
+    up = -1 if vertical else 1                                   # the backward arrows' side
+    edges = [("x", "Q", "", up), ("x", "K", "", up), ("x", "V", "", -up),
+             ("Q", "S", r"$\dot Q$", up), ("K", "S", r"$\dot K$", -up), ("S", "M", r"$\dot S$", -up),
+             ("M", "A", r"$\dot S$", -up), ("A", "O", r"$\dot A$", -1), ("V", "O", r"$\dot V$", -up),
+             ("O", "y", r"$\dot O$", -up)]
+    for src, dst, grad, side in edges:
+        _graph_edge(ax, boxes, src, dst, grad, side=side, offset=0.14, label_pad=0.16,
+                    label_at=0.4 if dst == "S" and vertical else 0.5)
+    lines = [r"backward, with $\dot Z = \partial C/\partial Z$:",
+             r"$\dot A = \dot O V^{\top},\quad \dot V = A^{\top} \dot O$",
+             r"$\dot S = A \odot (\dot A - \mathrm{rowsum}(\dot A \odot A))$, 0 where masked ($A = 0$)",
+             r"$\dot Q = \dot S K/$√$d,\quad \dot K = \dot S^{\top} Q/$√$d$",
+             r"$\dot x = \dot Q W_q + \dot K W_k + \dot V W_v$: $x$ is used three times"]
+    if vertical:
+        lines[2:3] = [r"$\dot S = A \odot (\dot A - \mathrm{rowsum}(\dot A \odot A))$",
+                      r"      0 where masked ($A = 0$)"]
+        lines[-1:] = [r"$\dot x = \dot Q W_q + \dot K W_k + \dot V W_v$", "      ($x$ is used three times)"]
+    step = 0.5 if not vertical else 0.55
+    base = (-0.4, -2.2) if not vertical else (-2.4, -10.0)
+    for k, line in enumerate(lines):
+        ax.text(base[0], base[1] - step * k, line, ha="left", va="top", fontsize=12,
+                color="#424242" if k == 0 else BACKWARD)
+    bottom = base[1] - step * len(lines) - 0.2
+    if vertical:
+        ax.set_xlim(-2.6, 3.0)
+        ax.set_ylim(bottom, 0.9)
+    else:
+        ax.set_xlim(-0.6, 16.8)
+        ax.set_ylim(bottom, 2.0)
+    return fig
+
+
+def attention_maps(A: np.ndarray, dS: np.ndarray) -> str:
+    """Two heat maps of one causal head, query i down, key j across: the weights A (blue, rows
+    sum to 1) and dC/dS (orange above zero, blue below); masked entries (j > i) grey, exactly
+    0 in both. Side by side on a wide screen, one above the other on a phone."""
+    return svg(_attention_maps(A, dS, vertical=False), phone=_attention_maps(A, dS, vertical=True))
+
+
+def _attention_maps(A, dS, vertical: bool):
+    T, w = A.shape[0], 1.45
+    masked = np.triu(np.ones((T, T), bool), k=1)
+    number = lambda v: "0" if v == 0 else f"{v:.2f}".replace("-", "−")   # a masked entry: exactly 0
+    limit = np.abs(dS).max()
+    fig, ax = plt.subplots(figsize=(5.4, 8.8) if vertical else (10.0, 4.6))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    panels = [(A, VALUES, (0.0, 1.0), r"$A = \mathrm{softmax}(S)$"),
+              (dS, SIGNED, (-limit, limit), r"$\partial C/\partial S$")]
+    for p, (M, cmap, norm, title) in enumerate(panels):
+        x, y = (0.0, -p * (T + 2.9)) if vertical else (p * (T * w + 2.2), 0.0)
+        _cells(ax, x, y, M, cmap=cmap, norm=norm, fmt=number, masked=masked, w=w, size=11)
+        ax.text(x + T * w / 2, y + 0.3, title, ha="center", va="bottom", fontsize=13)
+        for i in range(T):
+            ax.text(x - 0.15, y - i - 0.5, f"{i}", ha="right", va="center", fontsize=11, color="#616161")
+            ax.text(x + (i + 0.5) * w, y - T - 0.15, f"{i}", ha="center", va="top", fontsize=11, color="#616161")
+        ax.text(x - 0.7, y - T / 2, "query $i$", ha="right", va="center", fontsize=11, rotation=90,
+                color="#616161")
+        ax.text(x + T * w / 2, y - T - 0.75, "key $j$", ha="center", va="top", fontsize=11, color="#616161")
+    foot = -(T + 2.9) - T - 1.6 if vertical else -T - 1.6
+    ax.text(0.0 if vertical else T * w + 1.1, foot, "grey: masked ($j > i$), exactly 0 in both",
+            ha="left" if vertical else "center", va="top", fontsize=11, color=GREY)
+    ax.set_xlim(-1.6, T * w + 0.3 if vertical else 2 * T * w + 2.5)
+    ax.set_ylim(foot - 0.8, 1.3)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# modules/recurrent.md: the GRU and the LSTM cell, with their gradient paths
+# --------------------------------------------------------------------------------------
+def _wire(ax, points, color="black", *, width=0.9, arrow=True, shrink=10.0, style="-", z=1):
+    """A polyline through ``points``; with ``arrow``, an arrowhead on the last segment that
+    stops ``shrink`` points short of the node it enters."""
+    xs, ys = zip(*points)
+    ax.plot(xs[:-1] if arrow else xs, ys[:-1] if arrow else ys, color=color, linewidth=width, linestyle=style,
+            zorder=z, solid_capstyle="butt")
+    if arrow:
+        ax.add_patch(FancyArrowPatch(points[-2], points[-1], arrowstyle="-|>", mutation_scale=9, color=color,
+                                     linewidth=width, linestyle=style, shrinkA=0, shrinkB=shrink, zorder=z))
+
+
+def _op(ax, xy, symbol, *, r=0.28):
+    """An element-wise operation: a circle with ``symbol`` (×, +, 1−) in it."""
+    ax.add_patch(Circle(xy, r, facecolor="white", edgecolor="black", linewidth=1.0, zorder=3))
+    ax.text(*xy, symbol, ha="center", va="center", fontsize=13 if len(symbol) < 2 else 11, zorder=4)
+
+
+def _gate(ax, xy, text, name, below=False):
+    """A gate: its non-linearity in a box, its name (blue, a forward value) at the box's top
+    left corner, or with ``below`` at its bottom left."""
+    ax.text(*xy, text, ha="center", va="center", fontsize=13, zorder=3,
+            bbox=dict(boxstyle="round,pad=0.3", facecolor="#fff8e1", edgecolor="black", linewidth=0.9))
+    ax.text(xy[0] - 0.12, xy[1] + (-0.5 if below else 0.5), name, ha="right", va="top" if below else "bottom",
+            fontsize=13, color=FORWARD)
+
+
+def _cell_frame(ax, x0, x1, y0, y1):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0.05,rounding_size=0.3",
+                                facecolor="#f5f5f5", edgecolor=GREY, linewidth=0.8, zorder=0))
+
+
+def lstm_cell_diagram() -> str:
+    """One LSTM step: the cell-state line c_{t-1} -> (x f) -> (+ i g) -> c_t along the top,
+    the four gates on the bus [h_{t-1}, x_t] below, h_t = o tanh(c_t) on the right. Orange:
+    the gradient's direct path back along the cell line, c_{t-1} <- c_t through the forget gate
+    (dc_t * f: no W_hh, no tanh'), and (dashed) the path into h_{t-1} through the gates and W_hh."""
+    fig, ax = plt.subplots(figsize=(5.0, 4.0))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    top, mid, gates, bus = 5.0, 3.9, 2.5, 1.0
+    xf, xi, xg, xo, xh = 2.4, 3.85, 5.4, 7.0, 8.3
+    _cell_frame(ax, 0.9, 9.1, 0.55, 5.4)
+    # the cell-state line and the bus
+    _wire(ax, [(-0.1, top), (xf, top)], shrink=9)
+    _wire(ax, [(xf, top), (xg, top)], shrink=9)
+    _wire(ax, [(xg, top), (10.0, top)], shrink=0)
+    _wire(ax, [(-0.1, bus), (xo + 0.6, bus)], arrow=False)
+    _wire(ax, [(1.4, -0.5), (1.4, bus)], arrow=False)
+    ax.text(-0.2, top, "$c_{t-1}$", ha="right", va="center", fontsize=14)
+    ax.text(10.1, top, "$c_t$", ha="left", va="center", fontsize=14)
+    ax.text(-0.2, bus, "$h_{t-1}$", ha="right", va="center", fontsize=14)
+    ax.text(1.4, -0.6, "$x_t$", ha="center", va="top", fontsize=14)
+    for x in (xf, xi, xg, xo):                                       # the bus feeds every gate
+        _wire(ax, [(x, bus), (x, gates)], shrink=11)
+    _gate(ax, (xf, gates), r"$\sigma$", "$f$", below=True)
+    _gate(ax, (xi, gates), r"$\sigma$", "$i$", below=True)
+    _gate(ax, (xg, gates), r"$\tanh$", "$g$", below=True)
+    _gate(ax, (xo, gates), r"$\sigma$", "$o$", below=True)
+    _wire(ax, [(xf, gates), (xf, top)], shrink=9)                    # f multiplies c_{t-1}
+    _wire(ax, [(xi, gates), (xi, mid), (xg, mid)], shrink=9)         # i and g multiply ...
+    _wire(ax, [(xg, gates), (xg, mid)], shrink=9)
+    _wire(ax, [(xg, mid), (xg, top)], shrink=9)                      # ... and add to the cell line
+    _wire(ax, [(xh, top), (xh, mid)], shrink=12)                     # h_t = o tanh(c_t)
+    _wire(ax, [(xh, mid), (xh, gates)], shrink=9)
+    _wire(ax, [(xo, gates), (xh, gates)], shrink=9)
+    _wire(ax, [(xh, gates), (xh, bus), (10.0, bus)], shrink=0)
+    ax.text(10.1, bus, "$h_t$", ha="left", va="center", fontsize=14)
+    _op(ax, (xf, top), "×")
+    _op(ax, (xg, mid), "×")
+    _op(ax, (xg, top), "+")
+    _op(ax, (xh, gates), "×")
+    ax.text(xh, mid, r"$\tanh$", ha="center", va="center", fontsize=12, zorder=3,
+            bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="black", linewidth=0.9))
+    # the gradient paths
+    low = top + 0.65
+    _wire(ax, [(10.0, low), (-0.1, low)], BACKWARD, width=2.0, shrink=0, z=2)
+    ax.text(0.0, low + 0.12, r"$\partial C/\partial c_{t-1} = dc_t \odot f$", ha="left", va="bottom",
+            fontsize=13, color=BACKWARD)
+    ax.text(10.0, low + 0.12, "$dc_t$", ha="right", va="bottom", fontsize=13, color=BACKWARD)
+    _wire(ax, [(10.0, bus - 0.7), (-0.1, bus - 0.7)], BACKWARD, width=1.2, shrink=0, style="--", z=2)
+    ax.text(2.0, bus - 0.82, r"$\partial C/\partial h_{t-1} = \delta\, W_{hh}$", ha="left", va="top", fontsize=13,
+            color=BACKWARD)
+    ax.set_xlim(-1.2, 10.9)
+    ax.set_ylim(-1.2, 6.5)
+    return svg(fig)
+
+
+def gru_cell_diagram() -> str:
+    """One GRU step: h_{t-1} along the top, kept in proportion z and mixed with the candidate
+    n in proportion 1 - z; the gates r, z and the candidate n = tanh(. + r * n_hat) below.
+    Orange: the gradient's direct path h_{t-1} <- h_t through z (dh * z: no W_hh, no tanh'),
+    and (dashed) the path through the gates and W_hh."""
+    fig, ax = plt.subplots(figsize=(5.0, 4.0))
+    ax.set_aspect("equal")
+    ax.axis("off")
+    top, mid, gates, bus = 5.0, 3.9, 2.5, 1.0
+    xr, xz, xrn, xn, xmix = 2.0, 3.4, 5.2, 6.6, 8.0
+    _cell_frame(ax, 0.9, 9.1, 0.55, 5.4)
+    _wire(ax, [(-0.1, top), (xz, top)], shrink=9)
+    _wire(ax, [(xz, top), (xmix, top)], shrink=9)
+    _wire(ax, [(xmix, top), (10.0, top)], shrink=0)
+    _wire(ax, [(1.3, top), (1.3, bus)], arrow=False)                 # h_{t-1} also feeds the gates
+    _wire(ax, [(1.3, bus), (xn + 0.4, bus)], arrow=False)
+    _wire(ax, [(1.3, -0.5), (1.3, bus)], arrow=False)
+    ax.text(-0.2, top, "$h_{t-1}$", ha="right", va="center", fontsize=14)
+    ax.text(10.1, top, "$h_t$", ha="left", va="center", fontsize=14)
+    ax.text(1.3, -0.6, "$x_t$", ha="center", va="top", fontsize=14)
+    for x in (xr, xz, xn):
+        _wire(ax, [(x, bus), (x, gates)], shrink=11)
+    _wire(ax, [(xrn, bus), (xrn, gates)], shrink=9)                  # n_hat = h_{t-1} W_hn^T + b_hn
+    ax.text(xrn + 0.1, (bus + gates) / 2 - 0.1, r"$\hat n$", ha="left", va="center", fontsize=13)
+    _gate(ax, (xr, gates), r"$\sigma$", "$r$")
+    _gate(ax, (xz, gates), r"$\sigma$", "$z$")
+    _gate(ax, (xn, gates), r"$\tanh$", "$n$")
+    _wire(ax, [(xr, gates), (xr, gates - 0.75), (xrn, gates - 0.75), (xrn, gates)], shrink=9)  # r * n_hat
+    _op(ax, (xrn, gates), "×")
+    _wire(ax, [(xrn, gates), (xn, gates)], shrink=13)
+    _wire(ax, [(xz, gates), (xz, top)], shrink=9)                    # z keeps h_{t-1}
+    _wire(ax, [(xz, mid), (xrn, mid)], shrink=9)                     # 1 - z weighs n
+    _op(ax, (xrn, mid), "1−", r=0.38)
+    _wire(ax, [(xrn, mid), (xmix, mid)], shrink=9)
+    _wire(ax, [(xn, gates), (xn, mid - 0.6), (xmix, mid - 0.6), (xmix, mid)], shrink=9)
+    _op(ax, (xmix, mid), "×")
+    _wire(ax, [(xmix, mid), (xmix, top)], shrink=9)
+    _op(ax, (xz, top), "×")
+    _op(ax, (xmix, top), "+")
+    low = top + 0.65
+    _wire(ax, [(10.0, low), (-0.1, low)], BACKWARD, width=2.0, shrink=0, z=2)
+    ax.text(0.0, low + 0.12, r"$dh \odot z_t$ (direct)", ha="left", va="bottom", fontsize=13, color=BACKWARD)
+    ax.text(10.0, low + 0.12, r"$dh = \partial C/\partial h_t$", ha="right", va="bottom", fontsize=13,
+            color=BACKWARD)
+    _wire(ax, [(10.0, bus - 0.7), (-0.1, bus - 0.7)], BACKWARD, width=1.2, shrink=0, style="--", z=2)
+    ax.text(2.0, bus - 0.82, r"$+\ (da_r, da_z, r \odot da_n)\, W_{hh}$", ha="left", va="top", fontsize=13,
+            color=BACKWARD)
+    ax.set_xlim(-1.2, 10.9)
+    ax.set_ylim(-1.2, 6.5)
     return svg(fig)
