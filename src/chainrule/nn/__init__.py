@@ -16,10 +16,9 @@ from .loss import HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d,
                       MaxUnpool2d)
-from .attention import SelfAttention
+from .attention import MultiheadAttention, SelfAttention
 from .upsampling import Upsample
 from .rnn import GRU, LSTM, RNN
-from .attention import MultiheadAttention
 
 __all__ = [
     "Parameter", "Module", "accumulate_grad", "Sequential", "Linear",
