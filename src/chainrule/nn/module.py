@@ -201,16 +201,28 @@ def _fingerprints(cache: tuple) -> list:
     ``save_for_backward`` was given, read without a copy (``item`` takes a flat index whatever
     the strides). An in-place change to a whole array (``x += 1``, ``x *= mask``,
     ``np.tanh(x, out=x)``) changes them, and so do many partial ones; reading three values costs
-    about half a microsecond per array, where comparing a copy would cost a pass over memory."""
-    return [(i, a.item(0), a.item(a.size // 2), a.item(-1))
-            for i, a in enumerate(cache) if type(a) is np.ndarray and a.size]
+    a fraction of a microsecond per array, where comparing a copy would cost a pass over memory.
+    (A plain loop: this runs twice per module per step, so its overhead counts.)"""
+    values = []
+    for a in cache:
+        if type(a) is np.ndarray and a.size:
+            values += (a.item(0), a.item(a.size // 2), a.item(-1))
+    return values
 
 
-def _changed(before: list, after: list) -> list:
-    """The entries of ``after`` that differ from ``before``, a NaN equal to a NaN."""
+def _changed_array(cache: tuple, before: list):
+    """``(index, array)`` of the first saved array whose three values differ from ``before``
+    (a NaN equal to a NaN), or ``None``."""
     def same(u, v):
         return u == v or (u != u and v != v)
-    return [new for old, new in zip(before, after) if not all(same(u, v) for u, v in zip(old, new))]
+    k = 0
+    for index, a in enumerate(cache):
+        if type(a) is np.ndarray and a.size:
+            now = _fingerprints((a,))
+            if not all(same(u, v) for u, v in zip(before[k:k + 3], now)):
+                return index, a
+            k += 3
+    return None
 
 
 class Module:
@@ -356,25 +368,28 @@ class Module:
         cache stays. A forward that replaces a cache no backward has used warns, once."""
         if not is_grad_enabled():
             return  # nothing will backpropagate through this forward; an earlier cache stays
-        replaced = self._cache is not None
-        if replaced and not self._cache_warned:
+        state = self.__dict__  # plain attributes, set directly: this runs once per module per step
+        replaced = state["_cache"] is not None
+        if replaced and not state["_cache_warned"]:
             self._warn_replaced_cache()
-        object.__setattr__(self, "_cache", arrays)
-        object.__setattr__(self, "_cache_prints", _fingerprints(arrays))  # to notice an in-place change
-        object.__setattr__(self, "_cache_released", False)
-        object.__setattr__(self, "_cache_replaced", replaced)  # says why a second backward finds nothing
+        state["_cache"] = arrays
+        state["_cache_prints"] = _fingerprints(arrays)  # to notice an in-place change before backward
+        state["_cache_released"] = False
+        state["_cache_replaced"] = replaced  # says why a second backward finds nothing
 
     @property
     def saved_tensors(self) -> tuple:
         """The tuple ``forward`` passed to ``save_for_backward``, released as it is read: a
         backward runs once per forward, so read it once, at the top of ``backward``. A
-        ``RuntimeError`` says why when there is nothing to read."""
-        cache = self._cache
+        ``RuntimeError`` says why when there is nothing to read, or when an array it holds was
+        changed in place since the forward."""
+        state = self.__dict__
+        cache = state["_cache"]
         if cache is None:
             self._raise_no_cache()
-        object.__setattr__(self, "_cache", None)
-        object.__setattr__(self, "_cache_released", True)
-        if _fingerprints(cache) != self._cache_prints:  # (a NaN never equals itself: look closer)
+        state["_cache"] = None
+        state["_cache_released"] = True
+        if _fingerprints(cache) != state["_cache_prints"]:  # (a NaN never equals itself: look closer)
             self._raise_if_changed_in_place(cache)
         return cache
 
@@ -390,13 +405,13 @@ class Module:
         )
 
     def _raise_if_changed_in_place(self, cache):
-        changed = _changed(self._cache_prints, _fingerprints(cache))
-        if not changed:
+        changed = _changed_array(cache, self._cache_prints)
+        if changed is None:
             return
-        index, name = changed[0][0], type(self).__name__
+        (index, array), name = changed, type(self).__name__
         raise RuntimeError(
             f"{name}.backward(): an array that {name}.forward() saved for the backward (saved_tensors[{index}], "
-            f"shape {cache[index].shape}) was changed in place after the forward, so the gradients would be "
+            f"shape {array.shape}) was changed in place after the forward, so the gradients would be "
             f"computed from the wrong values. Write `x = x + 1`, not `x += 1` (or `x[...] = ...`, `out=x`), on "
             f"an input or output of a module between its forward and its backward, or run the forward again "
             f"after the change. (PyTorch raises too: 'one of the variables needed for gradient computation "
