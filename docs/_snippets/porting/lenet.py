@@ -9,7 +9,7 @@ class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 6, 5)
-        self.pool1 = nn.MaxPool2d(2, 2)  # one pool per use: each keeps its own forward's cache
+        self.pool1 = nn.MaxPool2d(2, 2)  # one pool per use (see below)
         self.pool2 = nn.MaxPool2d(2, 2)
         self.conv2 = nn.Conv2d(6, 16, 5)
         self.fc1 = nn.Linear(16 * 5 * 5, 120)

@@ -41,7 +41,8 @@ class CausalSelfAttention(nn.Module):
         grad = grad.reshape(B, T, nh, hs).swapaxes(1, 2)
         dq, dk, dv = F.scaled_dot_product_attention_backward(grad, q, k, v, is_causal=True)
         merge = lambda g: g.swapaxes(1, 2).reshape(B, T, nh * hs)  # the views, undone
-        return self.c_attn.backward(np.concatenate([merge(dq), merge(dk), merge(dv)], axis=2))
+        grad = np.concatenate([merge(dq), merge(dk), merge(dv)], axis=2)
+        return self.c_attn.backward(grad)
 # --8<-- [end:attention]
 
 
@@ -83,7 +84,7 @@ class Block(nn.Module):
         x = x + self.mlp(self.ln_2(x))
         return x
 
-    def backward(self, grad):  # x reaches each sum twice: the two paths' gradients add
+    def backward(self, grad):  # residuals: the two paths' gradients add
         grad = grad + self.ln_2.backward(self.mlp.backward(grad))
         grad = grad + self.ln_1.backward(self.attn.backward(grad))
         return grad
@@ -146,12 +147,13 @@ class GPT(nn.Module):
     def backward(self):  # loss.backward(): from the loss down to the embeddings
         probs, targets = self.saved_tensors
         V = probs.shape[-1]
-        grad = F.cross_entropy_backward(1.0, probs.reshape(-1, V), targets.reshape(-1), ignore_index=-1)
-        grad = self.lm_head.backward(grad.reshape(probs.shape))  # into the tied weight's .grad
+        grad = F.cross_entropy_backward(1.0, probs.reshape(-1, V), targets.reshape(-1),
+                                        ignore_index=-1)
+        grad = self.lm_head.backward(grad.reshape(probs.shape))  # into the tied .grad
         grad = self.transformer.ln_f.backward(grad)
         for block in reversed(self.transformer.h):
             grad = block.backward(grad)
         grad = self.transformer.drop.backward(grad)
-        self.transformer.wpe.backward(grad.sum(axis=0))  # pos_emb was broadcast over the batch
-        self.transformer.wte.backward(grad)  # adds to lm_head's gradient: the same Parameter
+        self.transformer.wpe.backward(grad.sum(axis=0))  # summed over the batch
+        self.transformer.wte.backward(grad)  # adds to the tied .grad
 # --8<-- [end:gpt]

@@ -19,7 +19,7 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.relu1 = nn.ReLU(inplace=True)  # torchvision's one self.relu, used twice: two here
+        self.relu1 = nn.ReLU(inplace=True)  # torchvision's self.relu, twice
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
         self.relu2 = nn.ReLU(inplace=True)
@@ -44,9 +44,11 @@ class BasicBlock(nn.Module):
 
         return out
 
-    def backward(self, grad):  # out = relu(bn2(conv2(...)) + identity): x reaches it twice
+    def backward(self, grad):  # x reaches the sum twice
         grad = self.relu2.backward(grad)
-        grad_identity = grad if self.downsample is None else self.downsample.backward(grad)
+        grad_identity = grad  # the shortcut's: x itself, or downsample(x)
+        if self.downsample is not None:
+            grad_identity = self.downsample.backward(grad)
         grad = self.conv2.backward(self.bn2.backward(grad))
         grad = self.conv1.backward(self.bn1.backward(self.relu1.backward(grad)))
         return grad + grad_identity
@@ -67,7 +69,8 @@ class TinyResNet(nn.Module):
         super().__init__()
         self.layer = nn.Sequential(
             BasicBlock(8, 8),
-            BasicBlock(8, 16, stride=2, downsample=nn.Sequential(conv1x1(8, 16, 2), nn.BatchNorm2d(16))),
+            BasicBlock(8, 16, stride=2,
+                       downsample=nn.Sequential(conv1x1(8, 16, 2), nn.BatchNorm2d(16))),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(16, num_classes)

@@ -48,7 +48,7 @@ class BasicBlock(nn.Module):
 
 
 # --8<-- [start:net]
-def init(m):  # the loop at the end of torchvision's ResNet.__init__, as a function for apply
+def init(m):  # the loop that ends torchvision's ResNet.__init__
     if isinstance(m, nn.Conv2d):
         nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
     elif isinstance(m, nn.BatchNorm2d):
@@ -61,7 +61,8 @@ class TinyResNet(nn.Module):  # two blocks, the second with stride 2 and a downs
         super().__init__()
         self.layer = nn.Sequential(
             BasicBlock(8, 8),
-            BasicBlock(8, 16, stride=2, downsample=nn.Sequential(conv1x1(8, 16, 2), nn.BatchNorm2d(16))),
+            BasicBlock(8, 16, stride=2,
+                       downsample=nn.Sequential(conv1x1(8, 16, 2), nn.BatchNorm2d(16))),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(16, num_classes)
