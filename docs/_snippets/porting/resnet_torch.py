@@ -1,0 +1,77 @@
+# torchvision's BasicBlock (torchvision/models/resnet.py, BSD licence) without its groups/dilation/
+# norm_layer options, and a two-block network with ResNet.__init__'s initialisation as apply(init).
+
+# --8<-- [start:block]
+import torch
+import torch.nn as nn
+
+
+def conv3x3(in_planes, out_planes, stride=1):
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes, out_planes, stride=1):
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        identity = x
+
+        out = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
+
+        out = self.conv2(out)
+        out = self.bn2(out)
+
+        if self.downsample is not None:
+            identity = self.downsample(x)
+
+        out += identity
+        out = self.relu(out)
+
+        return out
+# --8<-- [end:block]
+
+
+# --8<-- [start:net]
+def init(m):  # the loop that ends torchvision's ResNet.__init__
+    if isinstance(m, nn.Conv2d):
+        nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.constant_(m.weight, 1)
+        nn.init.constant_(m.bias, 0)
+
+
+class TinyResNet(nn.Module):  # two blocks, the second with stride 2 and a downsample
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.layer = nn.Sequential(
+            BasicBlock(8, 8),
+            BasicBlock(8, 16, stride=2,
+                       downsample=nn.Sequential(conv1x1(8, 16, 2), nn.BatchNorm2d(16))),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(16, num_classes)
+        self.apply(init)
+
+    def forward(self, x):
+        x = self.layer(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        x = self.fc(x)
+        return x
+# --8<-- [end:net]
