@@ -17,7 +17,8 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 _TIME = r"(\d+(?:\.\d+)?) (us|ms)"
 _CONTENDER = r"chainrule|torch|reference|gemm floor|cr@\w+"
 _ROW = re.compile(rf"^(?P<label>.*?)\s*\b(?P<contender>{_CONTENDER})\s+{_TIME}(?:\s+(?P<ratio>\d+\.\d+)\s+(?P<same>\d+\.\d+))?")
-_RNN_ROW = re.compile(rf"^(?P<label>\S.*?)\s+{_TIME}\s+{_TIME}\s+(?P<ratio>\d+\.\d+)\s+(?P<same>\d+\.\d+)\s*$")
+_RNN_ROW = re.compile(rf"^(?P<label>\S.*?)\s+{_TIME}\s+{_TIME}\s+(?P<ratio>\d+\.\d+)\s+(?P<same>\d+\.\d+)"
+                      rf"(?:\s+{_TIME}\s+(?P<floor_ratio>\d+\.\d+)\s+(?P<floor_same>\d+\.\d+))?\s*$")
 _LOAD = re.compile(r"load average \(1, 5, 15 min\) at start: ([\d.]+), ([\d.]+), ([\d.]+)")
 _LOAD_END = re.compile(r"load average(?: \(1, 5, 15 min\))? at the end: ([\d.]+), ([\d.]+), ([\d.]+)")
 
@@ -70,6 +71,10 @@ def read_runs(name: str) -> list[dict]:
                     "chainrule": {"median": seconds(m.group(2), m.group(3)), "ratio": None, "same_round": None},
                     "torch": {"median": seconds(m.group(4), m.group(5)), "ratio": float(m.group("ratio")),
                               "same_round": float(m.group("same"))}}
+                if m.group("floor_ratio") is not None:
+                    run["rows"][label]["gemm floor"] = {"median": seconds(m.group(8), m.group(9)),
+                                                        "ratio": float(m.group("floor_ratio")),
+                                                        "same_round": float(m.group("floor_same"))}
                 continue
             m = _ROW.match(line)
             if not m or line.lstrip().startswith(("contender", "workload")):
