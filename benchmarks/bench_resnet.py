@@ -365,6 +365,7 @@ def main(argv=None):
     machine = machine_description()
     for line in machine:
         print(line)
+    commit = git_commit()  # the code that runs, before any later commit
     load_start = os.getloadavg()
     print(load_average("at start") + f" on {os.cpu_count()} cores (other processes share this machine)")
     t_start = time.perf_counter()
@@ -401,7 +402,7 @@ def main(argv=None):
         record = {
             "benchmark": "benchmarks/bench_resnet.py",
             "command": "python benchmarks/bench_resnet.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "commit": git_commit(),
+            "commit": commit,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine,
             "cores": os.cpu_count(),
