@@ -9,9 +9,10 @@ Workloads:
       cross-entropy; SGD lr 0.01, momentum 0.9.
 
 One step = forward, loss, zero_grad, backward, optimiser step. The two contenders start from
-the same weights and run interleaved round by round (in a rotating order); the table gives
-each one's median time per step, the ratio of the medians and the median of same-round
-ratios. Before timing, chainrule's loss and gradients are checked against PyTorch's over
+the same weights and run interleaved round by round (in a rotating order) with the GEMM floor
+(the step's matrix products alone: each convolution as im2col GEMMs, see ``GemmFloor``); the
+table gives each one's median time per step, the ratio of the medians (chainrule / this row)
+and the median of same-round ratios. Before timing, chainrule's loss and gradients are checked against PyTorch's over
 three steps (float64 to 1e-9, float32 to float32 tolerance).
 
 Usage:
@@ -177,10 +178,51 @@ def check(name, layers, shape, optimiser, dtype):
             c[k].opt.step()
 
 
+class GemmFloor:
+    """The step's matrix products alone, into preallocated outputs (operands of arbitrary values):
+    per convolution, given im2col's columns (C k, N P), ``W @ cols`` (forward),
+    ``delta @ cols.T`` (weight gradient) and ``W.T @ delta`` (the columns' gradient; not for the
+    first layer, whose input is data), each as one GEMM over all samples and positions; per
+    ``Linear``, its three products. The shapes are read off one forward of chainrule's model."""
+
+    def __init__(self, model, x):
+        rng = np.random.default_rng(0)
+        dtype = x.dtype
+        self.products = []  # (forward, backward) lists of (a, b, out)
+        h = x
+        with cr.no_grad():
+            for i, module in enumerate(model):
+                out = module(h)
+                if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+                    O, K = module.weight.shape[0], int(np.prod(module.weight.shape[1:]))
+                    P = out.shape[0] * int(np.prod(out.shape[2:]))
+                    W, cols, delta = (rng.standard_normal(s).astype(dtype) for s in ((O, K), (K, P), (O, P)))
+                    self.products.append(((W, cols, np.empty((O, P), dtype)),
+                                          [(delta, cols.T, np.empty((O, K), dtype))]
+                                          + ([] if i == 0 else [(W.T, delta, np.empty((K, P), dtype))])))
+                elif isinstance(module, nn.Linear):
+                    W = rng.standard_normal(module.weight.shape).astype(dtype)
+                    hh = rng.standard_normal(h.shape).astype(dtype)
+                    delta = rng.standard_normal(out.shape).astype(dtype)
+                    self.products.append(((hh, W.T, np.empty(out.shape, dtype)),
+                                          [(delta.T, hh, np.empty(W.shape, dtype))]
+                                          + ([] if i == 0 else [(delta, W, np.empty(h.shape, dtype))])))
+                h = out
+
+    def step(self, x=None, y=None) -> None:
+        for (a, b, out), _ in self.products:
+            np.matmul(a, b, out=out)
+        for _, backward in reversed(self.products):
+            for a, b, out in backward:
+                np.matmul(a, b, out=out)
+
+
 def bench(layers, shape, optimiser, rounds, block_seconds):
     x, y = make_batch(shape, np.float32)
     c = build(layers, np.float32, optimiser)
-    return interleaved_times({k: c[k].step for k in c}, x, y, rounds, block_seconds, warm_steps=2)
+    steps = {k: c[k].step for k in c}
+    steps["gemm floor"] = GemmFloor(c["chainrule"].model, x).step
+    return interleaved_times(steps, x, y, rounds, block_seconds, warm_steps=2)
 
 
 # -- --variants: the implementation choices, timed layer by layer ------------------------------
@@ -455,7 +497,7 @@ def main(argv=None):
 
     rounds = args.rounds or (2 if args.quick else 21)
     print(f"\nTiming: one training step, float32, median of {rounds} interleaved rounds")
-    header = f"{'workload':<18} {'contender':<10} {'median':>11} {'cr/torch':>9} {'same-round':>10} {'target':>9}"
+    header = f"{'workload':<18} {'contender':<10} {'median':>11} {'cr/this':>9} {'same-round':>10} {'target':>9}"
     print(header)
     print("-" * len(header))
     results = {}
@@ -467,6 +509,9 @@ def main(argv=None):
         mark = f"<={TARGET:.1f} " + ("ok" if ratio <= TARGET else "MISS")
         print(f"{name:<18} {'chainrule':<10} {fmt_time(med['chainrule']):>11}")
         print(f"{'':<18} {'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
+        floor_same = statistics.median(a / b for a, b in zip(times["chainrule"], times["gemm floor"]))
+        print(f"{'':<18} {'gemm floor':<10} {fmt_time(med['gemm floor']):>11} {med['chainrule'] / med['gemm floor']:>9.3f} "
+              f"{floor_same:>10.3f}")
         results[name] = ratio
     print(load_average("at the end"))
     print(f"\ndone in {time.perf_counter() - t_start:.1f} s")

@@ -7,7 +7,8 @@ One step = forward, cross-entropy over the 2,048 positions, zero_grad, backward,
 clip_grad_norm_(1.0), AdamW step (weight decay on the matrices) and the LambdaLR step.
 PyTorch runs the same model (torch.nn.MultiheadAttention with a causal attn_mask; the state
 dict moves across) from the same weights. The contenders run interleaved round by round (in
-a rotating order); the table gives each one's median time per step, the ratio of the medians
+a rotating order) with the GEMM floor (the step's matrix products alone, ``GemmFloor``); the
+table gives each one's median time per step, the ratio of the medians (chainrule / this row)
 and the median of same-round ratios. Before timing, chainrule's loss and every gradient are
 checked against PyTorch's over three optimiser steps (float64 to 1e-9, float32 to 1e-4/1e-2).
 
@@ -163,10 +164,52 @@ def check(size, dtype, gelu="none"):
             c[k].sched.step()
 
 
+class GemmFloor:
+    """The step's matrix products alone, into preallocated outputs (operands of arbitrary values).
+    Per block: the four Linears (in_proj E -> 3E, out_proj, the MLP's E -> 4E -> E), each
+    ``h @ W.T`` forward, ``delta.T @ h`` and ``delta @ W`` backward; the attention's batched
+    ``Q @ K^T`` and ``P @ V`` over (N H) heads, and their four backward products; then the
+    read-out (E -> vocabulary), whose input gradient is needed too."""
+
+    def __init__(self, size, batch, dtype=np.float32):
+        rng = np.random.default_rng(0)
+        E, T, H, V = size["n_embd"], size["block_size"], size["n_head"], size["vocab_size"]
+        M, B, d = batch * T, batch * H, E // H
+
+        def r(*shape):
+            return rng.standard_normal(shape).astype(dtype)
+
+        def linear(n_in, n_out):
+            W, h, delta = r(n_out, n_in), r(M, n_in), r(M, n_out)
+            return [(h, W.T, r(M, n_out))], [(delta.T, h, r(n_out, n_in)), (delta, W, r(M, n_in))]
+
+        def attention():
+            Q, K, Vv, P, dO, dS = r(B, T, d), r(B, T, d), r(B, T, d), r(B, T, T), r(B, T, d), r(B, T, T)
+            forward = [(Q, K.transpose(0, 2, 1), r(B, T, T)), (P, Vv, r(B, T, d))]
+            backward = [(dO, Vv.transpose(0, 2, 1), r(B, T, T)), (P.transpose(0, 2, 1), dO, r(B, T, d)),
+                        (dS, K, r(B, T, d)), (dS.transpose(0, 2, 1), Q, r(B, T, d))]
+            return forward, backward
+
+        self.layers = []
+        for _ in range(size["n_layer"]):
+            self.layers += [linear(E, 3 * E), attention(), linear(E, E), linear(E, 4 * E), linear(4 * E, E)]
+        self.layers.append(linear(E, V))
+
+    def step(self, x=None, y=None) -> None:
+        for forward, _ in self.layers:
+            for a, b, out in forward:
+                np.matmul(a, b, out=out)
+        for _, backward in reversed(self.layers):
+            for a, b, out in backward:
+                np.matmul(a, b, out=out)
+
+
 def bench(rounds, block_seconds, gelu="none"):
     x, y = make_batch(SIZE, BATCH)
     c = build(SIZE, np.float32, gelu=gelu)
-    return interleaved_times({k: c[k].step for k in c}, x, y, rounds, block_seconds, warm_steps=1)
+    steps = {k: c[k].step for k in c}
+    steps["gemm floor"] = GemmFloor(SIZE, BATCH).step
+    return interleaved_times(steps, x, y, rounds, block_seconds, warm_steps=1)
 
 
 @contextlib.contextmanager
@@ -242,7 +285,7 @@ def main(argv=None):
     print(f"\nTiming: one training step of the GPT {SIZE} ({n_params:,} parameters, tied read-out), "
           f"batch {BATCH} x {SIZE['block_size']}, float32, GELU approximate={args.gelu!r}, "
           f"{args.threads} thread(s), median of {rounds} interleaved rounds")
-    header = f"{'contender':<10} {'median':>11} {'cr/torch':>9} {'same-round':>10} {'target':>9}"
+    header = f"{'contender':<10} {'median':>11} {'cr/this':>9} {'same-round':>10} {'target':>9}"
     print(header)
     print("-" * len(header))
     times = bench(rounds, 0.01 if args.quick else 1.0, args.gelu)
@@ -252,6 +295,8 @@ def main(argv=None):
     mark = f"<={TARGET:.1f} " + ("ok" if ratio <= TARGET else "MISS")
     print(f"{'chainrule':<10} {fmt_time(med['chainrule']):>11}")
     print(f"{'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
+    floor_same = statistics.median(a / b for a, b in zip(times["chainrule"], times["gemm floor"]))
+    print(f"{'gemm floor':<10} {fmt_time(med['gemm floor']):>11} {med['chainrule'] / med['gemm floor']:>9.3f} {floor_same:>10.3f}")
     if args.modules:
         print("\nchainrule's step by module:")
         for line in module_table(2 if args.quick else 10, args.gelu):

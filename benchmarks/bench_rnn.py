@@ -7,8 +7,9 @@ Workloads (one step = forward, cross-entropy, zero_grad, backpropagation through
                   Linear(128, 10); batch 32.
 PyTorch runs the same model from the same weights (state dicts move across). Before timing,
 the loss and every gradient are checked against PyTorch's (float64, 1e-9 relative). The
-contenders run interleaved round by round; the table gives each one's median time per step,
-the ratio of the medians and the median of same-round ratios. No target is set for
+contenders run interleaved round by round with the GEMM floor (the step's matrix products
+alone, ``GemmFloor``); the table gives each one's median time per step, the ratios of the
+medians and the medians of same-round ratios. No target is set for
 these: the numbers say where the loop over time leaves chainrule.
 
 Usage:
@@ -102,6 +103,47 @@ class TorchStep(TorchBatch):
         return {k: p.grad.numpy() for k, p in named}
 
 
+class GemmFloor:
+    """The step's matrix products alone, into preallocated outputs (operands of arbitrary values).
+    Per layer and direction: the input projection of every time step as one GEMM
+    ``X @ W_ih.T`` (T N rows), then ``h @ W_hh.T`` step by step; backward, ``dG.T @ X`` and
+    ``dG.T @ H`` (the two weight gradients, one GEMM each over all steps), ``dG @ W_ih`` (the
+    input's gradient; not for the first layer, whose input is data) and ``dG_t @ W_hh`` step by
+    step; then the head's three products."""
+
+    def __init__(self, spec, dtype=np.float32):
+        kind, n_in, hidden, layers, bidirectional, length, batch, reads = spec
+        rng = np.random.default_rng(0)
+        G = {"RNN": 1, "GRU": 3, "LSTM": 4}[kind] * hidden
+        dirs = 2 if bidirectional else 1
+
+        def r(*shape):
+            return rng.standard_normal(shape).astype(dtype)
+
+        self.forward, self.backward = [], []
+        for layer in range(layers):
+            width = n_in if layer == 0 else hidden * dirs
+            for _ in range(dirs):
+                X, W_ih, W_hh, dG, H = r(length * batch, width), r(G, width), r(G, hidden), r(length * batch, G), r(length * batch, hidden)
+                self.forward.append([(X, W_ih.T, r(length * batch, G))]
+                                    + [(H[t * batch:(t + 1) * batch], W_hh.T, r(batch, G)) for t in range(length)])
+                self.backward.append([(dG.T, X, r(G, width)), (dG.T, H, r(G, hidden))]
+                                     + ([] if layer == 0 else [(dG, W_ih, r(length * batch, width))])
+                                     + [(dG[t * batch:(t + 1) * batch], W_hh, r(batch, hidden)) for t in range(length)])
+        n_head = hidden * dirs * (length if reads == "all" else 1)
+        h, W, delta = r(batch, n_head), r(CLASSES, n_head), r(batch, CLASSES)
+        self.forward.append([(h, W.T, r(batch, CLASSES))])
+        self.backward.append([(delta.T, h, r(CLASSES, n_head)), (delta, W, r(batch, n_head))])
+
+    def step(self, x=None, y=None) -> None:
+        for products in self.forward:
+            for a, b, out in products:
+                np.matmul(a, b, out=out)
+        for products in reversed(self.backward):
+            for a, b, out in products:
+                np.matmul(a, b, out=out)
+
+
 def make_batch(spec, dtype, seed=1):
     _, n_in, _, _, _, length, batch, _ = spec
     rng = np.random.default_rng(seed)
@@ -136,7 +178,8 @@ def main(argv=None):
         raise SystemExit("bench_rnn.py compares with PyTorch: install torch (pip install torch==2.13.0, the CPU build)")
     t_start = start_run(args.threads, torch)
     rounds = 2 if args.quick else args.rounds
-    header = f"{'workload':<14} {'chainrule':>11} {'torch':>11} {'cr/torch':>9} {'same-round':>10}"
+    header = (f"{'workload':<14} {'chainrule':>11} {'torch':>11} {'cr/torch':>9} {'same-round':>10}"
+              f" {'gemm floor':>11} {'cr/floor':>9} {'same-round':>10}")
     print(f"\nOne training step (float32; checked first in float64 against PyTorch), "
           f"median of {rounds} interleaved rounds:")
     print(header)
@@ -146,13 +189,16 @@ def main(argv=None):
         check(spec)
         x, y = make_batch(spec, np.float32)
         ours = ChainruleStep(spec, np.float32)
-        steps = {"chainrule": ours.step, "torch": TorchStep(spec, np.float32, ours).step}
+        steps = {"chainrule": ours.step, "torch": TorchStep(spec, np.float32, ours).step,
+                 "gemm floor": GemmFloor(spec).step}
         times = interleaved_times(steps, x, y, rounds, 0.01 if args.quick else 0.5)
         med = {k: statistics.median(ts) for k, ts in times.items()}
         ratios[name] = med["chainrule"] / med["torch"]
         same_round = statistics.median(a / b for a, b in zip(times["chainrule"], times["torch"]))
+        floor_same = statistics.median(a / b for a, b in zip(times["chainrule"], times["gemm floor"]))
         print(f"{name:<14} {fmt_time(med['chainrule']):>11} {fmt_time(med['torch']):>11} "
-              f"{ratios[name]:>9.3f} {same_round:>10.3f}")
+              f"{ratios[name]:>9.3f} {same_round:>10.3f} {fmt_time(med['gemm floor']):>11} "
+              f"{med['chainrule'] / med['gemm floor']:>9.3f} {floor_same:>10.3f}")
     print(load_average("at the end"))
     print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
     return ratios

@@ -544,18 +544,25 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="do not import torch (see the comment at its import)")
     parser.add_argument("--baseline", default=None, metavar="REV",
                         help="also time chainrule as of git revision REV (e.g. a commit before a change)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="PyTorch's threads and NumPy's BLAS threads (default 2, PyTorch's default on 2 cores)")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     global BASELINE
     if args.baseline:
         BASELINE = (f"cr@{args.baseline[:7]}", import_baseline(args.baseline))
     if torch is not None:
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
+    if args.threads != 2:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.threads, user_api="blas")
     if args.memory_child:
         memory_child(args.memory_child)
         return
     for line in machine_description():
         print(line)
+    print(load_average("at start") + f" on {os.cpu_count()} cores (other processes share this machine)")
     if args.memory:
         memory_report()
         return
@@ -606,6 +613,7 @@ def main(argv=None):
                 results.append((name, np.dtype(dtype).name, k, med, ratio, same_round, target))
 
     if args.only or args.dtype:  # a partial run: the timing table only
+        print(load_average("at the end"))
         print(f"\ndone in {time.perf_counter() - t_start:.1f} s")
         return results
     n_samples, dl_rounds = (6000, 2) if quick else (60000, 5)
