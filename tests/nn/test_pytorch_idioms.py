@@ -209,18 +209,19 @@ def test_pytorch_refuses_the_same_in_place_change():
 
 def test_sequential_of_an_ordered_dict_names_its_children_by_the_keys():
     from collections import OrderedDict
-    model = nn.Sequential(OrderedDict([("fc1", nn.Linear(4, 8)), ("act", nn.ReLU()), ("fc2", nn.Linear(8, 2))]))
+    model = nn.Sequential(OrderedDict([("fc1", nn.Linear(4, 8, dtype=np.float64)), ("act", nn.ReLU()),
+                                       ("fc2", nn.Linear(8, 2, dtype=np.float64))]))
     assert [name for name, _ in model.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     assert model.fc1 is model[0] and isinstance(model.act, nn.ReLU)
     assert [name for name, _ in model[1:].named_children()] == ["act", "fc2"]  # a slice keeps the names
-    x = np.ones((3, 4), dtype=np.float32)
-    assert model(x).shape == (3, 2) and model.backward(np.ones((3, 2), np.float32)).shape == (3, 4)
+    x = np.ones((3, 4))
+    assert model(x).shape == (3, 2) and model.backward(np.ones((3, 2))).shape == (3, 4)
     torch = pytest.importorskip("torch", reason="the state dict's keys are compared with PyTorch's")
     theirs = torch.nn.Sequential(OrderedDict([("fc1", torch.nn.Linear(4, 8)), ("act", torch.nn.ReLU()),
-                                              ("fc2", torch.nn.Linear(8, 2))]))
+                                              ("fc2", torch.nn.Linear(8, 2))])).double()
     assert list(model.state_dict()) == list(theirs.state_dict())
     model.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    np.testing.assert_allclose(model(x), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(model(x), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_trunc_normal_draws_the_truncated_distribution():
