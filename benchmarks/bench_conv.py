@@ -133,21 +133,6 @@ class TorchStep(TorchBatch):
         name, kwargs = optimiser
         self.opt = getattr(torch.optim, name)(self.model.parameters(), **kwargs)
 
-    def forward_backward(self, x, y):
-        tx, ty = self._tensors(x, y)
-        self.opt.zero_grad()
-        loss = self.loss_fn(self.model(tx), ty)
-        loss.backward()
-        return loss.item()
-
-    def step(self, x, y):
-        tx, ty = self._tensors(x, y)
-        self.opt.zero_grad()
-        loss = self.loss_fn(self.model(tx), ty)
-        loss.backward()
-        self.opt.step()
-        return loss
-
     def grads(self):
         return [p.grad.numpy() for p in self.model.parameters()]
 

@@ -203,21 +203,6 @@ class TorchStep(TorchBatch):
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
 
-    def forward_backward(self, x, y):
-        tx, ty = self._tensors(x, y)
-        self.opt.zero_grad()
-        loss = self.loss_fn(self.model(tx), ty)
-        loss.backward()
-        return loss.item()
-
-    def step(self, x, y):
-        tx, ty = self._tensors(x, y)
-        self.opt.zero_grad()
-        loss = self.loss_fn(self.model(tx), ty)
-        loss.backward()
-        self.opt.step()
-        return loss
-
     def grads(self):
         return {k: p.grad.numpy() for k, p in self.model.named_parameters()}
 

@@ -186,6 +186,22 @@ class TorchBatch(Contender):
             self._batch = (x, torch.from_numpy(x), torch.from_numpy(y))
         return self._batch[1:]
 
+    # The canonical loop, for a subclass that sets self.model, self.loss_fn and self.opt.
+    def forward_backward(self, x, y):
+        tx, ty = self._tensors(x, y)
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(tx), ty)
+        loss.backward()
+        return loss.item()
+
+    def step(self, x, y):
+        tx, ty = self._tensors(x, y)
+        self.opt.zero_grad()
+        loss = self.loss_fn(self.model(tx), ty)
+        loss.backward()
+        self.opt.step()
+        return loss  # no .item(): a training loop need not synchronise on the loss
+
 
 class TorchStep(TorchBatch):
     """PyTorch CPU eager: the canonical loop (zero_grad, forward, loss, backward, step)."""
@@ -204,21 +220,6 @@ class TorchStep(TorchBatch):
         self.model = torch.nn.Sequential(*layers)
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
-
-    def forward_backward(self, x, y):
-        tx, ty = self._tensors(x, y)
-        self.opt.zero_grad()
-        loss = self.loss_fn(self.model(tx), ty)
-        loss.backward()
-        return loss.item()
-
-    def step(self, x, y):
-        tx, ty = self._tensors(x, y)
-        self.opt.zero_grad()
-        loss = self.loss_fn(self.model(tx), ty)
-        loss.backward()
-        self.opt.step()
-        return loss  # no .item(): a training loop need not synchronise on the loss
 
     def grads(self):
         return [p.grad.numpy() for p in self.model.parameters()]

@@ -187,6 +187,13 @@ class _AffineNorm(Module):
     r"""What BatchNorm, LayerNorm and GroupNorm share around their pair: $\gamma$ (``weight``) and
     $\beta$ (``bias``), each a parameter or ``None``."""
 
+    def reset_parameters(self) -> None:
+        r"""PyTorch's init: $\gamma = 1$, $\beta = 0$."""
+        if self.weight is not None:
+            self.weight.data[...] = 1.0
+        if self.bias is not None:
+            self.bias.data[...] = 0.0
+
     def _gamma_beta(self) -> tuple:
         """The arrays the pair takes: ``(gamma, beta)``, ``None`` for an absent one."""
         return (None if self.weight is None else self.weight.data, None if self.bias is None else self.bias.data)
@@ -247,10 +254,7 @@ class _BatchNorm(_AffineNorm):
     def reset_parameters(self) -> None:
         r"""PyTorch's init: $\gamma = 1$, $\beta = 0$, and fresh running statistics."""
         self.reset_running_stats()
-        if self.weight is not None:
-            self.weight.data[...] = 1.0
-        if self.bias is not None:
-            self.bias.data[...] = 0.0
+        super().reset_parameters()
 
     def forward(self, x):
         # Batch statistics in training mode, and in eval mode when no running statistics exist.
@@ -404,13 +408,6 @@ class LayerNorm(_AffineNorm):
                                 if self.elementwise_affine and bias else None)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        r"""PyTorch's init: $\gamma = 1$, $\beta = 0$."""
-        if self.weight is not None:
-            self.weight.data[...] = 1.0
-        if self.bias is not None:
-            self.bias.data[...] = 0.0
-
     def forward(self, x):
         # With gamma, computed in its dtype; without, in the input's (as an activation).
         x = checks.layer_norm_input(x, "LayerNorm", self.normalized_shape,
@@ -464,15 +461,9 @@ class GroupNorm(_AffineNorm):
         self.affine = checks.flag(affine, "GroupNorm", "affine")
         bias = checks.flag(bias, "GroupNorm", "bias")
         dtype = check_float_dtype(dtype, "GroupNorm")
-        self.register_parameter("weight", Parameter(np.ones(num_channels, dtype=dtype)) if self.affine else None)
-        self.register_parameter("bias", Parameter(np.zeros(num_channels, dtype=dtype)) if self.affine and bias else None)
-
-    def reset_parameters(self) -> None:
-        r"""PyTorch's init: $\gamma = 1$, $\beta = 0$."""
-        if self.weight is not None:
-            self.weight.data[...] = 1.0
-        if self.bias is not None:
-            self.bias.data[...] = 0.0
+        self.register_parameter("weight", Parameter(np.empty(num_channels, dtype=dtype)) if self.affine else None)
+        self.register_parameter("bias", Parameter(np.empty(num_channels, dtype=dtype)) if self.affine and bias else None)
+        self.reset_parameters()
 
     def forward(self, x):
         x = checks.channels_input(self, x, self.num_channels, None if self.weight is None else self.weight.dtype)

@@ -61,8 +61,9 @@ class Upsample(Module):
         self.size, self.scale_factor = checks.upsample_size(size, scale_factor, "Upsample")
         self.mode = checks.choice(mode, "Upsample", "mode", ("nearest",))
         if align_corners is not None or recompute_scale_factor:
-            raise ValueError("Upsample align_corners and recompute_scale_factor apply to other modes; with "
-                             "mode='nearest' leave them None")
+            raise ValueError(f"Upsample align_corners and recompute_scale_factor apply to other modes; with "
+                             f"mode='nearest' they must be None, got align_corners={align_corners!r}, "
+                             f"recompute_scale_factor={recompute_scale_factor!r}")
         self.align_corners, self.recompute_scale_factor = None, recompute_scale_factor
 
     def _indices(self, shape: tuple) -> list:
