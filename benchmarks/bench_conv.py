@@ -48,7 +48,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_training_step import Contender, TorchBatch, fmt_time, interleaved_times, load_average, start_run, time_block  # noqa: E402
+from bench_training_step import Contender, TorchModelStep, fmt_time, interleaved_times, load_average, start_run, time_block  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
@@ -125,7 +125,7 @@ class ChainruleStep(Contender):
         return [p.grad for p in self.model.parameters()]
 
 
-class TorchStep(TorchBatch):
+class TorchStep(TorchModelStep):
     def __init__(self, layers, dtype, optimiser, state_dict):
         self.model = torch.nn.Sequential(*layers(torch.nn, torch.float32 if dtype == np.float32 else torch.float64))
         self.model.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict.items()})

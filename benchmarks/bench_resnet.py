@@ -49,7 +49,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_training_step import Contender, TorchBatch, fmt_time, interleaved_times, load_average, machine_description  # noqa: E402
+from bench_training_step import Contender, TorchModelStep, fmt_time, interleaved_times, load_average, machine_description  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
@@ -196,7 +196,7 @@ def torch_resnet(dtype):
     return TorchResNet()
 
 
-class TorchStep(TorchBatch):
+class TorchStep(TorchModelStep):
     def __init__(self, dtype, state_dict):
         self.model = torch_resnet(torch.float32 if dtype == np.float32 else torch.float64)
         self.model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state_dict.items()})

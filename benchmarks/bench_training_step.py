@@ -186,7 +186,11 @@ class TorchBatch(Contender):
             self._batch = (x, torch.from_numpy(x), torch.from_numpy(y))
         return self._batch[1:]
 
-    # The canonical loop, for a subclass that sets self.model, self.loss_fn and self.opt.
+
+class TorchModelStep(TorchBatch):
+    """PyTorch's canonical loop (zero_grad, forward, loss, backward, step), for a subclass that
+    sets ``self.model``, ``self.loss_fn`` and ``self.opt``."""
+
     def forward_backward(self, x, y):
         tx, ty = self._tensors(x, y)
         self.opt.zero_grad()
@@ -203,7 +207,7 @@ class TorchBatch(Contender):
         return loss  # no .item(): a training loop need not synchronise on the loss
 
 
-class TorchStep(TorchBatch):
+class TorchStep(TorchModelStep):
     """PyTorch CPU eager: the canonical loop (zero_grad, forward, loss, backward, step)."""
 
     def __init__(self, weights, activation):
