@@ -279,7 +279,7 @@ def test_copies_carry_parameters_but_no_cache(copier):
     for (name, p), (_, q) in zip(model.named_parameters(), clone.named_parameters()):
         np.testing.assert_array_equal(p.data, q.data)
         assert p.data is not q.data
-    assert all(m._cache is None for m in clone.modules())
+    assert all(not m._caches for m in clone.modules())
     with pytest.raises(RuntimeError, match="called before forward"):
         clone.backward(np.ones((5, 2)))
     model.backward(np.ones((5, 2)))  # the original keeps its own

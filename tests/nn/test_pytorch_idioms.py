@@ -1,5 +1,7 @@
 """Lines PyTorch users write without thinking, which must mean the same thing here."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -111,28 +113,99 @@ def test_fit_treats_its_batches_as_data_and_restores_the_models_setting():
     assert model.needs_input_grad is True and model[0].needs_input_grad is True
 
 
-def test_one_pool_used_twice_as_the_cifar_tutorial_does_says_what_happened_and_the_fix():
+def test_one_pool_used_twice_in_a_forward_gives_pytorchs_gradients():
     class Net(nn.Module):   # PyTorch's "Training a Classifier" reuses self.pool in forward
         def __init__(self):
             super().__init__()
             self.pool = nn.MaxPool2d(2)
+            self.act = nn.Tanh()
 
         def forward(self, x):
-            return self.pool(self.pool(x))
+            return self.act(self.pool(self.act(self.pool(x))))
+
+        def backward(self, grad_output):   # the forward's calls, last first
+            return self.pool.backward(self.act.backward(self.pool.backward(self.act.backward(grad_output))))
+
+    x = np.random.default_rng(0).normal(size=(2, 3, 8, 8))
+    net = Net()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # each call keeps its own cache: nothing to warn about
+        for _ in range(2):                 # and the next step's pass starts clean
+            y = net(x)
+            grad_output = np.random.default_rng(1).normal(size=y.shape)
+            dx = net.backward(grad_output)
+    two = (nn.MaxPool2d(2), nn.Tanh(), nn.MaxPool2d(2), nn.Tanh())   # one instance per use
+    h = x
+    for module in two:
+        h = module(h)
+    expected = grad_output
+    for module in reversed(two):
+        expected = module.backward(expected)
+    np.testing.assert_array_equal(y, h)
+    np.testing.assert_array_equal(dx, expected)
+    assert cr.gradcheck(net, x)
+
+
+def test_one_pool_used_twice_matches_torch_autograd():
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.MaxPool2d(2)
+            self.conv = nn.Conv2d(2, 2, 3, padding=1, dtype=np.float64)
+
+        def forward(self, x):
+            return self.pool(self.conv(self.pool(x)))
 
         def backward(self, grad_output):
-            return self.pool.backward(self.pool.backward(grad_output))
+            return self.pool.backward(self.conv.backward(self.pool.backward(grad_output)))
 
     net = Net()
-    with pytest.warns(cr.CacheWarning, match=r"MaxPool2d\.forward\(\) replaced a cache"):
-        y = net(np.random.default_rng(0).normal(size=(1, 1, 8, 8)))
-    with pytest.raises(RuntimeError, match=r"after two forward\(\)s.*one instance per use"):
-        net.backward(np.ones_like(y))
+    x = np.random.default_rng(2).normal(size=(2, 2, 8, 8))
+    grad_output = np.random.default_rng(3).normal(size=(2, 2, 2, 2))
+    net(x)
+    dx = net.backward(grad_output)
+    conv = torch.nn.Conv2d(2, 2, 3, padding=1, dtype=torch.float64)
+    conv.load_state_dict({k: torch.from_numpy(v) for k, v in net.conv.state_dict().items()})
+    xt = torch.from_numpy(x).requires_grad_()
+    pool = torch.nn.MaxPool2d(2)
+    pool(conv(pool(xt))).backward(torch.from_numpy(grad_output))
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(net.conv.weight.grad, conv.weight.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_one_module_called_from_two_script_lines_warns_then_refuses_naming_the_fix():
+    pool = nn.MaxPool2d(2)                 # two outermost calls: two passes
+    x = np.random.default_rng(0).normal(size=(1, 1, 8, 8))
+    with pytest.warns(cr.CacheWarning, match=r"MaxPool2d\.forward\(\) replaced a cache that no backward\(\) has used \(an earlier forward pass"):
+        y = pool(pool(x))
+    pool.backward(np.ones_like(y))
+    with pytest.raises(RuntimeError, match=r"after two forward\(\)s in separate passes.*one instance per use"):
+        pool.backward(np.ones((1, 1, 4, 4)))
     pool = nn.MaxPool2d(2)                 # one forward, two backwards: the plain message
     pool(np.zeros((1, 1, 4, 4)))
     pool.backward(np.zeros((1, 1, 2, 2)))
     with pytest.raises(RuntimeError, match=r"called a second time after one forward\(\)"):
         pool.backward(np.zeros((1, 1, 2, 2)))
+
+
+def test_a_pass_never_backpropagated_is_dropped_not_piled_up():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = nn.Tanh()
+
+        def forward(self, x):
+            return self.act(self.act(x))
+
+    net = Net()
+    x = np.ones((3, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cr.CacheWarning)
+        for _ in range(5):                 # evaluation without no_grad: five passes
+            net(x)
+    assert len(net.act._caches) == 2       # the last pass's two calls, not ten
 
 
 # -- an in-place change to what a forward saved is never silent (PyTorch's version counter) -----

@@ -9,8 +9,7 @@ class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 6, 5)
-        self.pool1 = nn.MaxPool2d(2, 2)  # one pool per use (see below)
-        self.pool2 = nn.MaxPool2d(2, 2)
+        self.pool = nn.MaxPool2d(2, 2)  # used twice: each call keeps its own cache
         self.conv2 = nn.Conv2d(6, 16, 5)
         self.fc1 = nn.Linear(16 * 5 * 5, 120)
         self.fc2 = nn.Linear(120, 84)
@@ -18,9 +17,9 @@ class Net(nn.Module):
 
     def forward(self, x):
         a1 = F.relu(self.conv1(x))
-        x = self.pool1(a1)
+        x = self.pool(a1)
         a2 = F.relu(self.conv2(x))
-        x = self.pool2(a2)
+        x = self.pool(a2)
         shape = x.shape
         x = x.reshape(len(x), -1)  # torch.flatten(x, 1)
         a3 = F.relu(self.fc1(x))
@@ -35,7 +34,7 @@ class Net(nn.Module):
         grad = self.fc2.backward(F.relu_backward(grad, a4))
         grad = self.fc1.backward(F.relu_backward(grad, a3))
         grad = grad.reshape(shape)
-        grad = self.conv2.backward(F.relu_backward(self.pool2.backward(grad), a2))
-        grad = self.conv1.backward(F.relu_backward(self.pool1.backward(grad), a1))
+        grad = self.conv2.backward(F.relu_backward(self.pool.backward(grad), a2))  # pool's 2nd use
+        grad = self.conv1.backward(F.relu_backward(self.pool.backward(grad), a1))  # then its 1st
         return grad
 # --8<-- [end:net]

@@ -19,10 +19,9 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.relu1 = nn.ReLU(inplace=True)  # torchvision's self.relu, twice
+        self.relu = nn.ReLU(inplace=True)  # used twice, as in torchvision
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.relu2 = nn.ReLU(inplace=True)
         self.downsample = downsample
         self.stride = stride
 
@@ -31,7 +30,7 @@ class BasicBlock(nn.Module):
 
         out = self.conv1(x)
         out = self.bn1(out)
-        out = self.relu1(out)
+        out = self.relu(out)
 
         out = self.conv2(out)
         out = self.bn2(out)
@@ -40,17 +39,17 @@ class BasicBlock(nn.Module):
             identity = self.downsample(x)
 
         out += identity
-        out = self.relu2(out)
+        out = self.relu(out)
 
         return out
 
     def backward(self, grad):  # x reaches the sum twice
-        grad = self.relu2.backward(grad)
+        grad = self.relu.backward(grad)  # its second use
         grad_identity = grad  # the shortcut's: x itself, or downsample(x)
         if self.downsample is not None:
             grad_identity = self.downsample.backward(grad)
         grad = self.conv2.backward(self.bn2.backward(grad))
-        grad = self.conv1.backward(self.bn1.backward(self.relu1.backward(grad)))
+        grad = self.conv1.backward(self.bn1.backward(self.relu.backward(grad)))
         return grad + grad_identity
 # --8<-- [end:block]
 

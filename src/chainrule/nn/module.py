@@ -195,6 +195,16 @@ def _check_name(name, what: str) -> None:
 
 
 
+# -- which forward pass a module call belongs to -------------------------------------------
+# A model's forward may call one module at several places (a shared pool, an activation): each
+# call keeps its own cache, and the backward calls, in reverse order, use them last-in first-out,
+# as PyTorch's autograd records each call. A cache left from an *earlier* pass, which no backward
+# used, is dropped with a warning instead, so forwards that are never backpropagated do not pile
+# up. A pass is one outermost module call and everything it calls: module calls are counted here.
+_depth = 0        # how many module calls are running
+_pass = 0         # the number of the outermost call running (or last run)
+
+
 # -- noticing an in-place change to what a forward saved (PyTorch's version counter) ---------
 def _fingerprints(cache: tuple) -> list:
     """Three values (the first, the middle and the last) of each non-empty array
@@ -240,7 +250,10 @@ class Module:
     - a forward keeps its cache whenever gradients are enabled, in train and eval mode
       alike; under ``chainrule.no_grad()`` it keeps nothing and leaves the cache alone;
     - ``backward`` uses the cache and releases it: a second ``backward`` raises;
-    - a forward that replaces a cache no backward has used warns (``CacheWarning``), once.
+    - a module called at several places in one forward pass (the outermost module call and
+      what it calls) keeps a cache per call; its backwards, in reverse order, use them last
+      first, as PyTorch's autograd records each call;
+    - a forward that replaces a cache an earlier pass left unused warns (``CacheWarning``), once.
 
     Attributes:
         needs_input_grad: ``True`` (default): ``backward`` returns the gradient with respect
@@ -265,9 +278,10 @@ class Module:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
-        object.__setattr__(self, "_cache", None)
-        object.__setattr__(self, "_cache_released", False)  # by a backward: says why _cache is None
+        object.__setattr__(self, "_caches", [])  # (pass, saved arrays, their fingerprints), last on top
+        object.__setattr__(self, "_cache_released", False)  # by a backward: says why there is no cache
         object.__setattr__(self, "_cache_warned", False)
+        object.__setattr__(self, "_cache_replaced", False)
 
     # -- registration ---------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -345,9 +359,16 @@ class Module:
 
     # -- running --------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        global _depth, _pass
         if _global_backward_hooks and "backward" not in self.__dict__:
             self._route_backward_through_hooks()
-        output = self.forward(*args, **kwargs)
+        if not _depth:
+            _pass += 1  # an outermost call: a new forward pass
+        _depth += 1
+        try:
+            output = self.forward(*args, **kwargs)
+        finally:
+            _depth -= 1
         if _global_forward_hooks or self._forward_hooks:
             for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
                 result = hook(self, args, output)
@@ -364,48 +385,56 @@ class Module:
     # -- the extension API: what forward keeps for backward ------------------------------
     def save_for_backward(self, *arrays) -> None:
         """Keep ``arrays`` for ``backward`` (read there as ``self.saved_tensors``), unless
-        gradients are off (``chainrule.no_grad()``): then nothing is kept and an earlier
-        cache stays. A forward that replaces a cache no backward has used warns, once."""
+        gradients are off (``chainrule.no_grad()``): then nothing is kept and earlier caches
+        stay. A module called at several places in one forward pass keeps one cache per call,
+        and its backwards, called in reverse order, take them last first. A forward that finds
+        a cache of an earlier pass that no backward used drops it and warns, once."""
         if not is_grad_enabled():
-            return  # nothing will backpropagate through this forward; an earlier cache stays
+            return  # nothing will backpropagate through this forward; earlier caches stay
         state = self.__dict__  # plain attributes, set directly: this runs once per module per step
-        replaced = state["_cache"] is not None
-        if replaced and not state["_cache_warned"]:
-            self._warn_replaced_cache()
-        state["_cache"] = arrays
-        state["_cache_prints"] = _fingerprints(arrays)  # to notice an in-place change before backward
+        caches = state["_caches"]
+        replaced = bool(caches) and caches[-1][0] != _pass
+        if replaced:
+            if not state["_cache_warned"]:
+                self._warn_replaced_cache()
+            caches.clear()
+        # the fingerprints notice an in-place change to a saved array before the backward reads it
+        caches.append((_pass, arrays, _fingerprints(arrays)))
         state["_cache_released"] = False
         state["_cache_replaced"] = replaced  # says why a second backward finds nothing
 
     @property
     def saved_tensors(self) -> tuple:
-        """The tuple ``forward`` passed to ``save_for_backward``, released as it is read: a
-        backward runs once per forward, so read it once, at the top of ``backward``. A
-        ``RuntimeError`` says why when there is nothing to read, or when an array it holds was
-        changed in place since the forward."""
+        """The tuple ``forward`` passed to ``save_for_backward`` (the latest call's, when the
+        module was called more than once in this pass), released as it is read: a backward runs
+        once per forward, so read it once, at the top of ``backward``. A ``RuntimeError`` says
+        why when there is nothing to read, or when an array it holds was changed in place since
+        the forward."""
         state = self.__dict__
-        cache = state["_cache"]
-        if cache is None:
+        caches = state["_caches"]
+        if not caches:
             self._raise_no_cache()
-        state["_cache"] = None
+        _, cache, prints = caches.pop()
         state["_cache_released"] = True
-        if _fingerprints(cache) != state["_cache_prints"]:  # (a NaN never equals itself: look closer)
-            self._raise_if_changed_in_place(cache)
+        if _fingerprints(cache) != prints:  # (a NaN never equals itself: look closer)
+            self._raise_if_changed_in_place(cache, prints)
         return cache
 
     def _warn_replaced_cache(self) -> None:
         object.__setattr__(self, "_cache_warned", True)
         name = type(self).__name__
         warnings.warn(
-            f"{name}.forward() replaced a cache that no backward() has used, so a backward now gives "
-            f"the gradients of this forward, not of the earlier one. Run forwards you do not "
-            f"backpropagate (evaluation, logging) under `with chainrule.no_grad():`, and use a "
-            f"separate {name} instance at each place in a model. (Shown once per module.)",
+            f"{name}.forward() replaced a cache that no backward() has used (an earlier forward "
+            f"pass's), so a backward now gives the gradients of this forward, not of the earlier one. Run "
+            f"forwards you do not backpropagate (evaluation, logging) under `with chainrule.no_grad():`. "
+            f"(Calls at several places inside one model's forward each keep their own cache; calls from "
+            f"outside any module are separate passes: make them inside a Module's forward, or use a "
+            f"separate {name} instance for each. Shown once per module.)",
             CacheWarning, stacklevel=5,  # the line that called the module
         )
 
-    def _raise_if_changed_in_place(self, cache):
-        changed = _changed_array(cache, self._cache_prints)
+    def _raise_if_changed_in_place(self, cache, prints):
+        changed = _changed_array(cache, prints)
         if changed is None:
             return
         (index, array), name = changed, type(self).__name__
@@ -422,11 +451,13 @@ class Module:
         name = type(self).__name__
         if self._cache_released and self.__dict__.get("_cache_replaced", False):
             raise RuntimeError(
-                f"{name}.backward() called a second time, after two forward()s: the second forward "
-                f"replaced the first one's cache, so the first backward used the second forward's "
-                f"and nothing is left for this one. This happens when one {name} instance is used at "
-                f"two places in a model (a shared self.pool, say): create one instance per use "
-                f"(self.pool1, self.pool2), since each keeps one forward's cache."
+                f"{name}.backward() called a second time, after two forward()s in separate passes: "
+                f"the second forward replaced the first one's cache, so the first backward used the "
+                f"second forward's and nothing is left for this one. Calls at two places inside one "
+                f"Module's forward each keep their own cache (their backwards, in reverse order, use "
+                f"them); calls from outside any module (two lines of a script) are separate passes. "
+                f"Make the calls inside a Module's forward, or create one instance per use "
+                f"(self.pool1, self.pool2)."
             )
         if self._cache_released:
             raise RuntimeError(
@@ -648,7 +679,7 @@ class Module:
         # and no hook wrapper bound to this instance (__setstate__ makes a new one).
         state = self.__dict__.copy()
         state.pop("backward", None)
-        state.update(_cache=None, _cache_prints=(), _cache_released=False, _cache_warned=False, _cache_replaced=False)
+        state.update(_caches=[], _cache_released=False, _cache_warned=False, _cache_replaced=False)
         return state
 
     def __setstate__(self, state):
