@@ -1,6 +1,7 @@
 r"""Conv1d and Conv2d: one N-d cross-correlation, $y = b + W \star x$, and its three gradients.
 
-The forward reads every kernel-sized window of the (zero-padded) input, laid out as the
+The forward reads every kernel-sized window of the padded input (zeros, or copies of its
+border in the other padding modes: :func:`pad` / :func:`pad_backward`), laid out as the
 columns of a matrix ("im2col"), and multiplies it by the weight matrix: one GEMM per sample
 and group. Its adjoint, :func:`add_windows`, adds each window back where it was read from
 ("col2im"); pooling uses the same pair (see ``pooling.py``). The derivation is on the docs

@@ -316,7 +316,7 @@ def pad_backward(grad_output, pad, mode="constant"):
     (the adjoint of cutting is padding with zeros)."""
     grad_output = np.asarray(grad_output)
     shape = list(grad_output.shape)
-    for i in range(len(pad) // 2):  # the input's shape, from the output's and the amounts
+    for i in range(min(len(pad) // 2, len(shape))):  # the input's shape, from the output's and the amounts
         shape[-1 - i] -= pad[2 * i] + pad[2 * i + 1]
     grow, cut = _checks.pad_arguments(tuple(shape), pad, mode, None)
     if mode == "circular":
