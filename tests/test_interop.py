@@ -121,9 +121,9 @@ def test_unsupported_layers_are_refused_by_name():
         from_torch(tnn.Sequential(tnn.Sequential(tnn.Linear(2, 2), tnn.Hardtanh())))
     with pytest.raises(TypeError, match="float32 and float64 layers, got Linear of dtype float16 at '0'"):
         from_torch(tnn.Sequential(tnn.Linear(2, 2, dtype=torch.float16)))
-    with pytest.raises(TypeError, match=r"Conv2d at '0' has padding_mode='reflect', which chainrule's Conv2d does "
-                                        r"not have \(only padding_mode='zeros'\)"):
-        from_torch(tnn.Sequential(tnn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect")))
+    with pytest.raises(TypeError, match=r"Embedding at '0' has max_norm=1.0, which chainrule's Embedding does "
+                                        r"not have \(only max_norm=None\)"):
+        from_torch(tnn.Sequential(tnn.Embedding(4, 2, max_norm=1.0)))
     with pytest.raises(ValueError, match="explicit dim for Softmax at '0'"):
         from_torch(tnn.Sequential(tnn.Softmax()))
 
@@ -174,6 +174,20 @@ def test_a_cnn_crosses_both_ways_with_its_weights_and_buffers():
     assert [type(m).__name__ for m in back] == [type(m).__name__ for m in t_model]
     for key, value in t_model.state_dict().items():
         np.testing.assert_array_equal(back.state_dict()[key].numpy(), value.numpy(), err_msg=key)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_a_padding_mode_crosses_both_ways(mode):
+    torch.manual_seed(3)
+    t_model = tnn.Sequential(tnn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode=mode), tnn.Tanh(),
+                             tnn.Conv2d(3, 2, (2, 3), padding="same", padding_mode=mode)).double()
+    model = from_torch(t_model)
+    assert [m.padding_mode for m in (model[0], model[2])] == [mode, mode]
+    _same_numbers(t_model, model, np.random.default_rng(3).standard_normal((2, 2, 5, 4)))
+    back = to_torch(model)
+    assert [m.padding_mode for m in (back[0], back[2])] == [mode, mode] and repr(back) == repr(t_model)
+    conv1d = to_torch(nn.Conv1d(2, 2, 3, padding=2, padding_mode=mode, dtype=np.float64))
+    assert isinstance(conv1d, tnn.Conv1d) and conv1d.padding_mode == mode
 
 
 def test_recurrent_embedding_and_norm_layers_cross_as_well():

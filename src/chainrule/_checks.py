@@ -252,6 +252,73 @@ def int_tuple(value, n: int, owner, name: str, minimum: int) -> tuple:
     return tuple(int(v) for v in items)
 
 
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # a convolution's, PyTorch's names
+PAD_MODES = ("constant", "reflect", "replicate", "circular")  # F.pad's
+
+
+def padding_mode(value, owner, transposed: bool = False) -> str:
+    """A convolution's ``padding_mode``, one of PyTorch's four; a transposed convolution's is
+    ``'zeros'`` only (PyTorch's raises for the others when it runs)."""
+    mode = choice(value, owner, "padding_mode", PADDING_MODES)
+    if transposed and mode != "zeros":
+        raise ValueError(f"{owner_of(owner)} padding_mode must be 'zeros' (a transposed convolution has no "
+                         f"other, as in PyTorch), got {mode!r}")
+    return mode
+
+
+def pad_amounts(owner, shape: tuple, pads: tuple, mode: str, what: str = "padding_mode") -> None:
+    """``pads[i] = (before, after)`` (non-negative) on the ``i``-th of the last ``len(pads)`` axes of
+    ``shape``, as much as ``mode`` can add: ``'reflect'`` mirrors inside the axis (each amount below
+    its length), ``'circular'`` wraps it once (at most its length), and neither they nor
+    ``'replicate'`` pad an empty axis. "Conv1d padding_mode='reflect' needs each padding below the
+    axis length 4 (the edge is not repeated), got (4, 4) on axis 2 of input shape (1, 2, 4)"."""
+    if mode in ("zeros", "constant"):
+        return
+    rule = {"reflect": "below the axis length {L} (the edge is not repeated)",
+            "circular": "at most the axis length {L} (it wraps around once)",
+            "replicate": "on a non-empty axis (the edge is what it copies)"}[mode]
+    first = len(shape) - len(pads)
+    for axis, (before, after) in enumerate(pads, start=first):
+        L, most = shape[axis], max(before, after)
+        if most and (L == 0 or (mode == "reflect" and most >= L) or (mode == "circular" and most > L)):
+            raise ValueError(f"{owner_of(owner)} {what}={mode!r} needs each padding {rule.format(L=L)}, got "
+                             f"({before}, {after}) on axis {axis} of input shape {tuple(shape)}")
+
+
+def pad_arguments(shape: tuple, pad, mode, value) -> tuple:
+    """``F.pad``'s arguments as PyTorch takes them: an even number of int amounts, ``(before, after)``
+    from the LAST axis backwards; the non-constant modes pad the last 1, 2 or 3 axes of an input
+    with one or two axes before them, and take no fill ``value``. Returns ``(grow, cut)``, the
+    positive and the negative (cropping) amounts as ``(before, after)`` pairs, first padded axis first."""
+    choice(mode, "pad", "mode", PAD_MODES)
+    amounts = tuple(pad)
+    if not all(is_int(p) for p in amounts):
+        raise TypeError(f"pad amounts must be ints, got {amounts}")
+    if len(amounts) % 2 or len(amounts) // 2 > len(shape):
+        raise ValueError(f"pad expected an even number of amounts, at most 2 per axis of the input's "
+                         f"{len(shape)}, got {amounts}")
+    k = len(amounts) // 2
+    if mode != "constant":
+        if k not in (1, 2, 3) or len(shape) not in (k + 1, k + 2):
+            raise ValueError(f"pad mode={mode!r} pads the last 1, 2 or 3 axes of an input with one or two axes "
+                             f"before them (as PyTorch), got {k} (before, after) pairs for a {len(shape)}-D input")
+        if value is not None and value != 0:
+            raise ValueError(f"pad mode={mode!r} takes no value (only 'constant' fills), got value={value!r}")
+    pairs = [(int(amounts[2 * i]), int(amounts[2 * i + 1])) for i in reversed(range(k))]
+    grow = tuple((max(b, 0), max(a, 0)) for b, a in pairs)
+    cut = tuple((max(-b, 0), max(-a, 0)) for b, a in pairs)
+    first = len(shape) - k
+    kept = [L - b - a for L, (b, a) in zip(shape[first:], cut)]
+    out = [L + b + a for L, (b, a) in zip(shape[first:], pairs)]
+    if any(n < 0 for n in kept) if mode in ("constant", "circular") else any(n < 1 for n in out):
+        raise ValueError(f"pad mode={mode!r}: the negative amounts in {amounts} crop more than the input's "
+                         f"shape {tuple(shape)} holds")
+    # PyTorch's circular mode crops first and wraps what is left; the others pad the whole input
+    sizes = (*shape[:first], *kept) if mode == "circular" else shape
+    pad_amounts("pad", sizes, grow, mode, "mode")
+    return grow, cut
+
+
 def batched_input(x, owner, n_spatial: int, channels: int | None, dtype=None) -> tuple[np.ndarray, bool]:
     """``x`` as a float array ``(N, C, *spatial)``, and whether it came with its batch axis.
     As in PyTorch, an unbatched ``(C, *spatial)`` input is one sample."""
@@ -317,6 +384,7 @@ def conv_input(module, x) -> tuple[np.ndarray, bool]:
     spans 3 x 3; ..."."""
     name, n = owner_of(module), module._n
     x, batched = batched_input(x, name, n, module.in_channels, dtype=module.weight.dtype)
+    pad_amounts(name, x.shape if batched else x.shape[1:], module._pads, module.padding_mode)
     padded = tuple(L + before + after for L, (before, after) in zip(x.shape[2:], module._pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(module.kernel_size, module.dilation))
     if any(p < s for p, s in zip(padded, span)):

@@ -20,7 +20,9 @@ from . import nn
 
 __all__ = ["to_torch", "from_torch", "state_dict_to_torch", "LAYERS"]
 
-_CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias")
+# padding_mode: a ConvTranspose's is always 'zeros' on both sides (the others are refused there)
+_CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias",
+         "padding_mode")
 _MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
 _AVG_POOL = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
 _NORM = ("num_features", "eps", "momentum", "affine", "track_running_stats")
@@ -51,7 +53,7 @@ LAYERS = {
 SUPPORTED = ("Sequential",) + tuple(LAYERS)
 
 # torch settings chainrule has no counterpart for: a layer is moved only with these values.
-_TORCH_ONLY = {"padding_mode": "zeros", "max_norm": None, "scale_grad_by_freq": False, "sparse": False,
+_TORCH_ONLY = {"max_norm": None, "scale_grad_by_freq": False, "sparse": False,
                "proj_size": 0, "align_corners": None}
 
 
@@ -134,7 +136,7 @@ def from_torch(module) -> nn.Module:
 
     Raises:
         TypeError: naming the first unsupported layer and its path (a custom module, a
-            ``Conv2d`` with ``padding_mode='reflect'``, a ``Linear`` of dtype float16, ...).
+            ``Embedding`` with ``max_norm``, a ``Linear`` of dtype float16, ...).
         ValueError: for a ``Softmax``/``LogSoftmax`` without an explicit ``dim``.
     """
     return _from_torch(module, "", _torch())

@@ -115,6 +115,8 @@ def test_repr_like_pytorchs():
     assert repr(nn.Conv1d(4, 4, 3, stride=2, padding=1, dilation=2, groups=2, bias=False)) == (
         "Conv1d(4, 4, kernel_size=(3,), stride=(2,), padding=(1,), dilation=(2,), groups=2, bias=False)")
     assert repr(nn.Conv2d(4, 4, (3, 2), padding="same")) == "Conv2d(4, 4, kernel_size=(3, 2), stride=(1, 1), padding=same)"
+    assert repr(nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect")) == (
+        "Conv2d(4, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), padding_mode=reflect)")
     assert list(nn.Conv1d(1, 2, 3).state_dict()) == ["weight", "bias"]
 
 
@@ -174,8 +176,9 @@ def test_backward_twice_and_before_forward_raise():
     (lambda: nn.Conv2d(3, 4, 3, padding=-1), r"padding must be >= 0, got -1"),
     (lambda: nn.Conv2d(3, 4, (3, 3, 3)), r"kernel_size must be an int or a tuple of 2 ints, got \(3, 3, 3\)"),
     (lambda: nn.Conv2d(3, 4, 2.5), r"kernel_size must be an int or a tuple of 2 ints, got 2.5"),
-    (lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), r"padding_mode must be 'zeros' \('reflect' is PyTorch's but"),
-    (lambda: nn.Conv2d(3, 4, 3, padding_mode="mirror"), r"padding_mode must be 'zeros', got 'mirror'"),
+    (lambda: nn.Conv2d(3, 4, 3, padding_mode="mirror"),
+     r"Conv2d padding_mode must be one of 'zeros', 'reflect', 'replicate', 'circular', got 'mirror'"),
+    (lambda: nn.Conv1d(3, 4, 3, padding_mode="constant"), r"Conv1d padding_mode must be one of 'zeros', .*got 'constant'"),
     (lambda: nn.Conv2d(3, 4, 3, dtype=np.int32), r"Conv2d dtype must be float32 or float64"),
 ])
 def test_bad_arguments(make, match):

@@ -65,3 +65,8 @@ def test_refusals_name_the_argument():
         nn.ConvTranspose1d(2, 2, 1, padding=1)(np.zeros((1, 2, 1)))
     with pytest.raises(ValueError, match=r"ConvTranspose1d expected input"):
         nn.ConvTranspose1d(2, 2, 3)(np.zeros((1, 3, 4)))
+    with pytest.raises(ValueError, match=r"ConvTranspose2d padding_mode must be 'zeros' \(a transposed convolution "
+                                         r"has no other, as in PyTorch\), got 'reflect'"):
+        nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"ConvTranspose1d padding_mode must be one of 'zeros', .*got 'mirror'"):
+        nn.ConvTranspose1d(2, 2, 3, padding_mode="mirror")

@@ -1,6 +1,7 @@
 r"""Conv1d and Conv2d: one N-d cross-correlation, $y = b + W \star x$, and its three gradients.
 
-The forward reads every kernel-sized window of the (zero-padded) input, laid out as the
+The forward reads every kernel-sized window of the padded input (zeros, or copies of its
+border in the other padding modes: :func:`pad` / :func:`pad_backward`), laid out as the
 columns of a matrix ("im2col"), and multiplies it by the weight matrix: one GEMM per sample
 and group. Its adjoint, :func:`add_windows`, adds each window back where it was read from
 ("col2im"); pooling uses the same pair (see ``pooling.py``). The derivation is on the docs
@@ -19,9 +20,6 @@ from . import init
 from .. import _checks as checks
 from .module import Module, Parameter, accumulate_grad
 
-_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # PyTorch's; only 'zeros' here
-
-
 # -- the shared pieces: argument parsing, padding, windows and their adjoint ---------------------
 
 
@@ -29,17 +27,83 @@ as_tuple = checks.int_tuple  # the geometry checks live in chainrule._checks
 batch_input = checks.batched_input
 
 
-def pad(x: np.ndarray, pads: tuple, value: float = 0.0) -> np.ndarray:
-    """``x`` with ``pads[i] = (before, after)`` elements of ``value`` around spatial axis ``i``
-    (the axes after batch and channel). No copy when there is nothing to add."""
+def pad(x: np.ndarray, pads: tuple, mode: str = "constant", value: float = 0.0) -> np.ndarray:
+    r"""``x`` with ``pads[i] = (before, after)`` elements added around the ``i``-th of its last
+    ``len(pads)`` axes (a convolution's spatial axes), one axis in turn. On an axis of length $L$,
+    padded position $j \in [-\text{before}, L + \text{after})$ holds
+
+    - ``'constant'``: ``value`` outside $[0, L)$;
+    - ``'reflect'``: $x[|j|]$ on the left, $x[2(L-1) - j]$ on the right: mirrored at the edge
+      element, which is not repeated (needs before, after $< L$);
+    - ``'replicate'``: $x[\min(\max(j, 0), L-1)]$, the edge element repeated;
+    - ``'circular'``: $x[j \bmod L]$, the axis wrapped around (needs before, after $\le L$).
+
+    No copy when there is nothing to add. The amounts are checked by the callers
+    (``chainrule._checks.pad_amounts``), not here."""
     if not any(before or after for before, after in pads):
         return x
-    return np.pad(x, ((0, 0), (0, 0), *pads), constant_values=value)
+    first = x.ndim - len(pads)
+    if mode == "constant":
+        return np.pad(x, ((0, 0),) * first + tuple(pads), constant_values=value)
+    for axis, (before, after) in enumerate(pads, start=first):
+        x = np.moveaxis(_pad_axis(np.moveaxis(x, axis, 0), before, after, mode), 0, axis)
+    return x
+
+
+def _pad_axis(x, before: int, after: int, mode: str):
+    """:func:`pad` on axis 0: the border strips, then ``[left, x, right]``."""
+    if mode == "reflect":  # x[before], ..., x[1] | x | x[L-2], ..., x[L-1-after]
+        left, right = x[1:1 + before][::-1], x[::-1][1:1 + after]
+    elif mode == "replicate":  # x[0] repeated | x | x[L-1] repeated
+        left, right = np.repeat(x[:1], before, axis=0), np.repeat(x[-1:], after, axis=0)
+    else:  # circular: the last `before` elements | x | the first `after`
+        left, right = x[len(x) - before:], x[:after]
+    return np.concatenate([left, x, right])
+
+
+def pad_backward(grad_output: np.ndarray, pads: tuple, mode: str = "constant") -> np.ndarray:
+    r"""The adjoint of :func:`pad`: the gradient of its input given $g = \partial C/\partial x_p$.
+
+    In ``'constant'`` mode the padding is constants, so $g_x$ is $g$ with the border cut off
+    (:func:`crop`). In the other modes every padded element is a copy of an input element, so
+    $g_x$ is the core of $g$ plus each border element's gradient added onto the element it
+    copied (a copy used twice gets both gradients). On one axis, with $b$ = before and $a$ = after:
+
+    - ``'replicate'``: $g_x[0] = g[0] + \sum_{j=-b}^{-1} g[j]$ and
+      $g_x[L-1] = g[L-1] + \sum_{j=L}^{L+a-1} g[j]$, the rest $g_x[i] = g[i]$;
+    - ``'reflect'``: $g_x[i] = g[i] + g[-i]\,[1 \le i \le b] + g[2(L-1) - i]\,[L-1-a \le i \le L-2]$;
+    - ``'circular'``: $g_x[i] = g[i] + g[i - L]\,[i \ge L - b] + g[i + L]\,[i < a]$.
+
+    ($g$ indexed by the padded position $j$, as in :func:`pad`.) Axis by axis, the last padded first."""
+    if mode == "constant":
+        return crop(grad_output, pads)
+    grad, first = grad_output, grad_output.ndim - len(pads)
+    for axis, (before, after) in reversed(list(enumerate(pads, start=first))):
+        grad = np.moveaxis(_pad_axis_backward(np.moveaxis(grad, axis, 0), before, after, mode), 0, axis)
+    return grad
+
+
+def _pad_axis_backward(g, before: int, after: int, mode: str):
+    """:func:`pad_backward` on axis 0: cut the core, then add the border strips onto their sources."""
+    left, right = g[:before], g[len(g) - after:]
+    grad = g[before:len(g) - after].copy()  # the core: each input element's own position
+    if mode == "reflect":  # the strips were read mirrored, starting one in from each edge
+        grad[1:1 + before] += left[::-1]
+        grad[::-1][1:1 + after] += right
+    elif mode == "replicate":  # every strip element is a copy of the edge element
+        grad[:1] += left.sum(axis=0, keepdims=True)
+        grad[-1:] += right.sum(axis=0, keepdims=True)
+    else:  # circular: the left strip copied the last `before` elements, the right the first `after`
+        grad[len(grad) - before:] += left
+        grad[:after] += right
+    return grad
 
 
 def crop(xp: np.ndarray, pads: tuple) -> np.ndarray:
-    """The inverse of :func:`pad`: drop ``pads[i]`` from each end of spatial axis ``i``."""
-    return xp[(..., *(slice(before, xp.shape[2 + i] - after) for i, (before, after) in enumerate(pads)))]
+    """The adjoint of :func:`pad` in ``'constant'`` mode: drop ``pads[i]`` from each end of the
+    ``i``-th of the last ``len(pads)`` axes."""
+    first = xp.ndim - len(pads)
+    return xp[(..., *(slice(before, xp.shape[first + i] - after) for i, (before, after) in enumerate(pads)))]
 
 
 def windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
@@ -229,6 +293,7 @@ class _ConvNd(Module):
     """Conv1d and Conv2d: everything but the number of spatial axes, ``_n``."""
 
     _n = 0
+    _transposed = False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", *, dtype=None, rng=None):
@@ -247,12 +312,7 @@ class _ConvNd(Module):
             self.padding = padding
         else:
             self.padding = as_tuple(padding, n, name, "padding", 0)
-        if padding_mode != "zeros":
-            known = padding_mode in _PADDING_MODES
-            raise ValueError(f"{name} padding_mode must be 'zeros'" + (
-                f" ({padding_mode!r} is PyTorch's but is not implemented here)" if known else "")
-                + f", got {padding_mode!r}")
-        self.padding_mode = padding_mode
+        self.padding_mode = checks.padding_mode(padding_mode, name, transposed=self._transposed)
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"{name} bias must be a bool, got {bias!r}")
         dtype = check_float_dtype(dtype, name)
@@ -277,8 +337,8 @@ class _ConvNd(Module):
 
     @property
     def _pads(self) -> tuple:
-        """``(before, after)`` zeros on each spatial axis. ``'same'`` splits the dilated
-        kernel's overhang ``d (k - 1)`` as PyTorch does: the odd element goes after."""
+        """``(before, after)`` padded elements on each spatial axis. ``'same'`` splits the dilated
+        kernel's overhang ``d (k - 1)`` as PyTorch does, in every padding mode: the odd element goes after."""
         if self.padding == "valid":
             return ((0, 0),) * self._n
         if self.padding == "same":
@@ -286,10 +346,17 @@ class _ConvNd(Module):
             return tuple((t // 2, t - t // 2) for t in total)
         return tuple((p, p) for p in self.padding)
 
+    @property
+    def _mode(self) -> str:
+        """:func:`pad`'s name for ``padding_mode``: ``'zeros'`` is its ``'constant'`` (0)."""
+        return "constant" if self.padding_mode == "zeros" else self.padding_mode
+
     def forward(self, x):
         x, batched = checks.conv_input(self, x)
         bias = None if self.bias is None else self.bias.data
-        y, cols = conv_nd(x, self.weight.data, bias, self.stride, self._pads, self.dilation, self.groups)
+        # as PyTorch: pad in padding_mode, then convolve the padded input with no more padding
+        xp = pad(x, self._pads, self._mode)
+        y, cols = conv_nd(xp, self.weight.data, bias, self.stride, self._no_pads, self.dilation, self.groups)
         self.save_for_backward(cols, x.shape, batched)  # dW correlates these windows with delta
         return y if batched else y[0]
 
@@ -299,17 +366,23 @@ class _ConvNd(Module):
         cols, x_shape, batched = self.saved_tensors
         grad_output = checks.grad_output(self, grad_output, self._output_shape(x_shape, batched), self.weight.dtype)
         with_bias = self.bias is not None and self.bias.requires_grad
-        grad_input, grad_weight, grad_bias = conv_nd_backward(
-            grad_output if batched else grad_output[np.newaxis], cols, self.weight.data, x_shape,
-            self.stride, self._pads, self.dilation, self.groups, bias=with_bias,
+        padded_shape = (*x_shape[:2], *(L + b + a for L, (b, a) in zip(x_shape[2:], self._pads)))
+        grad_padded, grad_weight, grad_bias = conv_nd_backward(
+            grad_output if batched else grad_output[np.newaxis], cols, self.weight.data, padded_shape,
+            self.stride, self._no_pads, self.dilation, self.groups, bias=with_bias,
             weight_grad=self.weight.requires_grad, input_grad=self.needs_input_grad)
         if with_bias:
             accumulate_grad(self.bias, grad_bias)
         if self.weight.requires_grad:
             accumulate_grad(self.weight, grad_weight)
-        if grad_input is None:
+        if grad_padded is None:
             return None  # the input is data: nothing upstream needs dC/dx (see Module)
+        grad_input = pad_backward(grad_padded, self._pads, self._mode)  # the padding's adjoint
         return grad_input if batched else grad_input[0]
+
+    @property
+    def _no_pads(self) -> tuple:
+        return ((0, 0),) * self._n
 
     def _output_shape(self, x_shape: tuple, batched: bool) -> tuple:
         padded = tuple(L + b + a for L, (b, a) in zip(x_shape[2:], self._pads))
@@ -326,6 +399,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"  # unquoted, as PyTorch's
         return s
 
 
@@ -334,18 +409,21 @@ class Conv1d(_ConvNd):
 
     $$y[n, o, p] = b_o + \sum_{c=0}^{C_\text{in}/G - 1} \sum_{k=0}^{K-1} W[o, c, k]\; x_p[n,\, g C_\text{in}/G + c,\, p s + k d],$$
 
-    $x_p$ the zero-padded input, $g$ the group of output channel $o$.
+    $x_p$ the padded input (in ``padding_mode``), $g$ the group of output channel $o$.
 
     Args:
         in_channels: $C_\text{in}$, channels of the input.
         out_channels: $C_\text{out}$, channels of the output.
         kernel_size: $K$, an int or a 1-tuple; likewise ``stride`` $s$ and ``dilation`` $d$.
-        padding: zeros added at both ends (int or 1-tuple), ``'valid'`` (none) or ``'same'``
-            (output as long as the input; stride 1 only; an odd total puts the extra zero
+        padding: elements added at both ends (int or 1-tuple), ``'valid'`` (none) or ``'same'``
+            (output as long as the input; stride 1 only; an odd total puts the extra element
             at the end, as PyTorch).
         groups: $G$; input and output channels are split into $G$ groups that do not mix.
         bias: whether to learn $b$.
-        padding_mode: ``'zeros'`` only (PyTorch's other modes are refused).
+        padding_mode: what the padding holds, as PyTorch: ``'zeros'``, ``'reflect'`` (the input
+            mirrored at its edge element, which is not repeated: padding below the length),
+            ``'replicate'`` (the edge element repeated) or ``'circular'`` (the input wrapped
+            around: padding at most the length). See :func:`pad` and :func:`pad_backward`.
         dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
         rng: ``numpy.random.Generator`` for the initial values; default the package's generator.
 
@@ -371,11 +449,14 @@ class Conv2d(_ConvNd):
         in_channels: $C_\text{in}$, channels of the input.
         out_channels: $C_\text{out}$, channels of the output.
         kernel_size: an int or a pair ``(kH, kW)``; likewise ``stride`` and ``dilation``.
-        padding: zeros added on both sides (int or pair), ``'valid'`` or ``'same'`` (stride 1
-            only; an odd total puts the extra zero after, as PyTorch).
+        padding: elements added on both sides (int or pair), ``'valid'`` or ``'same'`` (stride 1
+            only; an odd total puts the extra element after, as PyTorch).
         groups: input and output channels are split into ``groups`` groups that do not mix.
         bias: whether to learn $b$.
-        padding_mode: ``'zeros'`` only (PyTorch's other modes are refused).
+        padding_mode: what the padding holds, as PyTorch: ``'zeros'``, ``'reflect'`` (the input
+            mirrored at its edge element, which is not repeated: padding below the length),
+            ``'replicate'`` (the edge element repeated) or ``'circular'`` (the input wrapped
+            around: padding at most the length). See :func:`pad` and :func:`pad_backward`.
         dtype: ``np.float32`` or ``np.float64``; default ``chainrule.get_default_dtype()``.
         rng: ``numpy.random.Generator`` for the initial values; default the package's generator.
 
@@ -395,6 +476,8 @@ class Conv2d(_ConvNd):
 class _ConvTransposeNd(_ConvNd):
     """ConvTranspose1d and ConvTranspose2d: the adjoint of a convolution, its weight
     ``(C_in, C_out/G, *kernel)``; PyTorch's arguments, ``output_padding`` adding to one side."""
+
+    _transposed = True  # padding_mode 'zeros' only, as PyTorch's
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", *, dtype=None, rng=None):
@@ -458,7 +541,7 @@ class ConvTranspose1d(_ConvTransposeNd):
     Args: ``in_channels``, ``out_channels``, ``kernel_size``, ``stride``, ``padding`` (cropped
     from both ends of the output), ``output_padding`` (added to one end: picks among the
     output sizes a strided convolution maps to the same size), ``groups``, ``bias``,
-    ``dilation`` as PyTorch's; ``padding_mode='zeros'`` only.
+    ``dilation`` as PyTorch's; ``padding_mode='zeros'`` only (PyTorch's raises for the others too).
 
     Shape: ``(N, C_in, L) -> (N, C_out, L_out)``, $L_\text{out} = (L-1)s - 2p + d(K-1) + \text{output\_padding} + 1$.
 

@@ -42,6 +42,7 @@ from . import normalization as _norm
 from .dropout import dropout_mask
 from .embedding import embedding, embedding_backward
 from .linear import linear, linear_backward
+from .. import _checks
 from .._config import resolve_rng
 from ..grad_mode import no_grad
 
@@ -251,14 +252,6 @@ def conv2d_backward(grad_output, input, weight, bias=None, stride=1, padding=0, 
     return _conv_backward(grad_output, input, weight, bias, stride, padding, dilation, groups, 2)
 
 
-def _constant_pad(input, amounts, value=0.0):
-    widths = [(0, 0)] * input.ndim
-    for i in range(len(amounts) // 2):  # (left, right) of the last axis first
-        widths[input.ndim - 1 - i] = (amounts[2 * i], amounts[2 * i + 1])
-    grown = np.pad(input, [(max(b, 0), max(a, 0)) for b, a in widths], constant_values=value)
-    return grown[tuple(slice(max(-b, 0), grown.shape[i] - max(-a, 0)) for i, (b, a) in enumerate(widths))]
-
-
 # -- pooling -----------------------------------------------------------------------------------
 # The window geometry (PyTorch's output size, ceil_mode, padding) is the pooling modules'; these
 # functions run one for its arithmetic, under no_grad for the forwards.
@@ -302,20 +295,35 @@ def avg_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0,
 
 
 def pad(input, pad, mode="constant", value=None):
-    """PyTorch's ``F.pad`` in ``'constant'`` mode: ``pad`` lists ``(before, after)`` pairs from
-    the LAST axis backwards, ``(left, right, top, bottom, ...)``; a negative amount crops."""
-    if mode != "constant":
-        raise ValueError(f"pad mode={mode!r} is not supported; only 'constant'")
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad expected an even number of amounts, at most 2 per axis of the input's "
-                         f"{input.ndim}, got {tuple(pad)}")
-    return _constant_pad(input, pad, 0.0 if value is None else value)
+    r"""PyTorch's ``F.pad``: ``pad`` lists ``(before, after)`` pairs from the LAST axis backwards,
+    ``(left, right, top, bottom, ...)``; ``mode`` is ``'constant'`` (fill with ``value``, default 0,
+    any number of axes), ``'reflect'``, ``'replicate'`` or ``'circular'`` (the last 1, 2 or 3 axes
+    of an input with one or two axes before them; see ``conv.pad`` for what each copies). A
+    negative amount crops: after padding, or in ``'circular'`` mode before wrapping, as PyTorch."""
+    input = np.asarray(input)
+    grow, cut = _checks.pad_arguments(input.shape, pad, mode, value)
+    if mode == "circular":  # PyTorch crops first, then wraps what is left
+        output = _convolution.pad(_convolution.crop(input, cut), grow, mode)
+    else:
+        output = _convolution.crop(_convolution.pad(input, grow, mode, 0.0 if value is None else value), cut)
+    return output.copy() if np.may_share_memory(output, input) else output  # a new array, as PyTorch
 
 
-def pad_backward(grad_output, pad):
-    """The gradient of :func:`pad` (constant mode): the padded elements are constants, so the
-    input's gradient is ``grad_output`` with the padding cut off (and zeros where it cropped)."""
-    return _constant_pad(grad_output, [-p for p in pad])
+def pad_backward(grad_output, pad, mode="constant"):
+    r"""The gradient of :func:`pad`'s input (whose shape ``pad`` implies): the adjoint of the
+    padding (``conv.pad_backward``: the border cut off in ``'constant'`` mode; in the others each
+    padded element's gradient added onto the element it copied), and zeros where it cropped
+    (the adjoint of cutting is padding with zeros)."""
+    grad_output = np.asarray(grad_output)
+    shape = list(grad_output.shape)
+    for i in range(min(len(pad) // 2, len(shape))):  # the input's shape, from the output's and the amounts
+        shape[-1 - i] -= pad[2 * i] + pad[2 * i + 1]
+    grow, cut = _checks.pad_arguments(tuple(shape), pad, mode, None)
+    if mode == "circular":
+        grad = _convolution.pad(_convolution.pad_backward(grad_output, grow, mode), cut)
+    else:
+        grad = _convolution.pad_backward(_convolution.pad(grad_output, cut), grow, mode)
+    return grad.copy() if np.may_share_memory(grad, grad_output) else grad
 
 
 def one_hot(tensor, num_classes=-1):
