@@ -430,7 +430,8 @@ class _RNNBase(Module):
         rows = self._gates * self.hidden_size
         d_ih = np.empty((length, batch, rows), dtype=x.dtype)  # dC/d(x_t W_ih^T + b_ih)
         d_hh = np.empty_like(d_ih)                              # dC/d(h_{t-1} W_hh^T + b_hh)
-        d_h = None if weight_hr is None else np.empty((length, batch, self.proj_size), dtype=x.dtype)  # dC/dh_t
+        # every dC/dh_t, for dC/dW_hr = sum_t dh_t^T m_t
+        d_h = None if weight_hr is None else np.empty((length, batch, self.proj_size), dtype=x.dtype)
         grad_state = grad_final
         for t in reversed(range(length)):  # backpropagation through time
             grad_state = (grad_state[0] + grad_out[t],) + grad_state[1:]  # dC/dh_t: output and step t+1
