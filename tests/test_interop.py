@@ -204,6 +204,23 @@ def test_recurrent_embedding_and_norm_layers_cross_as_well():
     assert norm.bias is None and norm.weight.dtype == torch.float64 and norm.normalized_shape == (2, 3)
 
 
+def test_an_lstm_with_a_projection_crosses_both_ways_with_its_weights():
+    torch.manual_seed(3)
+    theirs = tnn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2).double()
+    ours = from_torch(theirs)
+    assert ours.proj_size == 2 and ours.weight_hr_l1_reverse.shape == (2, 5)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[key], value.numpy(), err_msg=key)
+    _same_numbers(theirs, ours, np.random.default_rng(3).standard_normal((4, 2, 3)))
+    back = to_torch(nn.LSTM(3, 4, proj_size=3, bias=False, dtype=np.float64, rng=np.random.default_rng(4)))
+    assert isinstance(back, tnn.LSTM) and back.proj_size == 3 and not back.bias
+    assert back.weight_hr_l0.shape == (3, 4) and back.weight_hh_l0.shape == (16, 3)
+    # the RNN and the GRU, whose torch attribute proj_size is 0, cross as before
+    assert type(from_torch(tnn.GRU(3, 4))) is nn.GRU and type(from_torch(tnn.RNN(3, 4))) is nn.RNN
+    assert type(to_torch(nn.GRU(3, 4))) is tnn.GRU
+
+
 def test_multihead_attention_crosses_both_ways():
     torch.manual_seed(2)
     for kwargs in ({"batch_first": True}, {"kdim": 3, "vdim": 5, "bias": False, "dropout": 0.25}):

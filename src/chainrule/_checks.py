@@ -645,6 +645,19 @@ def recurrent_size(value, owner, name: str) -> int:
     return int(value)
 
 
+def proj_size(value, owner, hidden_size: int) -> int:
+    """LSTM's ``proj_size``: 0 (no projection) or ``0 < proj_size < hidden_size``, as PyTorch's:
+    "LSTM proj_size must be smaller than hidden_size (20), got 20"."""
+    if not is_int(value):
+        raise TypeError(f"{owner_of(owner)} proj_size must be an int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{owner_of(owner)} proj_size must be >= 0 (0: no projection), got {value!r}")
+    if value >= hidden_size:
+        raise ValueError(f"{owner_of(owner)} proj_size must be smaller than hidden_size ({hidden_size}), "
+                         f"got {value!r}")
+    return int(value)
+
+
 def lstm_state(hx, owner) -> tuple:
     """LSTM's ``hx``: ``None`` (zeros) or a pair ``(h0, c0)`` of arrays, as a pair."""
     if hx is None:
@@ -669,16 +682,18 @@ def recurrent_input(module, x) -> np.ndarray:
     return x
 
 
-def recurrent_hidden(module, h, what: str, batched: bool, batch: int) -> np.ndarray:
-    """An initial state ``h0``/``c0``: ``(num_layers * num_directions, N, H)``, or without ``N``
-    for unbatched input; returned with the ``N`` axis."""
+def recurrent_hidden(module, h, what: str, batched: bool, batch: int, size: int,
+                     size_name: str = "hidden_size") -> np.ndarray:
+    """An initial state ``h0``/``c0``: ``(num_layers * num_directions, N, size)``, or without ``N``
+    for unbatched input; returned with the ``N`` axis. ``size`` is ``hidden_size``, or
+    ``proj_size`` for the ``h0`` of an LSTM with a projection (``size_name`` says which)."""
     name = owner_of(module)
     h = float_array(h, name, what, dtype=module.weight_ih_l0.dtype)
     layers = module.num_layers * module.num_directions
-    expected = (layers, batch, module.hidden_size) if batched else (layers, module.hidden_size)
+    expected = (layers, batch, size) if batched else (layers, size)
     if h.shape != expected:
-        layout = "3-D (num_layers * num_directions, N, hidden_size)" if batched else \
-            "2-D (num_layers * num_directions, hidden_size) for unbatched input"
+        layout = f"3-D (num_layers * num_directions, N, {size_name})" if batched else \
+            f"2-D (num_layers * num_directions, {size_name}) for unbatched input"
         raise ValueError(f"{name} expected {what} of shape {expected}, {layout}, got {h.shape}")
     return h if batched else h[:, None, :]
 

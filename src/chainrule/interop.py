@@ -42,7 +42,8 @@ LAYERS = {
     "LayerNorm": ("normalized_shape", "eps", "elementwise_affine", "bias"),
     "GroupNorm": ("num_groups", "num_channels", "eps", "affine", "bias"),
     "Embedding": ("num_embeddings", "embedding_dim", "padding_idx"),
-    "RNN": _RECURRENT[:3] + ("nonlinearity",) + _RECURRENT[3:], "GRU": _RECURRENT, "LSTM": _RECURRENT,
+    "RNN": _RECURRENT[:3] + ("nonlinearity",) + _RECURRENT[3:], "GRU": _RECURRENT,
+    "LSTM": _RECURRENT + ("proj_size",),
     "Flatten": ("start_dim", "end_dim"), "Unflatten": ("dim", "unflattened_size"),
     "Sigmoid": (), "Tanh": (), "ReLU": (), "Identity": (), "SiLU": (),
     "LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
@@ -53,8 +54,7 @@ LAYERS = {
 SUPPORTED = ("Sequential",) + tuple(LAYERS)
 
 # torch settings chainrule has no counterpart for: a layer is moved only with these values.
-_TORCH_ONLY = {"max_norm": None, "scale_grad_by_freq": False, "sparse": False,
-               "proj_size": 0, "align_corners": None}
+_TORCH_ONLY = {"max_norm": None, "scale_grad_by_freq": False, "sparse": False, "align_corners": None}
 
 
 def _torch():

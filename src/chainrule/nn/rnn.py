@@ -142,7 +142,7 @@ def lstm_cell(input_proj, hx, cx, w_hh, b_hh=None):
     Returns ``(h, c, (i, f, g, o, tanh_c))``: the new states, and the gates and $\tanh(c_t)$
     that ``lstm_cell_backward`` needs (with $c_{t-1}$).
     """
-    H = hx.shape[-1]
+    H = cx.shape[-1]  # c's width (h_{t-1} is narrower when the LSTM projects it)
     a = input_proj + hx @ w_hh.T
     if b_hh is not None:
         a += b_hh
@@ -179,6 +179,22 @@ def lstm_cell_backward(grad_h, grad_c, cx, i, f, g, o, tanh_c, w_hh):
     return delta, delta @ w_hh, dc * f
 
 
+def lstm_projection(m, w_hr):
+    r"""An LSTM with ``proj_size`` $P$: the cell's $m_t = o_t \odot \tanh(c_t)$ (``(N, H)``, what
+    :func:`lstm_cell` returns as its ``h``) projected to the hidden state $h_t = m_t W_{hr}^\top$
+    (``(N, P)``), which is the step's output and feeds step $t+1$."""
+    return m @ w_hr.T
+
+
+def lstm_projection_backward(grad_h, w_hr):
+    r"""Given $\delta h_t = \partial C/\partial h_t$ (from the output at $t$ and from step $t+1$):
+    $\delta m_t = \delta h_t W_{hr}$, which goes into :func:`lstm_cell_backward` where
+    $\partial C/\partial h_t$ goes without a projection. The weight's gradient
+    $\partial C/\partial W_{hr} = \sum_t \delta h_t^\top m_t$ is the layer's, one product over
+    all steps after the loop (as those of $W_{ih}$ and $W_{hh}$)."""
+    return grad_h @ w_hr
+
+
 class _RNNBase(Module):
     """What RNN, GRU and LSTM share: parameters, layouts, layers and directions, dropout
     between layers, and the loops over time. A subclass gives its number of gates and its
@@ -189,12 +205,13 @@ class _RNNBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 dtype=None, rng=None):
+                 dtype=None, rng=None, proj_size: int = 0):
         super().__init__()
         name = type(self).__name__
         self.input_size = checks.recurrent_size(input_size, name, "input_size")
         self.hidden_size = checks.recurrent_size(hidden_size, name, "hidden_size")
         self.num_layers = checks.recurrent_size(num_layers, name, "num_layers")
+        self.proj_size = checks.proj_size(proj_size, name, self.hidden_size)  # only LSTM passes one
         self.bias = checks.flag(bias, name, "bias")
         self.batch_first = checks.flag(batch_first, name, "batch_first")
         self.bidirectional = checks.flag(bidirectional, name, "bidirectional")
@@ -207,16 +224,21 @@ class _RNNBase(Module):
         dtype = check_float_dtype(dtype, name)
         directions = self.num_directions
         rows = self._gates * self.hidden_size
-        # PyTorch's names and order: for each layer, for each direction: w_ih, w_hh, b_ih, b_hh.
+        # PyTorch's names and order: for each layer, for each direction: w_ih, w_hh, b_ih, b_hh
+        # (and w_hr, the LSTM's projection). h is proj_size wide when projected: W_hh and the
+        # next layer's W_ih read it.
         for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else self.hidden_size * directions
+            layer_input = self.input_size if layer == 0 else self._h_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
                 setattr(self, f"weight_ih{suffix}", Parameter(np.empty((rows, layer_input), dtype=dtype)))
-                setattr(self, f"weight_hh{suffix}", Parameter(np.empty((rows, self.hidden_size), dtype=dtype)))
+                setattr(self, f"weight_hh{suffix}", Parameter(np.empty((rows, self._h_size), dtype=dtype)))
                 if self.bias:
                     setattr(self, f"bias_ih{suffix}", Parameter(np.empty(rows, dtype=dtype)))
                     setattr(self, f"bias_hh{suffix}", Parameter(np.empty(rows, dtype=dtype)))
+                if self.proj_size:
+                    setattr(self, f"weight_hr{suffix}",
+                            Parameter(np.empty((self.proj_size, self.hidden_size), dtype=dtype)))
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None) -> None:
@@ -228,15 +250,26 @@ class _RNNBase(Module):
             param.data[...] = rng.uniform(-bound, bound, param.shape)
 
     def _cell_params(self, layer: int, direction: int):
-        """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer and direction (biases may be None)."""
+        """(weight_ih, weight_hh, bias_ih, bias_hh, weight_hr) of one layer and direction (the biases
+        may be None; weight_hr is None but for an LSTM with a projection)."""
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
         return tuple(getattr(self, f"{kind}{suffix}", None)
-                     for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                     for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
 
     @property
     def num_directions(self) -> int:
         """2 for a bidirectional layer, else 1."""
         return 2 if self.bidirectional else 1
+
+    @property
+    def _h_size(self) -> int:
+        """Features of $h$: ``proj_size`` for an LSTM with a projection, else ``hidden_size``."""
+        return self.proj_size or self.hidden_size
+
+    @property
+    def _state_sizes(self) -> tuple:
+        """Features of each state carried over time: $h$, and the LSTM's $c$ (always ``hidden_size``)."""
+        return (self._h_size, self.hidden_size)[:self._states]
 
     # -- forward --------------------------------------------------------------------
     def _forward(self, x, states):
@@ -253,10 +286,12 @@ class _RNNBase(Module):
         given = states[0] is not None
         directions = self.num_directions
         if given:
-            states = tuple(checks.recurrent_hidden(self, s, n, batched, batch) for s, n in zip(states, names))
+            size_names = ("proj_size" if self.proj_size else "hidden_size", "hidden_size")
+            states = tuple(checks.recurrent_hidden(self, s, n, batched, batch, size, size_name)
+                           for s, n, size, size_name in zip(states, names, self._state_sizes, size_names))
         else:
-            zeros = np.zeros((self.num_layers * directions, batch, self.hidden_size), dtype=x.dtype)
-            states = (zeros,) * self._states
+            states = tuple(np.zeros((self.num_layers * directions, batch, size), dtype=x.dtype)
+                           for size in self._state_sizes)
         finals, caches, masks = [], [], []
         layer_input = x
         for layer in range(self.num_layers):
@@ -292,21 +327,28 @@ class _RNNBase(Module):
 
     def _run(self, x, initial, params):
         r"""One layer, one direction, over time: $x$ is ``(L, N, H_in)``. The input half of every
-        step's pre-activation, $x_t W_{ih}^\top + b_{ih}$, is one product over all steps."""
-        weight_ih, weight_hh, bias_ih, bias_hh = params
+        step's pre-activation, $x_t W_{ih}^\top + b_{ih}$, is one product over all steps. An LSTM
+        with a projection turns each step's $m_t = o_t \odot \tanh(c_t)$ into
+        $h_t = m_t W_{hr}^\top$ (:func:`lstm_projection`); without one the step is absent."""
+        weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = params
         x_proj = x @ weight_ih.data.T  # (L, N, gates * H)
         if bias_ih is not None:
             x_proj += bias_ih.data
         b_hh = None if bias_hh is None else bias_hh.data
-        length = x.shape[0]
-        out = np.empty((length, x.shape[1], self.hidden_size), dtype=x.dtype)
+        length, batch = x.shape[:2]
+        out = np.empty((length, batch, self._h_size), dtype=x.dtype)
+        # every m_t, for dC/dW_hr = sum_t dh_t^T m_t
+        m = None if weight_hr is None else np.empty((length, batch, self.hidden_size), dtype=x.dtype)
         state, steps = initial, []
         for t in range(length):  # the recurrence: step t needs step t-1's state
             state, step_cache = self._step(x_proj[t], state, weight_hh.data, b_hh)
+            if weight_hr is not None:  # the cell's h is m_t; the state carried on is h_t = m_t W_hr^T
+                m[t] = state[0]
+                state = (lstm_projection(state[0], weight_hr.data),) + state[1:]
             out[t] = state[0]
             steps.append(step_cache)
         h_prev = np.concatenate([initial[0][None], out[:-1]])  # h_{t-1} for every t: dW_hh needs them
-        return out, state, (x, h_prev, steps)
+        return out, state, (x, h_prev, steps, m)
 
     # -- backward -------------------------------------------------------------------
     def _backward(self, grad_output, grad_finals):
@@ -315,7 +357,8 @@ class _RNNBase(Module):
         dtype = self.weight_ih_l0.dtype
         directions = self.num_directions
         length, batch = caches[-1][0].shape[:2]
-        out_shape = (length, batch, directions * self.hidden_size)
+        width = self._h_size  # of each direction's output
+        out_shape = (length, batch, directions * width)
         public = out_shape if batched else (length, out_shape[2])
         if batched and self.batch_first:
             public = (batch, length, out_shape[2])
@@ -325,17 +368,17 @@ class _RNNBase(Module):
             grad = checks.grad_of_shape(grad_output, f"{name}.backward", "grad_output", public, dtype,
                                         note=" (the output's)")
             grad = grad[:, None, :] if not batched else grad.transpose(1, 0, 2) if self.batch_first else grad
-        state_shape = (self.num_layers * directions, batch, self.hidden_size)
-        public_state = state_shape if batched else (state_shape[0], self.hidden_size)
+        state_shapes = [(self.num_layers * directions, batch, size) for size in self._state_sizes]
         grad_states = []
-        for what, g in grad_finals:
+        for (what, g), shape in zip(grad_finals, state_shapes):
             if g is None:
-                g = np.zeros(state_shape, dtype=dtype)
+                g = np.zeros(shape, dtype=dtype)
             else:
+                public_state = shape if batched else (shape[0], shape[2])
                 g = checks.grad_of_shape(g, f"{name}.backward", what, public_state, dtype)
                 g = g if batched else g[:, None, :]
             grad_states.append(g)
-        grad_initial = [np.empty(state_shape, dtype=dtype) for _ in range(self._states)]
+        grad_initial = [np.empty(shape, dtype=dtype) for shape in state_shapes]
         for layer in reversed(range(self.num_layers)):
             if masks[layer] is not None:
                 grad = grad * masks[layer]  # back through the dropout between layers
@@ -345,7 +388,7 @@ class _RNNBase(Module):
             grad_input = 0.0
             for direction in range(directions):
                 index = layer * directions + direction
-                grad_out = grad[..., direction * self.hidden_size:(direction + 1) * self.hidden_size]
+                grad_out = grad[..., direction * width:(direction + 1) * width]
                 if direction == 1:
                     grad_out = grad_out[::-1]  # the reverse cell saw time reversed
                 grad_final = tuple(g[index] for g in grad_states)
@@ -375,22 +418,35 @@ class _RNNBase(Module):
         previous state. Then, summed over all steps in one product each:
         $\partial C/\partial W_{ih} = \sum_t \delta^{ih}_t{}^\top x_t$,
         $\partial C/\partial W_{hh} = \sum_t \delta^{hh}_t{}^\top h_{t-1}$, the biases the sums of
-        the $\delta$s, and $\partial C/\partial x_t = \delta^{ih}_t W_{ih}$."""
-        weight_ih, weight_hh, bias_ih, bias_hh = params
-        x, h_prev, steps = cache
-        length = x.shape[0]
+        the $\delta$s, and $\partial C/\partial x_t = \delta^{ih}_t W_{ih}$.
+
+        An LSTM with a projection ($h_t = m_t W_{hr}^\top$) keeps every $\delta h_t$ on the way:
+        the step's backward gets $\delta m_t = \delta h_t W_{hr}$
+        (:func:`lstm_projection_backward`), and after the loop
+        $\partial C/\partial W_{hr} = \sum_t \delta h_t^\top m_t$, one product too."""
+        weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = params
+        x, h_prev, steps, m = cache
+        length, batch = x.shape[:2]
         rows = self._gates * self.hidden_size
-        d_ih = np.empty((length, x.shape[1], rows), dtype=x.dtype)  # dC/d(x_t W_ih^T + b_ih)
-        d_hh = np.empty_like(d_ih)                                     # dC/d(h_{t-1} W_hh^T + b_hh)
+        d_ih = np.empty((length, batch, rows), dtype=x.dtype)  # dC/d(x_t W_ih^T + b_ih)
+        d_hh = np.empty_like(d_ih)                              # dC/d(h_{t-1} W_hh^T + b_hh)
+        # every dC/dh_t, for dC/dW_hr = sum_t dh_t^T m_t
+        d_h = None if weight_hr is None else np.empty((length, batch, self.proj_size), dtype=x.dtype)
         grad_state = grad_final
         for t in reversed(range(length)):  # backpropagation through time
             grad_state = (grad_state[0] + grad_out[t],) + grad_state[1:]  # dC/dh_t: output and step t+1
+            if weight_hr is not None:  # back through h_t = m_t W_hr^T: the cell gets dC/dm_t
+                d_h[t] = grad_state[0]
+                grad_state = (lstm_projection_backward(grad_state[0], weight_hr.data),) + grad_state[1:]
             d_ih[t], d_hh[t], grad_state = self._step_backward(grad_state, steps[t], weight_hh.data)
         flat_ih, flat_hh = d_ih.reshape(-1, rows), d_hh.reshape(-1, rows)
         if weight_ih.requires_grad:
             accumulate_grad(weight_ih, flat_ih.T @ x.reshape(-1, x.shape[2]))  # sum_t d_ih_t^T x_t
         if weight_hh.requires_grad:
-            accumulate_grad(weight_hh, flat_hh.T @ h_prev.reshape(-1, self.hidden_size))  # sum_t d_hh_t^T h_{t-1}
+            accumulate_grad(weight_hh, flat_hh.T @ h_prev.reshape(-1, self._h_size))  # sum_t d_hh_t^T h_{t-1}
+        if weight_hr is not None and weight_hr.requires_grad:
+            flat_h, flat_m = d_h.reshape(-1, self.proj_size), m.reshape(-1, self.hidden_size)
+            accumulate_grad(weight_hr, flat_h.T @ flat_m)  # sum_t dh_t^T m_t
         if bias_ih is not None and bias_ih.requires_grad:
             accumulate_grad(bias_ih, flat_ih.sum(axis=0))
         if bias_hh is not None and bias_hh.requires_grad:
@@ -400,6 +456,8 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -507,6 +565,13 @@ class GRU(_RNNBase):
 
     _gates = 3
 
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
+                 dtype=None, rng=None):
+        # Written out so that ``proj_size`` (the LSTM's alone, as in PyTorch) is not accepted.
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype, rng=rng)
+
     def forward(self, x, h0=None):
         """Returns ``(output, h_n)``, as ``RNN``."""
         output, (h_n,) = self._forward(x, (h0,))
@@ -540,19 +605,39 @@ class LSTM(_RNNBase):
     h_t &= o_t \odot \tanh(c_t)
     \end{aligned}$$
 
-    ``forward(x, (h0, c0))`` returns ``(output, (h_n, c_n))``. The arguments are :class:`RNN`'s,
-    all but ``nonlinearity`` (written once there).
+    With ``proj_size`` $P > 0$ the hidden state is projected, as ``torch.nn.LSTM(...,
+    proj_size=P)``: the last line becomes
 
-    Shape: as ``RNN``; ``c0`` and ``c_n`` like ``h0``.
+    $$m_t = o_t \odot \tanh(c_t), \qquad h_t = m_t W_{hr}^\top,$$
+
+    so $h_t$ (the output, and what $W_{hh}$ reads at step $t+1$) has $P$ features; $c_t$ keeps $H$.
+
+    ``forward(x, (h0, c0))`` returns ``(output, (h_n, c_n))``. The arguments are :class:`RNN`'s,
+    all but ``nonlinearity`` (written once there), and
+
+    Args:
+        proj_size: features of the projected hidden state, ``0 < proj_size < hidden_size``;
+            ``0`` (default): no projection, $h_t = o_t \odot \tanh(c_t)$.
+
+    Shape: as ``RNN``, with $P$ in place of $H$ for ``h0``, ``h_n`` and the output
+    (``(L, N, num_directions * P)``) when ``proj_size > 0``; ``c0`` and ``c_n``
+    ``(num_layers * num_directions, N, H)``.
 
     Attributes:
-        weight_ih_l{k}: ``(4H, H_in)``, $W_{ii} | W_{if} | W_{ig} | W_{io}$ stacked;
-            ``weight_hh_l{k}`` ``(4H, H)``, biases ``(4H,)``; all from
-            $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
+        weight_ih_l{k}: ``(4H, H_in)``, $W_{ii} | W_{if} | W_{ig} | W_{io}$ stacked (above layer 0
+            ``(4H, num_directions * P)`` with a projection); ``weight_hh_l{k}`` ``(4H, H)``
+            (``(4H, P)``), biases ``(4H,)``; ``weight_hr_l{k}`` ``(P, H)``, only with a projection.
+            All from $\mathcal U(-1/\sqrt H, 1/\sqrt H)$.
     """
 
     _gates = 4
     _states = 2
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, *, dtype=None, rng=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype, rng=rng, proj_size=proj_size)
 
     def forward(self, x, hx=None):
         """Returns ``(output, (h_n, c_n))``. ``hx`` is ``None`` (zeros) or a pair ``(h0, c0)``."""
