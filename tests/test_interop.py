@@ -496,3 +496,23 @@ def test_load_state_dict_takes_torch_tensors_that_require_grad():
     with pytest.raises(RuntimeError, match=r"'weight' has shape \(4, 2\) in the state_dict, but the model's has "
                                            r"shape \(4, 3\)"):
         same.load_state_dict(dict(tnn.Linear(2, 4).named_parameters()))
+
+
+def test_a_child_registered_under_two_names_is_matched_under_both():
+    # torch's named_children() lists a shared module once; the copy walks every name.
+    class TorchShared(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = self.act_again = tnn.ReLU()
+            self.fc = tnn.Linear(2, 2, dtype=torch.float64)
+
+    class CrShared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act, self.act_again = nn.ReLU(), nn.ReLU()
+            self.fc = nn.Linear(2, 2, dtype=np.float64)
+
+    ours = from_torch(TorchShared(), into=CrShared())
+    back = to_torch(ours, into=TorchShared())
+    _assert_same_state(ours, back)
+    assert len(from_torch(tnn.ModuleList([back.act, back.act]))) == 2

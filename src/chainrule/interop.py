@@ -173,7 +173,9 @@ def from_torch(module, into: nn.Module | None = None) -> nn.Module:
             name: each pair of children must be the same layer with the same constructor
             arguments, or both containers or modules of your own (recursed into; their
             classes need not have the same name); parameters and buffers are matched by name
-            and shape. Everything is checked before anything is written.
+            and shape. Another module both frameworks have under the same class name (a loss,
+            say) is matched by that name and its parameters and buffers. Everything is checked
+            before anything is written.
 
     Returns:
         Without ``into``: the chainrule model, in the same train/eval mode; parameters keep
@@ -202,7 +204,7 @@ def _from_torch(module, path, torch):
     name = type(module).__name__
     if type(module) in (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict):
         children = [(key, _from_torch(child, f"{path}.{key}" if path else key, torch))
-                    for key, child in module.named_children()]
+                    for key, child in module._modules.items()]  # every name, a repeated module too
         if type(module) is torch.nn.Sequential:
             out = nn.Sequential(*(child for _, child in children))
         elif type(module) is torch.nn.ModuleList:
@@ -322,8 +324,9 @@ def _match(target, source, path, torch, problems, pairs):
                             f"the target has no such parameter or buffer")
     if layer:
         return
-    target_children = {key: child for key, child in target.named_children() if child is not None}
-    source_children = {key: child for key, child in source.named_children() if child is not None}
+    # _modules, not named_children(): torch's lists a module registered under two names once.
+    target_children = {key: child for key, child in target._modules.items() if child is not None}
+    source_children = {key: child for key, child in source._modules.items() if child is not None}
     for key, child in target_children.items():
         if key not in source_children:
             problems.append(f"{prefix + key!r}: the target has {_describe(_kind(child, torch))}, "
