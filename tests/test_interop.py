@@ -115,7 +115,7 @@ def test_round_trip_through_a_checkpoint(tmp_path):
 
 def test_unsupported_layers_are_refused_by_name():
     with pytest.raises(TypeError, match=r"from_torch does not support torch.nn.modules.linear.Bilinear at "
-                                        r"'1'; supported layers: Sequential, Linear, Conv1d"):
+                                        r"'1'; supported: Sequential, ModuleList, ModuleDict, Linear, Conv1d"):
         from_torch(tnn.Sequential(tnn.Linear(2, 2), tnn.Bilinear(2, 2, 1)))
     with pytest.raises(TypeError, match=r"from_torch does not support .*Hardtanh at '0.1'"):
         from_torch(tnn.Sequential(tnn.Sequential(tnn.Linear(2, 2), tnn.Hardtanh())))
@@ -131,7 +131,7 @@ def test_unsupported_layers_are_refused_by_name():
         def forward(self, x):
             return x
 
-    with pytest.raises(TypeError, match=r"to_torch does not support .*Custom at '1'"):
+    with pytest.raises(TypeError, match=r"to_torch cannot rebuild .*Custom at '1': it is a module of your own"):
         to_torch(nn.Sequential(nn.ReLU(), Custom()))
     with pytest.raises(TypeError, match=r"to_torch does not support chainrule.nn.loss.MSELoss"):
         to_torch(nn.MSELoss())
@@ -246,3 +246,304 @@ def test_multihead_attention_crosses_both_ways():
         with pytest.raises(TypeError, match=rf"MultiheadAttention at the top level has {setting}=True, which "
                                             rf"chainrule's MultiheadAttention does not have \(only {setting}=False\)"):
             from_torch(tnn.MultiheadAttention(8, 2, **kwargs))
+
+
+# -- copying into a model of your own: into= ------------------------------------------------------
+class CrNet(nn.Module):
+    """The blitz tutorial's CNN, ported: the torch class below, with its backward by hand."""
+
+    def __init__(self, dtype=np.float64):
+        super().__init__()
+        rng = np.random.default_rng(7)  # its own weights, different from torch's
+        self.conv1 = nn.Conv2d(3, 6, 5, dtype=dtype, rng=rng)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5, dtype=dtype, rng=rng)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120, dtype=dtype, rng=rng)
+        self.fc2 = nn.Linear(120, 84, dtype=dtype, rng=rng)
+        self.fc3 = nn.Linear(84, 10, dtype=dtype, rng=rng)
+
+    def forward(self, x):
+        a1 = cr.nn.functional.relu(self.conv1(x))
+        x = self.pool(a1)
+        a2 = cr.nn.functional.relu(self.conv2(x))
+        x = self.pool(a2)
+        shape = x.shape
+        a3 = cr.nn.functional.relu(self.fc1(x.reshape(len(x), -1)))
+        a4 = cr.nn.functional.relu(self.fc2(a3))
+        self.save_for_backward(a1, a2, a3, a4, shape)
+        return self.fc3(a4)
+
+    def backward(self, grad):
+        F = cr.nn.functional
+        a1, a2, a3, a4, shape = self.saved_tensors
+        grad = self.fc3.backward(grad)
+        grad = self.fc2.backward(F.relu_backward(grad, a4))
+        grad = self.fc1.backward(F.relu_backward(grad, a3)).reshape(shape)
+        grad = self.conv2.backward(F.relu_backward(self.pool.backward(grad), a2))  # pool's second use
+        return self.conv1.backward(F.relu_backward(self.pool.backward(grad), a1))  # then its first
+
+
+class TorchNet(tnn.Module):
+    def __init__(self, dtype=torch.float64):
+        super().__init__()
+        self.conv1 = tnn.Conv2d(3, 6, 5, dtype=dtype)
+        self.pool = tnn.MaxPool2d(2, 2)
+        self.conv2 = tnn.Conv2d(6, 16, 5, dtype=dtype)
+        self.fc1 = tnn.Linear(16 * 5 * 5, 120, dtype=dtype)
+        self.fc2 = tnn.Linear(120, 84, dtype=dtype)
+        self.fc3 = tnn.Linear(84, 10, dtype=dtype)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv1(x)))
+        x = self.pool(torch.relu(self.conv2(x)))
+        x = torch.relu(self.fc1(torch.flatten(x, 1)))
+        return self.fc3(torch.relu(self.fc2(x)))
+
+
+def _same_outputs_and_gradients(ours, theirs):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 32, 32))
+    g = rng.standard_normal((2, 10))
+    xt = torch.tensor(x, requires_grad=True)
+    theirs(xt).backward(torch.tensor(g))
+    np.testing.assert_allclose(ours(x), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.backward(g), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    t_params = dict(theirs.named_parameters())
+    assert [name for name, _ in ours.named_parameters()] == list(t_params)
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, t_params[name].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_the_blitz_cnn_is_copied_from_torch_into_its_port():
+    torch.manual_seed(0)
+    theirs, ours = TorchNet(), CrNet()
+    assert from_torch(theirs, into=ours) is ours
+    for name, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[name], value.numpy(), err_msg=name)
+    _same_outputs_and_gradients(ours, theirs)
+
+
+def test_the_blitz_cnn_is_copied_from_its_port_into_torch():
+    torch.manual_seed(0)
+    ours, theirs = CrNet(), TorchNet()
+    assert to_torch(ours, into=theirs) is theirs
+    for name, value in ours.state_dict().items():
+        np.testing.assert_array_equal(theirs.state_dict()[name].numpy(), value, err_msg=name)
+    _same_outputs_and_gradients(ours, theirs)
+
+
+def test_into_keeps_the_targets_dtype_and_mode():
+    # As torch's load_state_dict: values are cast into the existing tensors; the mode is not touched.
+    torch.manual_seed(0)
+    theirs, ours = TorchNet(torch.float64).train(), CrNet(np.float32).eval()
+    from_torch(theirs, into=ours)
+    assert ours.fc1.weight.dtype == np.float32 and not ours.training and not ours.fc1.training
+    np.testing.assert_array_equal(ours.fc1.weight.data, theirs.fc1.weight.detach().float().numpy())
+    back = TorchNet(torch.float32).eval()
+    to_torch(CrNet(np.float64).train(), into=back)
+    assert back.fc1.weight.dtype == torch.float32 and not back.training and not back.fc1.training
+    np.testing.assert_array_equal(back.fc1.weight.detach().numpy(), CrNet(np.float64).fc1.weight.data.astype(np.float32))
+
+
+class CrTower(nn.Module):
+    def __init__(self, width=4, heads=("a", "b")):
+        super().__init__()
+        rng = np.random.default_rng(3)
+        self.scale = nn.Parameter(rng.standard_normal(width))
+        self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(width, width, dtype=np.float64, rng=rng), nn.ReLU())
+                                     for _ in range(2)])
+        self.heads = nn.ModuleDict({key: nn.Linear(width, 2, dtype=np.float64, rng=rng) for key in heads})
+        self.norm = nn.BatchNorm1d(width, dtype=np.float64)
+        self.inner = CrInner()
+
+
+class CrInner(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("counts", np.arange(3))
+        self.proj = nn.Linear(4, 3, dtype=np.float64, rng=np.random.default_rng(4))
+
+
+class TorchTower(tnn.Module):
+    def __init__(self, width=4, heads=("a", "b")):
+        super().__init__()
+        self.scale = tnn.Parameter(torch.randn(width, dtype=torch.float64))
+        self.blocks = tnn.ModuleList([tnn.Sequential(tnn.Linear(width, width, dtype=torch.float64), tnn.ReLU())
+                                      for _ in range(2)])
+        self.heads = tnn.ModuleDict({key: tnn.Linear(width, 2, dtype=torch.float64) for key in heads})
+        self.norm = tnn.BatchNorm1d(width, dtype=torch.float64)
+        self.inner = TorchInner()
+
+
+class TorchInner(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("counts", torch.tensor([5, 6, 7]))
+        self.proj = tnn.Linear(4, 3, dtype=torch.float64)
+
+
+def _assert_same_state(ours, theirs):
+    state, t_state = ours.state_dict(), theirs.state_dict()
+    assert list(state) == list(t_state)
+    for key, value in t_state.items():
+        np.testing.assert_array_equal(state[key], value.numpy(), err_msg=key)
+        assert state[key].dtype == value.numpy().dtype, key
+
+
+def test_nested_modules_of_your_own_with_a_module_list_and_dict_cross_both_ways():
+    torch.manual_seed(1)
+    theirs = TorchTower()
+    with torch.no_grad():
+        theirs.norm.running_mean.uniform_(-1, 1)
+        theirs.norm.num_batches_tracked.fill_(9)
+    ours = from_torch(theirs, into=CrTower())
+    _assert_same_state(ours, theirs)
+    assert ours.norm.num_batches_tracked == 9 and ours.inner.counts.tolist() == [5, 6, 7]
+    mine = CrTower()
+    mine.norm.running_var[...] = 3.0
+    back = to_torch(mine, into=TorchTower())
+    _assert_same_state(mine, back)
+
+
+def _state(model):
+    if isinstance(model, tnn.Module):
+        return {key: value.numpy().copy() for key, value in model.state_dict().items()}
+    return model.state_dict()
+
+
+@pytest.mark.parametrize("target, source, message", [
+    (lambda: CrTower(heads=("a", "b", "c")), lambda: TorchTower(),
+     r"'heads.c': the target has Linear\(in_features=4, out_features=2, bias=True\), the source has no such child"),
+    (lambda: CrTower(heads=("a",)), lambda: TorchTower(),
+     r"'heads.b': the source has Linear\(in_features=4, out_features=2, bias=True\), the target has no such child"),
+    (lambda: nn.Sequential(nn.Linear(4, 3)), lambda: tnn.Sequential(tnn.Linear(4, 5)),
+     r"'0': the target has Linear\(in_features=4, out_features=3, bias=True\), "
+     r"the source has Linear\(in_features=4, out_features=5, bias=True\)"),
+    (lambda: CrTower(width=3), lambda: TorchTower(),
+     r"'scale': the target has shape \(3,\), the source has shape \(4,\)"),
+    (lambda: nn.Sequential(nn.Tanh()), lambda: tnn.Sequential(tnn.ReLU()),
+     r"'0': the target has Tanh\(\), the source has ReLU\(\)"),
+    (lambda: nn.Sequential(CrInner()), lambda: tnn.Sequential(tnn.Linear(4, 3)),
+     r"'0': the target has CrInner \(a module of your own\), the source has Linear\(in_features=4"),
+    (lambda: TorchInner(), lambda: CrInner(),  # to_torch: a torch-only setting is part of the layer
+     None),
+])
+def test_every_mismatch_is_named_and_nothing_is_copied(target, source, message):
+    target, source = target(), source()
+    before = _state(target)
+    copy = from_torch if isinstance(target, nn.Module) else to_torch
+    if message is None:  # the same classes, then a torch setting chainrule's layer has no counterpart for
+        target.proj = tnn.Conv2d(1, 1, 3, padding_mode="reflect")
+        source.proj = nn.Conv2d(1, 1, 3)
+        message = r"'proj': the target has Conv2d\(.*padding_mode='reflect'\), the source has Conv2d\(in_channels=1"
+        before = _state(target)
+    with pytest.raises(ValueError, match=rf"{copy.__name__} cannot copy .* \(nothing was copied\): .*{message}"):
+        copy(source, into=target)
+    after = _state(target)
+    assert list(after) == list(before)
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value, err_msg=key)
+
+
+def test_a_failed_copy_lists_every_mismatch_and_leaves_the_target_as_it_was():
+    # The first children match and would be copied; the last one does not, so none is.
+    theirs = TorchTower()
+    ours = CrTower()
+    ours.inner.proj = nn.Linear(4, 2, dtype=np.float64)
+    ours.extra = nn.ReLU()
+    before = ours.state_dict()
+    with pytest.raises(ValueError) as error:
+        from_torch(theirs, into=ours)
+    assert "'inner.proj': the target has Linear(in_features=4, out_features=2" in str(error.value)
+    assert "'extra': the target has ReLU(), the source has no such child" in str(error.value)
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+    back = TorchTower()
+    t_before = _state(back)
+    with pytest.raises(ValueError, match=r"to_torch cannot copy CrTower into TorchTower .*'inner.proj'"):
+        to_torch(ours, into=back)
+    for key, value in _state(back).items():
+        np.testing.assert_array_equal(value, t_before[key], err_msg=key)
+
+
+def test_into_must_be_a_module_of_the_other_framework():
+    with pytest.raises(TypeError, match="from_torch into must be a chainrule.nn.Module, got Sequential"):
+        from_torch(tnn.Sequential(), into=tnn.Sequential())
+    with pytest.raises(TypeError, match="to_torch into must be a torch.nn.Module, got Sequential"):
+        to_torch(nn.Sequential(), into=nn.Sequential())
+
+
+def test_a_module_of_your_own_is_refused_without_into():
+    model = nn.Sequential(nn.ReLU(), nn.ModuleDict({"blocks": nn.ModuleList([nn.ReLU(), CrInner()])}))
+    with pytest.raises(TypeError, match=r"to_torch cannot rebuild .*CrInner at '1.blocks.1': it is a module of your "
+                                        r"own.*Write the matching torch.nn.Module class .*to_torch\(model, into="):
+        to_torch(model)
+    with pytest.raises(TypeError, match=r"from_torch cannot rebuild .*TorchNet at the top level.*chainrule.nn.Module "
+                                        r"class .*from_torch\(model, into="):
+        from_torch(TorchNet())
+
+
+def test_module_lists_and_dicts_cross_both_ways():
+    rng = np.random.default_rng(5)
+    ours = nn.ModuleDict({"enc": nn.ModuleList([nn.Linear(3, 4, dtype=np.float64, rng=rng), nn.Tanh()]),
+                          "dec": nn.Sequential(nn.Linear(4, 2, dtype=np.float64, rng=rng))}).eval()
+    theirs = to_torch(ours)
+    assert type(theirs) is tnn.ModuleDict and list(theirs) == ["enc", "dec"] and not theirs.training
+    assert type(theirs["enc"]) is tnn.ModuleList and type(theirs["enc"][1]) is tnn.Tanh
+    assert type(theirs["dec"]) is tnn.Sequential
+    _assert_same_state(ours, theirs)
+    back = from_torch(theirs)
+    assert type(back) is nn.ModuleDict and list(back) == ["enc", "dec"] and not back.training
+    assert type(back["enc"]) is nn.ModuleList and len(back["enc"]) == 2 and type(back["enc"][1]) is nn.Tanh
+    _assert_same_state(back, theirs)
+
+
+def test_load_state_dict_takes_torch_tensors_that_require_grad():
+    torch.manual_seed(3)
+    theirs = tnn.Sequential(tnn.Linear(3, 4), tnn.BatchNorm1d(4))  # float32, and an int64 buffer
+    with torch.no_grad():
+        theirs[1].num_batches_tracked.fill_(4)
+        theirs[1].running_var.uniform_(1, 2)
+    ours = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.BatchNorm1d(4, dtype=np.float64))
+    params = dict(theirs.named_parameters())
+    assert all(p.requires_grad for p in params.values())
+    ours.load_state_dict(params, strict=False)
+    ours.load_state_dict({key: value for key, value in theirs.state_dict().items() if "running" in key
+                          or "batches" in key}, strict=False)
+    assert ours[0].weight.dtype == np.float64 and ours[1].num_batches_tracked.dtype == np.int64
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[key], value.numpy().astype(ours.state_dict()[key].dtype))
+    loaded = ours.state_dict()
+    with torch.no_grad():  # a copy: changing the tensors afterwards changes nothing
+        for p in theirs.parameters():
+            p.add_(1)
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value, loaded[key], err_msg=key)
+    same = nn.Linear(3, 4)  # float32 into float32: still a copy, not a view of the tensor
+    t_linear = tnn.Linear(3, 4)
+    same.load_state_dict(dict(t_linear.named_parameters()))
+    np.testing.assert_array_equal(same.weight.data, t_linear.weight.detach().numpy())
+    assert not np.shares_memory(same.weight.data, t_linear.weight.detach().numpy())
+    with pytest.raises(RuntimeError, match=r"'weight' has shape \(4, 2\) in the state_dict, but the model's has "
+                                           r"shape \(4, 3\)"):
+        same.load_state_dict(dict(tnn.Linear(2, 4).named_parameters()))
+
+
+def test_a_child_registered_under_two_names_is_matched_under_both():
+    # torch's named_children() lists a shared module once; the copy walks every name.
+    class TorchShared(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = self.act_again = tnn.ReLU()
+            self.fc = tnn.Linear(2, 2, dtype=torch.float64)
+
+    class CrShared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act, self.act_again = nn.ReLU(), nn.ReLU()
+            self.fc = nn.Linear(2, 2, dtype=np.float64)
+
+    ours = from_torch(TorchShared(), into=CrShared())
+    back = to_torch(ours, into=TorchShared())
+    _assert_same_state(ours, back)
+    assert len(from_torch(tnn.ModuleList([back.act, back.act]))) == 2

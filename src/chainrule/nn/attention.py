@@ -7,6 +7,7 @@ Both compose their input and output projections around that pair."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from .module import Module, Parameter, accumulate_grad
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-                                 *, rng=None):
+                                 *, rng=None, all_masked="zeros"):
     r"""Attention of every query over the keys, per head (any leading axes, e.g. ``(N, H, T, d)``):
 
     $$S = s\, Q K^\top \;(+\,M),\qquad A = \operatorname{softmax}_{\text{keys}}(S),\qquad O = \tilde A V,$$
@@ -30,6 +31,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     ``True`` where a query may attend) or, with ``is_causal``, $-\infty$ above the diagonal (key
     $j$ later than query $i$), and $\tilde A = A \odot$ an inverted-dropout mask (drop
     probability ``dropout_p``, from ``rng``) or $A$ itself.
+
+    A query whose every key is masked (its scores all $-\infty$) has no softmax: with
+    ``all_masked="zeros"`` its row of $A$ is zeros, so its output is 0 and it passes no gradient,
+    as PyTorch's ``scaled_dot_product_attention``; with ``"nan"`` the row is NaN, as
+    $e^{-\infty} / \sum e^{-\infty} = 0/0$ in PyTorch's ``MultiheadAttention`` with
+    ``need_weights=True`` (see :func:`softmax_over_keys`).
 
     Returns ``(output, attn, drop)``: $O$, the attention weights $A$ (softmax's Jacobian and
     $\partial C/\partial V$ need them) and the dropout mask (``None`` without dropout), what
@@ -43,7 +50,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         scores += mask                                        # exp(-inf) = 0: no weight on the future
     if attn_mask is not None:
         scores += np.where(attn_mask, 0.0, -np.inf).astype(scores.dtype) if attn_mask.dtype == bool else attn_mask
-    attn = stable.softmax(scores, axis=-1)                    # A, each row sums to 1 over the keys
+    attn = softmax_over_keys(scores, all_masked)              # A, each row sums to 1 over the keys
     if dropout_p > 0.0:
         drop = dropout_mask(attn.shape, dropout_p, rng, attn.dtype)
         weights = attn * drop                                 # dropout on the attention weights
@@ -51,6 +58,31 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         drop = None
         weights = attn
     return weights @ value, attn, drop                        # O = A V
+
+
+def fully_masked_rows(scores):
+    r"""Where a query has no key to attend, every score $-\infty$: a boolean array shaped like
+    ``scores`` without its last axis (False everywhere when there are no keys at all)."""
+    if scores.shape[-1] == 0:
+        return np.zeros(scores.shape[:-1], dtype=bool)
+    return np.logical_and.reduce(scores == -np.inf, axis=-1)
+
+
+def softmax_over_keys(scores, all_masked="zeros"):
+    r"""$A = \operatorname{softmax}(S)$ over the last axis (the keys), and for a row whose scores
+    are all $-\infty$ (:func:`fully_masked_rows`) what PyTorch gives there: zeros
+    (``all_masked="zeros"``, its ``scaled_dot_product_attention``, which skips such rows) or NaN
+    (``"nan"``, the plain softmax of its ``MultiheadAttention`` with ``need_weights=True``:
+    $-\infty - \max = -\infty - (-\infty)$)."""
+    checks.choice(all_masked, "softmax_over_keys", "all_masked", ("zeros", "nan"))
+    empty = fully_masked_rows(scores)
+    if not empty.any():
+        return stable.softmax(scores, axis=-1)
+    with np.errstate(invalid="ignore"):                       # the 0/0 of those rows: NaN, as PyTorch's
+        attn = stable.softmax(scores, axis=-1)
+    if all_masked == "zeros":
+        np.copyto(attn, 0, where=empty[..., None])            # no key: no weight, output 0, no gradient
+    return attn
 
 
 def scaled_dot_product_attention_backward(grad_output, query, key, value, attn, drop=None, scale=None):
@@ -66,7 +98,8 @@ def scaled_dot_product_attention_backward(grad_output, query, key, value, attn, 
         $$\frac{\partial C}{\partial S} = A \odot \Big(\frac{\partial C}{\partial A} -
         \sum_j \frac{\partial C}{\partial A_{:,j}} \odot A_{:,j}\Big);$$
 
-        a masked score has $A = 0$ and so gets zero gradient;
+        a masked score has $A = 0$ and so gets zero gradient (a query with every key masked
+        has a row of zeros, hence no gradient at all; a NaN row stays NaN);
 
     - scores $S = s\,QK^\top$: $\partial C/\partial Q = s\,
       \partial C/\partial S\, K$ and $\partial C/\partial K = s\,
@@ -264,6 +297,13 @@ class MultiheadAttention(Module):
     as it is. Dropout, in training mode, zeroes attention weights $A$ with probability
     ``dropout`` (from ``rng``) and scales the rest by $1/(1-p)$.
 
+    A query whose every key is masked gets PyTorch's numbers, which depend on ``need_weights``:
+    with ``False`` its row of $A$ is zeros (its output is ``out_proj``'s bias, and it passes no
+    gradient); with ``True`` the softmax is $0/0$, so its output and weights are NaN and backward
+    spreads the NaN to every parameter gradient, with a ``RuntimeWarning`` saying so. (PyTorch's
+    fused inference kernel, taken in eval mode without grad, gives NaN even with
+    ``need_weights=False``; chainrule has one path, and keeps the zeros.)
+
     Args:
         embed_dim: $E$, the size of a query (and of the output).
         num_heads: $H$; must divide ``embed_dim``.
@@ -408,8 +448,18 @@ class MultiheadAttention(Module):
             mask = pad if mask is None else mask + pad
         dropout_p = self.dropout if self.training else 0.0
         rng = resolve_rng(rng=self.rng, owner="MultiheadAttention") if dropout_p > 0.0 else None
+        # A query with every key masked: PyTorch's need_weights=True path takes the plain softmax, 0/0
+        # = NaN there (and in every gradient that row reaches); its need_weights=False path gives zeros.
+        all_masked = "nan" if need_weights else "zeros"
+        if need_weights and mask is not None and fully_masked_rows(mask).any():  # last axis: the keys
+            warnings.warn(
+                "MultiheadAttention: a query has every key masked (attn_mask and key_padding_mask together); "
+                "with need_weights=True its output and attention weights are NaN there, as PyTorch's, and "
+                "backward spreads the NaN to every parameter gradient. With need_weights=False that query "
+                "attends to nothing instead (its output is out_proj's bias), as in PyTorch",
+                RuntimeWarning, stacklevel=3)
         out, attn, drop = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
-                                                       is_causal=causal, rng=rng)
+                                                       is_causal=causal, rng=rng, all_masked=all_masked)
         context = self._merge_heads(out)                      # O per head, concatenated: (N, L, E)
         # backward needs the inputs (for the projections' weight gradients), Q, K, V (dA, dQ, dK),
         # A and the dropout mask (softmax's Jacobian, dV); out_proj keeps its own input.

@@ -630,6 +630,11 @@ class Module:
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
 
+        The values may be NumPy arrays or anything array-like, a torch state dict's tensors
+        included (``torch_model.state_dict()``, or ``dict(torch_model.named_parameters())``,
+        whose tensors require grad): they are read without importing torch. As in PyTorch,
+        each value is copied into the existing array and cast to its dtype, so the model
+        keeps its dtype and shares no memory with the dict.
         Everything is checked first: nothing changes unless the whole dict fits.
 
         Raises:
@@ -660,8 +665,10 @@ class Module:
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value = np.asarray(state_dict[key])
-            if value.dtype.kind not in "biuf":
+            value = _as_array(state_dict[key])
+            if value is None:
+                problems.append(f"{key!r} is a {type(state_dict[key]).__name__}, which cannot be read as an array")
+            elif value.dtype.kind not in "biuf":
                 problems.append(f"{key!r} has non-numeric dtype {value.dtype}")
             elif value.shape != target.shape:
                 problems.append(f"{key!r} has shape {value.shape} in the state_dict, but the model's has shape {target.shape}")
@@ -700,6 +707,18 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+def _as_array(value):
+    """``value`` as an ndarray (a view where it can be; ``load_state_dict`` copies it into the
+    model). A torch tensor has ``detach``/``cpu``/``numpy`` (a tensor that requires grad refuses
+    ``__array__``); anything else goes through ``np.asarray``. None if it cannot be read."""
+    try:
+        if all(hasattr(value, name) for name in ("detach", "cpu", "numpy")):
+            return np.asarray(value.detach().cpu().numpy())
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):  # e.g. a bfloat16 tensor, a ragged list
+        return None
 
 
 def _not_implemented(module, method: str):
