@@ -34,7 +34,8 @@ KNOWN = (
     ("Linear", r"forward\(input=\)",
      "chainrule gap: Linear.forward's argument is named x, torch's input (forward(input=...))"),
     ("RNN|GRU|LSTM", r"^RNN input dtype",
-     "chainrule fail: a float32 input into a float64 RNN/GRU/LSTM is cast, torch raises ValueError"),
+     "chainrule fail: a float32 input into a float64 RNN/GRU/LSTM is cast to float64 (chainrule's "
+     "layers cast their input to the parameters' dtype), torch's RNN raises ValueError"),
 )
 
 FAST_TIER = "not slow"  # tests/conftest.py's FAST_TIER: this tier does not run the file
