@@ -59,8 +59,8 @@ GAP_MESSAGES = (
     (TypeError, r"got an unexpected keyword argument '(\w+)'"),
     (ValueError, r"(padding_mode) must be 'zeros'"),
     (ValueError, r"(\w+) must be False, got True"),
-    (ValueError, r"(\w+)(?:=\S+)? (?:is|are) not supported"),
-    (NotImplementedError, r"(\w+)"),
+    (ValueError, r"(\w+)(?:=\S+)? (?:is|are) not (?:supported|implemented)"),
+    (NotImplementedError, r"(\w+)(?:=\S+)? (?:is|are) not (?:supported|implemented)"),
 )
 
 
@@ -395,7 +395,8 @@ def _differ(what, ours, theirs):
     """``None`` when ours matches theirs at RTOL/ATOL, else a one-line description."""
     a, b = _as_array(ours), _as_array(theirs)
     if a is None or b is None:
-        return None if a is None and b is None else f"{what}: chainrule {a is None and 'None' or a.shape}, torch {b is None and 'None' or b.shape}"
+        shape = lambda x: "None" if x is None else x.shape  # noqa: E731
+        return None if a is None and b is None else f"{what}: chainrule {shape(a)}, torch {shape(b)}"
     if a.shape != b.shape:
         return f"{what}: shape {a.shape} (chainrule) vs {b.shape} (torch)"
     if b.dtype.kind == "f" and a.dtype != np.float64:
@@ -406,7 +407,8 @@ def _differ(what, ours, theirs):
         return None
     i = np.unravel_index(np.argmin(close), close.shape) if close.ndim else ()
     err = np.max(np.abs(a - b)[~close])
-    return f"{what}: {int((~close).sum())}/{close.size} differ, e.g. at {tuple(map(int, i))}: chainrule {a[i]!r} vs torch {b[i]!r} (max |diff| {err:.3g})"
+    return (f"{what}: {int((~close).sum())}/{close.size} differ, e.g. at {tuple(map(int, i))}: "
+            f"chainrule {a[i]!r} vs torch {b[i]!r} (max |diff| {err:.3g})")
 
 
 def _gap(exc):
@@ -625,8 +627,8 @@ def report(out=sys.stdout):
     print(f"{'table':<10} {'module':<22} {'pass':>5} {'fail':>5} {'gap':>5} {'skip':>5}", file=out)
     for (source, module), c in sorted(per_module.items()):
         print(f"{source:<10} {module:<22} {c['pass']:>5} {c['fail']:>5} {c['gap']:>5} {c['skip']:>5}", file=out)
-    print(f"\ncases run: {sum(totals.values())}  " + "  ".join(f"{k} {totals[k]}" for k in ("pass", "fail", "gap", "skip")),
-          file=out)
+    counts = "  ".join(f"{k} {totals[k]}" for k in ("pass", "fail", "gap", "skip"))
+    print(f"\ncases run: {sum(totals.values())}  {counts}", file=out)
     for reason, n in sorted(skips.items()):
         print(f"  skip: {reason}: {n}", file=out)
     print("\nnot passing, by category (table module: outcome: reason [detail]: count)", file=out)
