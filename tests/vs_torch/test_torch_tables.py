@@ -49,18 +49,28 @@ def _known(case):
     return None
 
 
+def _internal_unavailable():
+    """Why torch's test tables cannot be read, or ``None`` (imported here, not at the top: the
+    fast tier, which does not run this file, should not pay for it)."""
+    try:
+        import torch.testing._internal.common_modules  # noqa: F401
+        import torch.testing._internal.common_nn  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 -- e.g. expecttest missing, or a torch built without them
+        return f"torch.testing._internal does not import: {exc!r}"
+    return None
+
+
 def pytest_generate_tests(metafunc):
     if "case" not in metafunc.fixturenames:
         return
     if metafunc.config.getoption("markexpr", "") == FAST_TIER:
         metafunc.parametrize("case", [])  # deselected anyway: don't build the tables
         return
-    try:
-        cases, _ = torch_tables.collect()
-    except ImportError as exc:
-        reason = f"torch.testing._internal does not import: {exc}"
+    reason = _internal_unavailable()
+    if reason:
         metafunc.parametrize("case", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["tables"])
         return
+    cases, _ = torch_tables.collect()
     params = []
     for case in cases:
         reason = _known(case)
@@ -81,6 +91,9 @@ def test_table_case(case):
 @functools.lru_cache(maxsize=None)
 def _case(module):
     """The first module_db case of ``module`` that passes as chainrule is."""
+    reason = _internal_unavailable()
+    if reason:
+        pytest.skip(reason)
     cases, _ = torch_tables.collect()
     return next(c for c in cases if c.source == "module_db" and c.module == module and not c.error
                 and torch_tables.run(c).status == "pass")
