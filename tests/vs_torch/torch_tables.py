@@ -387,7 +387,7 @@ def _leaves(value):
 def _as_array(value):
     torch = _torch()
     if isinstance(value, torch.Tensor):
-        return value.detach().numpy()
+        return (value.to_dense() if value.is_sparse else value).detach().numpy()  # Embedding(sparse=True)
     return None if value is None else np.asarray(value)
 
 
