@@ -23,9 +23,6 @@ import torch_tables  # noqa: E402
 
 # (module, pattern searched in "<desc> <constructor arguments> forward(<keywords>)", reason).
 KNOWN = (
-    ("LSTM", r"proj_size=", "being built: LSTM(proj_size) (the tables pass proj_size, 0 included)"),
-    ("Conv1d", r"padding_mode='(circular|reflect|replicate)'", "being built: Conv padding_mode"),
-    ("Conv2d", r"padding_mode='(circular|reflect|replicate)'", "being built: Conv padding_mode"),
     ("MultiheadAttention", r"add_bias_kv=True",
      "chainrule gap: MultiheadAttention(add_bias_kv=True) (learned bias_k/bias_v rows)"),
     ("MultiheadAttention", r"add_zero_attn=True",
