@@ -18,6 +18,7 @@ Usage:
     python benchmarks/bench_gpt.py --threads 1  # PyTorch and NumPy's BLAS both on one thread
     python benchmarks/bench_gpt.py --gelu tanh  # both models with GPT-2's tanh GELU instead
     python benchmarks/bench_gpt.py --modules    # also: where chainrule's step spends its time
+    python benchmarks/bench_gpt.py --baseline REV  # also chainrule and examples/gpt.py as of git revision REV
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))
-from bench_training_step import Contender, TorchBatch, fmt_time, interleaved_times, load_average, start_run  # noqa: E402
+from bench_training_step import (Contender, TorchBatch, fmt_time, import_baseline, interleaved_times,  # noqa: E402
+                                 load_average, start_run)
 import gpt  # noqa: E402  (examples/gpt.py)
 
+import chainrule  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
 
 try:
@@ -97,20 +100,24 @@ def torch_gpt(size, dtype, gelu="none"):
 
 
 class ChainruleStep(Contender):
-    def __init__(self, size, dtype, seed=0, gelu="none"):
-        self.model = gpt.GPT(**size, dtype=dtype, rng=np.random.default_rng(seed))
+    """examples/gpt.py's training step (``lib``, ``example``: the chainrule package and the
+    example module to use, this tree's or a --baseline revision's)."""
+
+    def __init__(self, size, dtype, seed=0, gelu="none", lib=chainrule, example=gpt):
+        self.nn = lib.nn
+        self.model = example.GPT(**size, dtype=dtype, rng=np.random.default_rng(seed))
         for block in self.model.blocks:  # gpt.py's MLP is Linear -> GELU() -> Linear
-            block.mlp[1] = nn.GELU(approximate=gelu)
-        self.loss_fn = nn.CrossEntropyLoss()
-        self.opt = optim.AdamW(gpt.param_groups(self.model, 0.1), lr=3e-3, betas=(0.9, 0.99))
-        self.sched = optim.lr_scheduler.LambdaLR(self.opt, gpt.lr_lambda(100, 10_000))
+            block.mlp[1] = lib.nn.GELU(approximate=gelu)
+        self.loss_fn = lib.nn.CrossEntropyLoss()
+        self.opt = lib.optim.AdamW(example.param_groups(self.model, 0.1), lr=3e-3, betas=(0.9, 0.99))
+        self.sched = lib.optim.lr_scheduler.LambdaLR(self.opt, example.lr_lambda(100, 10_000))
 
     def forward_backward(self, x, y):
         logits = self.model(x)
         loss = self.loss_fn(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         self.opt.zero_grad()
         self.model.backward(self.loss_fn.backward().reshape(logits.shape))
-        nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         return loss
 
     def grads(self):
@@ -204,11 +211,30 @@ class GemmFloor:
                 np.matmul(a, b, out=out)
 
 
-def bench(rounds, block_seconds, gelu="none"):
+def import_baseline_example(rev, lib):
+    """examples/gpt.py as of git revision ``rev``, importing ``lib`` (chainrule at ``rev``, from
+    ``import_baseline``) where it imports chainrule, so the whole example runs as it was."""
+    import importlib
+    import re
+    import subprocess
+
+    source = subprocess.run(["git", "show", f"{rev}:examples/gpt.py"], cwd=os.path.dirname(HERE), check=True,
+                            capture_output=True, text=True).stdout
+    source = re.sub(r"^(\s*)(import|from) chainrule\b", rf"\1\2 {lib.__name__}", source, flags=re.M)
+    name = "gpt_at_" + lib.__name__.removeprefix("chainrule_at_")
+    with open(os.path.join(os.path.dirname(os.path.dirname(lib.__file__)), name + ".py"), "w") as file:
+        file.write(source)
+    return importlib.import_module(name)
+
+
+def bench(rounds, block_seconds, gelu="none", baseline=None):
     x, y = make_batch(SIZE, BATCH)
     c = build(SIZE, np.float32, gelu=gelu)
     steps = {k: c[k].step for k in c}
     steps["gemm floor"] = GemmFloor(SIZE, BATCH).step
+    if baseline is not None:
+        label, lib, example = baseline
+        steps[label] = ChainruleStep(SIZE, np.float32, gelu=gelu, lib=lib, example=example).step
     return interleaved_times(steps, x, y, rounds, block_seconds, warm_steps=1)
 
 
@@ -267,6 +293,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="PyTorch's threads and NumPy's BLAS threads (default 2)")
     parser.add_argument("--gelu", choices=("none", "tanh"), default="none",
                         help="the GELU of both models: 'none' (exact, gpt.py's) or 'tanh' (GPT-2's) (default none)")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="also time chainrule and examples/gpt.py as of git revision REV (default off)")
     parser.add_argument("--modules", action="store_true",
                         help="also time chainrule's step module by module (default off)")
     args = parser.parse_args(argv)
@@ -288,7 +316,11 @@ def main(argv=None):
     header = f"{'contender':<10} {'median':>11} {'cr/this':>9} {'same-round':>10} {'target':>9}"
     print(header)
     print("-" * len(header))
-    times = bench(rounds, 0.01 if args.quick else 1.0, args.gelu)
+    baseline = None
+    if args.baseline:
+        lib = import_baseline(args.baseline)
+        baseline = (f"cr@{args.baseline[:7]}", lib, import_baseline_example(args.baseline, lib))
+    times = bench(rounds, 0.01 if args.quick else 1.0, args.gelu, baseline)
     med = {k: statistics.median(ts) for k, ts in times.items()}
     ratio = med["chainrule"] / med["torch"]
     same_round = statistics.median(a / b for a, b in zip(times["chainrule"], times["torch"]))
@@ -297,6 +329,11 @@ def main(argv=None):
     print(f"{'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
     floor_same = statistics.median(a / b for a, b in zip(times["chainrule"], times["gemm floor"]))
     print(f"{'gemm floor':<10} {fmt_time(med['gemm floor']):>11} {med['chainrule'] / med['gemm floor']:>9.3f} {floor_same:>10.3f}")
+    if baseline is not None:
+        label = baseline[0]
+        base_same = statistics.median(a / b for a, b in zip(times["chainrule"], times[label]))
+        print(f"{label:<10} {fmt_time(med[label]):>11} {med['chainrule'] / med[label]:>9.3f} {base_same:>10.3f}"
+              f"   (this tree is {med[label] / med['chainrule']:.2f}x as fast)")
     if args.modules:
         print("\nchainrule's step by module:")
         for line in module_table(2 if args.quick else 10, args.gelu):

@@ -76,7 +76,7 @@ def softplus(z: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> np.nd
 # fits on Chebyshev nodes, made here at import (a millisecond) from scipy's float64 erf, so the
 # code is its derivation; degrees 5 (in a^2) and 6 are the lowest within 2 ulp.
 _ERF_CUT, _ERF_TOP = 0.9, 4.0
-_ERF_BLOCK = 32_768  # values per block: a block's dozen temporaries stay in the core's cache
+_ERF_BLOCK = 131_072  # values per block: its temporaries stay in the cache (the fastest of 2^15 .. 2^20)
 _SIGN_BIT = np.uint32(0x8000_0000)
 
 
@@ -100,10 +100,11 @@ _ERF_P, _ERF_Q = _erf_fits()
 
 
 def _horner(coefficients: np.ndarray, v: np.ndarray) -> np.ndarray:
-    result = np.full_like(v, coefficients[-1])
-    for c in coefficients[-2::-1]:
-        result *= v
+    result = v * coefficients[-1]
+    for c in coefficients[-2:0:-1]:
         result += c
+        result *= v
+    result += coefficients[0]
     return result
 
 
@@ -116,9 +117,10 @@ def _erf32_block(x: np.ndarray, out: np.ndarray) -> None:
     large = _horner(_ERF_Q, np.clip(a, np.float32(_ERF_CUT), np.float32(_ERF_TOP)))  # beyond: 1 - exp(Q(a))
     np.exp(large, out=large)
     np.subtract(np.float32(1), large, out=large)
-    near = a < _ERF_CUT                      # pick a branch by multiplying with 1 or 0: exact, and a
-    small *= near                            # fraction of np.where's time on a random pattern
-    large *= ~near                           # (a NaN is neither, and stays NaN)
+    near = (a < _ERF_CUT).astype(np.float32)  # pick a branch by multiplying with 1 or 0: exact, and
+    small *= near                             # a fraction of np.where's time on a random pattern
+    np.subtract(np.float32(1), near, out=near)  # (a NaN is neither, and stays NaN)
+    large *= near
     np.add(small, large, out=out)
     bits = out.view(np.uint32)               # erf(-a) = -erf(a): x's sign bit onto the result
     np.bitwise_or(bits, np.bitwise_and(x.view(np.uint32), _SIGN_BIT), out=bits)
@@ -129,7 +131,7 @@ def erf(x: np.ndarray) -> np.ndarray:
 
     float64 (and any other dtype) is scipy's ``erf``, exact; float32 is two vectorised
     polynomial fits (above), within 2 units in the last place of the correctly rounded value
-    (measured: 1.4; PyTorch's float32 ``erf``: 0.7), evaluated in blocks of 32,768 values so each
+    (measured: 1.4; PyTorch's float32 ``erf``: 0.7), evaluated in blocks of 131,072 values so each
     pass reads the cache, not memory: about 3 times as fast as scipy's loop (``benchmarks/bench_gpt.py``
     times the GPT it serves).
     """
