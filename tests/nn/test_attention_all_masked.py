@@ -185,3 +185,19 @@ def test_eval_under_no_grad_keeps_the_reference_paths_zeros():
     assert np.isfinite(y).all()
     assert torch.isnan(fused[:, 1]).all(), ("torch's fused path no longer gives NaN for a query with no key: "
                                             "check whether chainrule should follow it")
+
+
+def test_a_nan_from_an_infinite_score_is_not_silent_and_is_not_taken_for_a_masked_row():
+    """Only a row of -inf scores is a masked row (zeros); a +inf or NaN score makes its row NaN,
+    as torch's softmax does, and says so."""
+    from chainrule.nn.attention import softmax_over_keys
+
+    scores = np.zeros((1, 3, 4))
+    scores[0, 0, 1] = np.inf         # inf - max = NaN: a NaN row, with a warning
+    scores[0, 1] = -np.inf           # every key masked: zeros, silently
+    with pytest.warns(RuntimeWarning, match="a NaN or infinite score"):
+        attn = softmax_over_keys(scores)
+    assert np.isnan(attn[0, 0]).all() and (attn[0, 1] == 0).all()
+    np.testing.assert_allclose(attn[0, 2], np.full(4, 0.25))
+    expected = torch.softmax(torch.tensor(scores[0, [0, 2]]), dim=-1).numpy()
+    np.testing.assert_array_equal(np.isnan(attn[0, [0, 2]]), np.isnan(expected))

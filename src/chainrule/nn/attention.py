@@ -75,13 +75,19 @@ def softmax_over_keys(scores, all_masked="zeros"):
     (``"nan"``, the plain softmax of its ``MultiheadAttention`` with ``need_weights=True``:
     $-\infty - \max = -\infty - (-\infty)$)."""
     checks.choice(all_masked, "softmax_over_keys", "all_masked", ("zeros", "nan"))
-    empty = fully_masked_rows(scores)
-    if not empty.any():
-        return stable.softmax(scores, axis=-1)
-    with np.errstate(invalid="ignore"):                       # the 0/0 of those rows: NaN, as PyTorch's
+    with np.errstate(invalid="ignore"):                       # the 0/0 of such rows: NaN, as PyTorch's
         attn = stable.softmax(scores, axis=-1)
-    if all_masked == "zeros":
-        np.copyto(attn, 0, where=empty[..., None])            # no key: no weight, output 0, no gradient
+    # Such a row is NaN throughout, so its first weight is: a look at one column, not a pass over
+    # the scores, before the exact test. (A NaN or infinite score makes a NaN row too: it stays
+    # NaN, and is not silent.)
+    nan_rows = np.isnan(attn[..., 0]) if attn.shape[-1] else np.zeros(attn.shape[:-1], dtype=bool)
+    if nan_rows.any():
+        empty = fully_masked_rows(scores)
+        if all_masked == "zeros":
+            np.copyto(attn, 0, where=empty[..., None])        # no key: no weight, output 0, no gradient
+        if (nan_rows & ~empty).any():
+            warnings.warn("attention: a NaN or infinite score made a row of attention weights NaN",
+                          RuntimeWarning, stacklevel=3)
     return attn
 
 
