@@ -60,7 +60,8 @@ try:
 except ImportError:  # the checks and the comparison need it; --variants does not
     torch = None
 
-TARGET = 1.5  # chainrule / PyTorch, per workload (float32)
+# chainrule / PyTorch per workload (float32): at PyTorch's default thread count and, where set, at one thread
+TARGETS = {"MNIST-1D CNN b100": {None: 1.0}, "2-D CNN b64": {None: 2.0, 1: 1.3}}
 
 
 class Reshape(nn.Module):
@@ -491,7 +492,8 @@ def main(argv=None):
         med = {k: statistics.median(ts) for k, ts in times.items()}
         ratio = med["chainrule"] / med["torch"]
         same_round = statistics.median(a / b for a, b in zip(times["chainrule"], times["torch"]))
-        mark = f"<={TARGET:.1f} " + ("ok" if ratio <= TARGET else "MISS")
+        target = TARGETS[name].get(args.threads if args.threads == 1 else None)
+        mark = "" if target is None else f"<={target:.1f} " + ("ok" if ratio <= target else "MISS")
         print(f"{name:<18} {'chainrule':<10} {fmt_time(med['chainrule']):>11}")
         print(f"{'':<18} {'torch':<10} {fmt_time(med['torch']):>11} {ratio:>9.3f} {same_round:>10.3f} {mark:>9}")
         floor_same = statistics.median(a / b for a, b in zip(times["chainrule"], times["gemm floor"]))
