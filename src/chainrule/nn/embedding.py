@@ -51,9 +51,10 @@ def embedding_backward(grad_output: np.ndarray, input: np.ndarray, num_embedding
     (``np.add.at``, not ``grad[i] += delta``, which would keep only one of them); the
     ``padding_idx`` row gets none. Returns the ``(num_embeddings, embedding_dim)`` gradient.
 
-    ``scale_grad_by_freq``: row $k$ of that sum is divided by $c_k$, the number of times $k$
-    occurs in ``input`` (the mini-batch), so a frequent index gets the mean of its upstream
-    rows rather than their sum:
+    ``scale_grad_by_freq``: since $y_n = W_{i_n}$, row $k$ of the gradient is
+    $\sum_{n:\, i_n = k} \delta_n$, a sum of $c_k$ rows, $c_k$ the number of times $k$ occurs
+    in ``input`` (the mini-batch). The option divides it by $c_k$, so a frequent index gets
+    the mean of its upstream rows rather than their sum:
 
     $$G_k = \frac{1}{c_k} \sum_{n:\, i_n = k} \delta_n, \qquad
     c = \operatorname{onehot}(i)^\top \mathbf 1, \qquad
@@ -96,8 +97,8 @@ class Embedding(Module):
             about to read whose ``norm_type``-norm exceeds ``max_norm``, to norm ``max_norm``
             (PyTorch's rule: by ``max_norm / (norm + 1e-7)``). This write is not part of the
             maths: the gradient is the same scatter as without it. As in PyTorch, the forward
-            then modifies ``weight`` in place: a layer that shares the weight (tied input and
-            output embeddings) and saved it for its backward will see it changed.
+            modifies ``weight`` in place: a layer that shares it (tied input and output
+            embeddings) computes with the rescaled rows from then on.
         norm_type: the $p$ of the $p$-norm for ``max_norm`` (``2.0``; ``1``, ``float('inf')``, ...).
         scale_grad_by_freq: if ``True``, row $k$ of the weight gradient is divided by the
             number of times $k$ occurs in the forward's indices (see :meth:`backward`).
