@@ -121,9 +121,9 @@ def test_unsupported_layers_are_refused_by_name():
         from_torch(tnn.Sequential(tnn.Sequential(tnn.Linear(2, 2), tnn.Hardtanh())))
     with pytest.raises(TypeError, match="float32 and float64 layers, got Linear of dtype float16 at '0'"):
         from_torch(tnn.Sequential(tnn.Linear(2, 2, dtype=torch.float16)))
-    with pytest.raises(TypeError, match=r"Embedding at '0' has max_norm=1.0, which chainrule's Embedding does "
-                                        r"not have \(only max_norm=None\)"):
-        from_torch(tnn.Sequential(tnn.Embedding(4, 2, max_norm=1.0)))
+    with pytest.raises(TypeError, match=r"Upsample at '0' has align_corners=True, which chainrule's Upsample does "
+                                        r"not have \(only align_corners=None\)"):
+        from_torch(tnn.Sequential(tnn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)))
     with pytest.raises(ValueError, match="explicit dim for Softmax at '0'"):
         from_torch(tnn.Sequential(tnn.Softmax()))
 
@@ -202,6 +202,35 @@ def test_recurrent_embedding_and_norm_layers_cross_as_well():
     assert emb.padding_idx == 2 and emb.weight.shape == (6, 3)
     norm = to_torch(nn.LayerNorm((2, 3), bias=False, dtype=np.float64))
     assert norm.bias is None and norm.weight.dtype == torch.float64 and norm.normalized_shape == (2, 3)
+
+
+@pytest.mark.parametrize("options", [
+    {"max_norm": 1.0}, {"max_norm": 2, "norm_type": 1}, {"max_norm": 0.5, "norm_type": float("inf"), "padding_idx": 0},
+    {"scale_grad_by_freq": True, "padding_idx": -1}, {"sparse": True}, {"max_norm": 1.5, "sparse": True},
+], ids=repr)
+def test_embedding_options_cross_both_ways(options):
+    names = ("padding_idx", "max_norm", "norm_type", "scale_grad_by_freq", "sparse")
+    torch.manual_seed(4)
+    theirs = tnn.Embedding(6, 3, dtype=torch.float64, **options)
+    ours = from_torch(theirs)
+    assert repr(ours) == repr(theirs)
+    assert [getattr(ours, n) for n in names] == [getattr(theirs, n) for n in names]
+    back = to_torch(nn.Embedding(6, 3, dtype=np.float64, **options))
+    assert isinstance(back, tnn.Embedding) and repr(back) == repr(theirs)
+    assert [getattr(back, n) for n in names] == [getattr(theirs, n) for n in names]
+    # the same numbers through the layer moved across: output, weight after a max_norm forward, gradient
+    indices = np.array([[0, 5, 5], [2, 0, 5]])
+    g = np.random.default_rng(4).standard_normal((2, 3, 3))
+    y = ours(indices)
+    ours.backward(g)
+    yt = theirs(torch.from_numpy(indices))
+    yt.backward(torch.from_numpy(g))
+    grad = theirs.weight.grad
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad, (grad.to_dense() if grad.is_sparse else grad).numpy(),
+                               rtol=1e-10, atol=1e-12)
+    assert from_torch(theirs, into=nn.Embedding(6, 3, dtype=np.float64, **options)).max_norm == theirs.max_norm
 
 
 def test_an_lstm_with_a_projection_crosses_both_ways_with_its_weights():

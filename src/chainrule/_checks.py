@@ -202,6 +202,18 @@ def embedding_indices(indices, owner, num_embeddings: int) -> np.ndarray:
     return indices
 
 
+def embedding_options(owner, max_norm, norm_type, scale_grad_by_freq, sparse) -> tuple:
+    """Embedding's ``max_norm`` (None or a number >= 0: a bound on a norm), ``norm_type`` (the
+    p of the p-norm, any number but NaN, as PyTorch's) and the two flags; numbers keep their
+    type (an int stays an int), so the repr is PyTorch's."""
+    if max_norm is not None:
+        in_range(max_norm, owner, "max_norm", low=0, words="None or a number >= 0")
+        max_norm = number(max_norm, owner, "max_norm", keep_int=True)
+    in_range(norm_type, owner, "norm_type", words="a number (the p of the p-norm)")
+    return (max_norm, number(norm_type, owner, "norm_type", keep_int=True),
+            flag(scale_grad_by_freq, owner, "scale_grad_by_freq"), flag(sparse, owner, "sparse"))
+
+
 def nonzero(value, owner, name: str, why: str):
     """A number that must not be 0: "Softplus beta must be non-zero (the function divides by it), got 0"."""
     if value == 0:

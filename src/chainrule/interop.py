@@ -47,7 +47,8 @@ LAYERS = {
     "BatchNorm1d": _NORM, "BatchNorm2d": _NORM,
     "LayerNorm": ("normalized_shape", "eps", "elementwise_affine", "bias"),
     "GroupNorm": ("num_groups", "num_channels", "eps", "affine", "bias"),
-    "Embedding": ("num_embeddings", "embedding_dim", "padding_idx"),
+    "Embedding": ("num_embeddings", "embedding_dim", "padding_idx", "max_norm", "norm_type",
+                  "scale_grad_by_freq", "sparse"),
     "RNN": _RECURRENT[:3] + ("nonlinearity",) + _RECURRENT[3:], "GRU": _RECURRENT,
     "LSTM": _RECURRENT + ("proj_size",),
     "Flatten": ("start_dim", "end_dim"), "Unflatten": ("dim", "unflattened_size"),
@@ -60,7 +61,7 @@ LAYERS = {
 SUPPORTED = ("Sequential", "ModuleList", "ModuleDict") + tuple(LAYERS)
 
 # torch settings chainrule has no counterpart for: a layer is moved only with these values.
-_TORCH_ONLY = {"max_norm": None, "scale_grad_by_freq": False, "sparse": False, "align_corners": None}
+_TORCH_ONLY = {"align_corners": None}
 
 
 def _torch():
@@ -187,8 +188,8 @@ def from_torch(module, into: nn.Module | None = None) -> nn.Module:
         train/eval mode is left as it was.
 
     Raises:
-        TypeError: naming the first unsupported layer and its path (an ``Embedding`` with
-            ``max_norm``, a ``Linear`` of dtype float16, ...), or a module of your own met
+        TypeError: naming the first unsupported layer and its path (an ``Upsample`` with
+            ``align_corners``, a ``Linear`` of dtype float16, ...), or a module of your own met
             without ``into``.
         ValueError: for a ``Softmax``/``LogSoftmax`` without an explicit ``dim``; with
             ``into``, listing every place where the two trees differ: the dotted path, what

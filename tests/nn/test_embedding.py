@@ -150,3 +150,93 @@ def test_bad_indices():
 def test_bad_options(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_scale_grad_by_freq_divides_each_row_by_its_count():
+    emb = nn.Embedding(5, 2, padding_idx=0, scale_grad_by_freq=True, dtype=f64, rng=np.random.default_rng(6))
+    indices = np.array([[1, 3, 1], [1, 0, 0]])  # row 1 three times, row 3 once, the pad twice
+    g = np.random.default_rng(7).standard_normal((2, 3, 2))
+    emb(indices)
+    emb.backward(g)
+    expected = np.zeros((5, 2))
+    expected[1] = (g[0, 0] + g[0, 2] + g[1, 0]) / 3  # the mean of its three rows, not their sum
+    expected[3] = g[0, 1]                          # used once: as without the option
+    np.testing.assert_allclose(emb.weight.grad, expected, rtol=1e-15)  # and the pad row stays 0
+
+
+def test_max_norm_renormalises_the_rows_read_in_place_and_the_gradient_is_the_plain_scatter():
+    table = np.array([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0], [1.0, -7.0]])
+    emb = nn.Embedding.from_pretrained(table, freeze=False, max_norm=1.0)
+    indices = np.array([0, 1, 1, 0])
+    y = emb(indices)
+    assert emb.weight.data is table  # written in place, as torch's embedding_renorm_
+    np.testing.assert_allclose(table[0], np.array([3.0, 4.0]) / (5 + 1e-7), rtol=1e-15)  # max_norm/(norm+1e-7)
+    np.testing.assert_array_equal(table[1], [0.3, 0.4])               # within the bound: as it was
+    np.testing.assert_array_equal(table[2:], [[6.0, 8.0], [1.0, -7.0]])  # not read: as they were
+    np.testing.assert_array_equal(y, table[indices])                  # the lookup reads the new rows
+    g = np.random.default_rng(8).standard_normal((4, 2))
+    emb.backward(g)  # the weight changed before anything was saved: no in-place alarm
+    plain = nn.Embedding.from_pretrained(table.copy(), freeze=False)
+    plain(indices)
+    plain.backward(g)
+    np.testing.assert_array_equal(emb.weight.grad, plain.weight.grad)
+    inf = nn.Embedding.from_pretrained(table.copy(), max_norm=2.0, norm_type=float("inf"))
+    inf(np.array([3, 3]))
+    np.testing.assert_allclose(inf.weight.data[3], np.array([1.0, -7.0]) * 2 / (7 + 1e-7), rtol=1e-15)
+
+
+def test_max_norm_inside_a_model_backpropagates():
+    model = nn.Sequential(nn.Embedding(6, 4, max_norm=0.5, dtype=f64, rng=np.random.default_rng(9)),
+                          nn.Linear(4, 2, dtype=f64, rng=np.random.default_rng(10)))
+    indices = np.array([[0, 5], [5, 2]])
+    for _ in range(2):
+        model(indices)
+        model.backward(np.ones((2, 2, 2)))
+        assert np.all(np.linalg.norm(model[0].weight.data[[0, 2, 5]], axis=1) <= 0.5)
+        model[0].weight.data[...] *= 3  # rows grow past the bound again between the steps
+    assert model[0].weight.grad.shape == (6, 4)
+
+
+@pytest.mark.parametrize("options", [{"sparse": True}, {"sparse": True, "padding_idx": 1}], ids=repr)
+def test_sparse_gives_the_dense_gradient(options):
+    rng = np.random.default_rng(11)
+    dense = nn.Embedding(4, 3, padding_idx=options.get("padding_idx"), dtype=f64, rng=rng)
+    sparse = nn.Embedding(4, 3, dtype=f64, **options)
+    sparse.load_state_dict(dense.state_dict())
+    indices, g = np.array([[1, 2, 1], [0, 1, 3]]), rng.standard_normal((2, 3, 3))
+    for emb in (dense, sparse):
+        emb(indices)
+        emb.backward(g)
+    assert type(sparse.weight.grad) is np.ndarray
+    np.testing.assert_array_equal(sparse.weight.grad, dense.weight.grad)
+    assert cr.gradcheck(nn.Embedding(4, 3, sparse=True, dtype=f64, rng=rng), indices)
+
+
+def test_options_repr_as_torch():
+    assert repr(nn.Embedding(10, 4, max_norm=1.0)) == "Embedding(10, 4, max_norm=1.0)"
+    assert (repr(nn.Embedding(10, 4, 0, 2, 1, True, True))
+            == "Embedding(10, 4, padding_idx=0, max_norm=2, norm_type=1, scale_grad_by_freq=True, sparse=True)")
+    assert repr(nn.Embedding(10, 4, norm_type=2)) == "Embedding(10, 4)"  # the default p is not shown
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: nn.Embedding(3, 2, max_norm=-1.0), ValueError, r"Embedding max_norm must be None or a number >= 0, got -1.0"),
+    (lambda: nn.Embedding(3, 2, max_norm="1"), TypeError, r"max_norm must be None or a number >= 0, got '1'"),
+    (lambda: nn.Embedding(3, 2, max_norm=float("nan")), ValueError, "max_norm"),
+    (lambda: nn.Embedding(3, 2, max_norm=1.0, norm_type=float("nan")), ValueError, r"norm_type must be a number"),
+    (lambda: nn.Embedding(3, 2, norm_type="fro"), TypeError, r"norm_type must be a number"),
+    (lambda: nn.Embedding(3, 2, scale_grad_by_freq=1), TypeError, "scale_grad_by_freq must be a bool, got 1"),
+    (lambda: nn.Embedding(3, 2, sparse="yes"), TypeError, "sparse must be a bool"),
+    (lambda: nn.Embedding(3, 2, _weight=np.ones((2, 3))), ValueError, r"_weight must have shape .* \(3, 2\), got \(2, 3\)"),
+    (lambda: nn.Embedding.from_pretrained(np.ones((2, 2)), max_norm=-0.5), ValueError, "max_norm"),
+])
+def test_bad_norm_options(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_sparse_with_scale_grad_by_freq_raises_in_backward():
+    emb = nn.Embedding(4, 2, scale_grad_by_freq=True, sparse=True)
+    y = emb(np.array([1, 1]))  # the forward works, as torch's
+    with pytest.raises(RuntimeError, match=r"scale_grad_by_freq=True is not supported with sparse=True"):
+        emb.backward(np.ones_like(y))

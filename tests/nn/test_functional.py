@@ -100,6 +100,38 @@ def test_embedding_with_a_padding_row():
     np.testing.assert_allclose(F.embedding_backward(g, idx, 5, padding_idx=2), wt.grad.numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("options", [
+    {"max_norm": 1.0}, {"max_norm": 0.7, "norm_type": 1.0}, {"max_norm": 0.7, "norm_type": float("inf")},
+    {"scale_grad_by_freq": True}, {"scale_grad_by_freq": True, "padding_idx": -1}, {"sparse": True, "padding_idx": 0},
+    {"max_norm": 1.2, "norm_type": 3.0, "scale_grad_by_freq": True, "padding_idx": 2},
+], ids=repr)
+def test_embedding_options_as_torch(options):
+    w, idx = 2 * RNG.standard_normal((5, 3)), np.array([[0, 2, 2], [4, 2, 0]])
+    wt, w_before = _t(w), w.copy()
+    ours = F.embedding(idx, w, **options)  # renormalises rows of w in place, as torch's renormalises wt
+    theirs = TF.embedding(torch.tensor(idx), wt, **options)
+    g = RNG.standard_normal(ours.shape)
+    (theirs * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w, wt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    grad = wt.grad.to_dense() if wt.grad.is_sparse else wt.grad
+    backward_options = {k: v for k, v in options.items() if k in ("padding_idx", "scale_grad_by_freq", "sparse")}
+    np.testing.assert_allclose(F.embedding_backward(g, idx, 5, **backward_options), grad.numpy(),
+                               rtol=1e-10, atol=1e-12)
+    if "max_norm" in options:  # a row read was over the bound, so the case tests the renormalisation
+        assert not np.array_equal(w, w_before) and np.array_equal(w[[1, 3]], w_before[[1, 3]])  # rows not read stay
+
+
+def test_embedding_backward_refuses_sparse_with_scale_grad_by_freq_as_torch():
+    w, idx = RNG.standard_normal((4, 2)), np.array([1, 1, 3])
+    wt = _t(w)
+    out = TF.embedding(torch.tensor(idx), wt, scale_grad_by_freq=True, sparse=True)
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse"):
+        out.sum().backward()
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq=True is not supported with sparse=True"):
+        F.embedding_backward(np.ones((3, 2)), idx, 4, scale_grad_by_freq=True, sparse=True)
+
+
 @pytest.mark.parametrize("shape, normalized, affine", [((4, 5), 5, True), ((2, 3, 4), (3, 4), True),
                                                        ((3, 6), (6,), False)])
 def test_layer_norm(shape, normalized, affine):

@@ -185,3 +185,100 @@ def test_embedding_init_and_from_pretrained_as_torch():
         theirs = tnn.Embedding.from_pretrained(torch.from_numpy(table), freeze=freeze, padding_idx=1)
         assert ours.weight.requires_grad == theirs.weight.requires_grad
         np.testing.assert_array_equal(ours.weight.data, theirs.weight.detach().numpy())  # row 1 kept
+
+
+EMBEDDING_OPTIONS = [
+    {"max_norm": 1.0},                                   # norm_type 2
+    {"max_norm": 1.5, "norm_type": 1.0},
+    {"max_norm": 0.8, "norm_type": float("inf")},
+    {"max_norm": 1.0, "norm_type": 0.5},
+    {"scale_grad_by_freq": True},
+    {"scale_grad_by_freq": True, "padding_idx": 1},
+    {"scale_grad_by_freq": True, "padding_idx": -1},
+    {"sparse": True},
+    {"sparse": True, "padding_idx": 0, "max_norm": 1.2},
+    {"max_norm": 1.0, "norm_type": 1.0, "scale_grad_by_freq": True, "padding_idx": 2},
+]
+INDEX_SHAPES = {"1-d": (9,), "2-d": (3, 4), "3-d": (2, 3, 2)}
+
+
+@pytest.mark.parametrize("shape", INDEX_SHAPES.values(), ids=INDEX_SHAPES)
+@pytest.mark.parametrize("options", EMBEDDING_OPTIONS, ids=repr)
+def test_embedding_options(options, shape):
+    """Output, the weight after each forward (max_norm renormalises it in place) and the weight
+    gradient, over two steps with an update between them, so rows grow past max_norm again."""
+    torch.manual_seed(6)
+    theirs = tnn.Embedding(5, 3, dtype=torch.float64, **options)
+    ours = nn.Embedding(5, 3, dtype=np.float64, **options)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        indices = rng.integers(0, 5, shape)
+        indices.flat[:3] = 3  # a repeated index, whatever the draw
+        indices.flat[-1] = 4 if options.get("padding_idx") is None else ours.padding_idx
+        before = ours.weight.data.copy()
+        y = ours(indices)
+        yt = theirs(torch.from_numpy(indices))
+        np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+        if "max_norm" in options:  # some row was over the bound: the renormalisation is what is compared
+            assert not np.array_equal(ours.weight.data, before)
+        g = rng.standard_normal(y.shape)
+        assert ours.backward(g) is None
+        yt.backward(torch.from_numpy(g))
+        grad = theirs.weight.grad.to_dense() if theirs.weight.grad.is_sparse else theirs.weight.grad
+        np.testing.assert_allclose(ours.weight.grad, grad.numpy(), rtol=1e-10, atol=1e-12)
+        with torch.no_grad():  # the same step on both, and grads cleared (a sparse grad does not add to a dense one)
+            theirs.weight -= 2.0 * grad
+            theirs.weight.grad = None
+        ours.weight.data -= 2.0 * ours.weight.grad
+        ours.weight.grad = None
+
+
+def test_embedding_max_norm_float32_and_under_no_grad_as_torch():
+    torch.manual_seed(8)
+    theirs = tnn.Embedding(6, 4, max_norm=1.0)
+    ours = nn.Embedding(6, 4, max_norm=1.0)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    indices = np.array([[0, 1, 1], [5, 0, 2]])
+    with cr.no_grad(), torch.no_grad():  # the renormalisation happens without gradients too
+        y, yt = ours(indices), theirs(torch.from_numpy(indices))
+    assert y.dtype == np.float32 and ours.weight.dtype == np.float32
+    np.testing.assert_allclose(y, yt.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(ours.weight.data[[3, 4]], theirs.weight.detach().numpy()[[3, 4]])  # not read
+
+
+@pytest.mark.parametrize("options", [{"max_norm": 1.0, "norm_type": float("inf"), "padding_idx": 1},
+                                     {"scale_grad_by_freq": True, "sparse": False, "padding_idx": -2},
+                                     {"sparse": True, "max_norm": 2}], ids=repr)
+def test_embedding_from_pretrained_with_options_as_torch(options):
+    table = 2 * np.random.default_rng(9).standard_normal((5, 3))
+    ours = nn.Embedding.from_pretrained(table.copy(), freeze=False, **options)
+    theirs = tnn.Embedding.from_pretrained(torch.from_numpy(table.copy()), freeze=False, **options)
+    assert repr(ours) == repr(theirs)
+    frozen = nn.Embedding.from_pretrained(table.copy(), **options)
+    assert frozen.weight.requires_grad is False
+    indices = np.array([[1, 4, 4], [3, 1, 4]])
+    g = np.random.default_rng(10).standard_normal((2, 3, 3))
+    y = ours(indices)
+    ours.backward(g)
+    frozen(indices)  # a frozen table is renormalised too, as torch's
+    yt = theirs(torch.from_numpy(indices))
+    yt.backward(torch.from_numpy(g))
+    grad = theirs.weight.grad.to_dense() if theirs.weight.grad.is_sparse else theirs.weight.grad
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(frozen.weight.data, theirs.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad, grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_embedding_sparse_with_scale_grad_by_freq_raises_in_backward_as_torch():
+    theirs = tnn.Embedding(4, 2, scale_grad_by_freq=True, sparse=True)
+    ours = nn.Embedding(4, 2, scale_grad_by_freq=True, sparse=True)
+    indices = np.array([1, 1, 2])
+    yt, y = theirs(torch.from_numpy(indices)), ours(indices)  # the forward works in both
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse gradients"):
+        yt.sum().backward()
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq=True is not supported with sparse=True"):
+        ours.backward(np.ones_like(y))

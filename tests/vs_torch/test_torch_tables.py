@@ -27,7 +27,6 @@ KNOWN = (
      "chainrule gap: MultiheadAttention(add_bias_kv=True) (learned bias_k/bias_v rows)"),
     ("MultiheadAttention", r"add_zero_attn=True",
      "chainrule gap: MultiheadAttention(add_zero_attn=True) (a zero key/value row)"),
-    ("Embedding", r"sparse=True", "chainrule gap: Embedding(sparse=True) (no sparse gradients)"),
     ("Linear", r"forward\(input=\)",
      "chainrule gap: Linear.forward's argument is named x, torch's input (forward(input=...))"),
     ("RNN|GRU|LSTM", r"^RNN input dtype",

@@ -191,8 +191,10 @@ nll_loss_backward, cross_entropy_backward = _loss.nll_loss_backward, _loss.cross
 
 # -- linear, embedding -------------------------------------------------------------------------
 # linear(input, weight, bias=None) and linear_backward(grad_output, input, weight) are
-# linear.py's pair; embedding(input, weight) and embedding_backward(grad_output, input,
-# num_embeddings, padding_idx=None) are embedding.py's: their signatures are already PyTorch's.
+# linear.py's pair; embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+# scale_grad_by_freq=False, sparse=False) and embedding_backward(grad_output, input, num_embeddings,
+# padding_idx=None, scale_grad_by_freq=False, sparse=False) are embedding.py's: their signatures
+# are already PyTorch's (the backward's is aten's embedding_backward).
 
 
 # -- convolution -------------------------------------------------------------------------------
