@@ -1,11 +1,13 @@
 """MultiheadAttention against torch.nn.MultiheadAttention with the same state_dict, in float64
 (output, weights, every input and parameter gradient) over self and cross attention, kdim/vdim,
 the three layouts, boolean and float masks (2-D and 3-D attn_mask, key_padding_mask), the
-is_causal hint, need_weights averaged / per head / off and bias=False; float64 central
-differences; the mask conventions by hand; dropout (p=1, eval mode, a fixed mask); the
+is_causal hint, need_weights averaged / per head / off and bias=False, and the same with
+add_bias_kv / add_zero_attn (apart and together); float64 central differences; the mask
+conventions and the appended keys by hand; dropout (p=1, eval mode, a fixed mask); the
 parameter life cycle; and the error messages."""
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -24,6 +26,9 @@ def _module(embed_dim=E, num_heads=H, **kwargs):
         rng = np.random.default_rng(1)
         m.in_proj_bias.data[...] = rng.standard_normal(m.in_proj_bias.shape)
         m.out_proj.bias.data[...] = rng.standard_normal(m.out_proj.bias.shape)
+    if m.bias_k is not None:  # N(0, 1/E) rows: give them the scale of the projected keys/values
+        m.bias_k.data *= np.sqrt(m.embed_dim)
+        m.bias_v.data *= np.sqrt(m.embed_dim)
     return m
 
 
@@ -57,6 +62,11 @@ _FLOAT_3D = _rng.standard_normal((N * H, L, S))
 _BOOL_3D = _rng.random((N * H, L, S)) < 0.3
 _BOOL_3D[..., 0] = False             # every query keeps a key
 _FLOAT_PAD = np.where(_padding(), -np.inf, 0.0) + _rng.standard_normal((N, S)) * 0.1
+_ALL_PADDED = _padding()
+_ALL_PADDED[0] = True                # sample 0: every key is padding (the appended keys are not)
+
+_KV, _ZERO = {"add_bias_kv": True}, {"add_zero_attn": True}
+_BOTH = {"add_bias_kv": True, "add_zero_attn": True}
 
 # id -> (constructor kwargs, inputs: "self" | "kv" (key is value) | "cross", batched, lengths, forward kwargs)
 CASES = {
@@ -95,6 +105,53 @@ CASES = {
                                   "key_padding_mask": _padding()}),
     "causal_hint_trusted_over_the_mask": ({}, "self", True, (L, L),
                                           {"need_weights": False, "attn_mask": np.zeros((L, L)), "is_causal": True}),
+    # add_bias_kv: bias_k / bias_v appended to every sample's K / V, the masks padded with "allowed"
+    "bias_kv_self": (_KV, "self", True, (L, L), {}),
+    "bias_kv_cross_kdim": ({**_KV, "kdim": 3, "vdim": 5}, "cross", True, (L, S), {}),
+    "bias_kv_key_is_value": (_KV, "kv", True, (L, S), {}),
+    "bias_kv_no_bias": ({**_KV, "bias": False}, "cross", True, (L, S), {}),
+    "bias_kv_bool_masks": ({**_KV, "batch_first": True}, "cross", True, (L, S),
+                           {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "bias_kv_float_masks_3d": (_KV, "cross", True, (L, S), {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
+    "bias_kv_bool_mask_3d": (_KV, "cross", True, (L, S), {"attn_mask": _BOOL_3D}),
+    "bias_kv_unbatched": ({**_KV, "kdim": 3, "vdim": 5}, "cross", False, (L, S),
+                          {"attn_mask": _FLOAT_3D[:H], "key_padding_mask": _FLOAT_PAD[1]}),
+    "bias_kv_per_head": (_KV, "cross", True, (L, S), {"average_attn_weights": False, "attn_mask": _FLOAT_2D}),
+    "bias_kv_no_weights": (_KV, "cross", True, (L, S), {"need_weights": False, "key_padding_mask": _padding()}),
+    "bias_kv_causal_hint": ({**_KV, "batch_first": True}, "self", True, (L, L),
+                            {"need_weights": False, "attn_mask": _causal(L, L), "is_causal": True}),
+    "bias_kv_causal_hint_with_weights": (_KV, "self", True, (L, L), {"attn_mask": _causal(L, L), "is_causal": True}),
+    "bias_kv_every_key_padded": (_KV, "cross", True, (L, S), {"key_padding_mask": _ALL_PADDED}),
+    # add_zero_attn: a zero key / value row appended to every head, the masks padded again
+    "zero_attn_self": (_ZERO, "self", True, (L, L), {}),
+    "zero_attn_cross_kdim_batch_first": ({**_ZERO, "kdim": 6, "vdim": 3, "batch_first": True}, "cross", True,
+                                         (L, S), {}),
+    "zero_attn_no_bias": ({**_ZERO, "bias": False}, "cross", True, (L, S), {}),
+    "zero_attn_bool_masks": (_ZERO, "cross", True, (L, S), {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "zero_attn_float_masks_3d": ({**_ZERO, "batch_first": True}, "cross", True, (L, S),
+                                 {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
+    "zero_attn_unbatched": (_ZERO, "self", False, (L, L), {"average_attn_weights": False}),
+    "zero_attn_no_weights": (_ZERO, "cross", True, (L, S), {"need_weights": False, "attn_mask": _BOOL_3D}),
+    "zero_attn_causal_hint": (_ZERO, "self", True, (L, L),
+                              {"need_weights": False, "attn_mask": _causal(L, L), "is_causal": True}),
+    "zero_attn_every_key_padded": (_ZERO, "cross", True, (L, S), {"key_padding_mask": _ALL_PADDED}),
+    "zero_attn_every_key_padded_no_weights": (_ZERO, "cross", True, (L, S),
+                                              {"key_padding_mask": _ALL_PADDED, "need_weights": False}),
+    # both: bias_k / bias_v first, then the zero row (S + 2 keys)
+    "both_self": (_BOTH, "self", True, (L, L), {}),
+    "both_cross_kdim": ({**_BOTH, "kdim": 3, "vdim": 5}, "cross", True, (L, S),
+                        {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "both_float_masks_per_head": ({**_BOTH, "batch_first": True}, "cross", True, (L, S),
+                                  {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD,
+                                   "average_attn_weights": False}),
+    "both_unbatched": ({**_BOTH, "kdim": 3, "vdim": 5}, "cross", False, (L, S), {"key_padding_mask": _padding(False)}),
+    "both_no_weights": ({**_BOTH, "bias": False}, "kv", True, (L, S),
+                        {"need_weights": False, "attn_mask": _FLOAT_2D}),
+    "both_causal_hint": ({**_BOTH, "batch_first": True}, "self", True, (L, L),
+                         {"need_weights": False, "attn_mask": _causal(L, L), "is_causal": True}),
+    "both_causal_hint_with_padding": (_BOTH, "cross", True, (L, S),
+                                      {"need_weights": False, "attn_mask": _causal(L, S), "is_causal": True,
+                                       "key_padding_mask": _padding()}),
 }
 
 
@@ -178,6 +235,12 @@ GRADCHECK = {
     "float_masks_3d": ({"batch_first": True}, "cross", True, (L, S),
                        {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
     "causal_hint": ({}, "self", True, (L, L), {"attn_mask": _causal(L, L), "is_causal": True, "need_weights": False}),
+    "bias_kv_masks": (_KV, "cross", True, (L, S), {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "bias_kv_self_kdim_unbatched": ({**_KV, "batch_first": True}, "self", False, (L, L), {}),
+    "zero_attn_float_masks": (_ZERO, "cross", True, (L, S), {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
+    "zero_attn_self_no_bias": ({**_ZERO, "bias": False}, "self", True, (L, L), {}),
+    "both_kdim_vdim_batch_first": ({**_BOTH, "kdim": 3, "vdim": 5, "batch_first": True}, "cross", True, (L, S),
+                                   {"key_padding_mask": _ALL_PADDED}),
 }
 
 
@@ -420,8 +483,8 @@ def test_cache_life_cycle_and_deepcopy():
     ({"num_heads": 3}, ValueError, r"MultiheadAttention embed_dim must be divisible by num_heads"),
     ({"num_heads": 0}, ValueError, r"MultiheadAttention num_heads"),
     ({"dropout": 1.5}, ValueError, r"MultiheadAttention dropout must be a probability in \[0, 1\], got 1.5"),
-    ({"add_bias_kv": True}, ValueError, r"MultiheadAttention add_bias_kv must be False, got True"),
-    ({"add_zero_attn": True}, ValueError, r"MultiheadAttention add_zero_attn must be False, got True"),
+    ({"add_bias_kv": "yes"}, TypeError, r"MultiheadAttention add_bias_kv must be a bool, got 'yes'"),
+    ({"add_zero_attn": 1}, TypeError, r"MultiheadAttention add_zero_attn must be a bool, got 1"),
     ({"kdim": 0}, ValueError, r"MultiheadAttention kdim"),
     ({"vdim": 2.5}, TypeError, r"MultiheadAttention vdim"),
     ({"batch_first": "yes"}, TypeError, r"MultiheadAttention batch_first"),
