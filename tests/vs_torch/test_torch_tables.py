@@ -23,10 +23,6 @@ import torch_tables  # noqa: E402
 
 # (module, pattern searched in "<desc> <constructor arguments> forward(<keywords>)", reason).
 KNOWN = (
-    ("MultiheadAttention", r"add_bias_kv=True",
-     "chainrule gap: MultiheadAttention(add_bias_kv=True) (learned bias_k/bias_v rows)"),
-    ("MultiheadAttention", r"add_zero_attn=True",
-     "chainrule gap: MultiheadAttention(add_zero_attn=True) (a zero key/value row)"),
     ("Embedding", r"sparse=True", "chainrule gap: Embedding(sparse=True) (no sparse gradients)"),
     ("Linear", r"forward\(input=\)",
      "chainrule gap: Linear.forward's argument is named x, torch's input (forward(input=...))"),
