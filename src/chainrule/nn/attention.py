@@ -353,7 +353,9 @@ class MultiheadAttention(Module):
     ``bias_k`` to $K$ and ``bias_v`` to $V$ after the projections (:func:`add_bias_kv`, one more
     position per sample), then ``add_zero_attn`` a row of zeros to each head's $K$ and $V$
     (:func:`add_zero_attn`). Each pads both masks with a column of 0 (allowed), so with both
-    on there are $S + 2$ keys, and the weights have $S + 2$ columns.
+    on there are $S + 2$ keys, and the weights have $S + 2$ columns. (Where the ``is_causal``
+    hint is trusted, the causal mask spans all the keys, query $i$ seeing keys $j \le i$: it
+    hides the appended ones from the earlier queries, as PyTorch's does.)
 
     A query whose every key is masked gets PyTorch's numbers, which depend on ``need_weights``:
     with ``False`` its row of $A$ is zeros (its output is ``out_proj``'s bias, and it passes no
