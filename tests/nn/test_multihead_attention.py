@@ -127,7 +127,8 @@ CASES = {
     "zero_attn_cross_kdim_batch_first": ({**_ZERO, "kdim": 6, "vdim": 3, "batch_first": True}, "cross", True,
                                          (L, S), {}),
     "zero_attn_no_bias": ({**_ZERO, "bias": False}, "cross", True, (L, S), {}),
-    "zero_attn_bool_masks": (_ZERO, "cross", True, (L, S), {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "zero_attn_bool_masks": (_ZERO, "cross", True, (L, S),
+                             {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
     "zero_attn_float_masks_3d": ({**_ZERO, "batch_first": True}, "cross", True, (L, S),
                                  {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
     "zero_attn_unbatched": (_ZERO, "self", False, (L, L), {"average_attn_weights": False}),
@@ -441,7 +442,8 @@ def test_bias_kv_parameters_order_and_init_as_torch():
     sep = nn.MultiheadAttention(E, H, kdim=3, vdim=5, bias=False, add_bias_kv=True, add_zero_attn=True)
     their_sep = torch.nn.MultiheadAttention(E, H, kdim=3, vdim=5, bias=False, add_bias_kv=True, add_zero_attn=True)
     assert list(sep.state_dict()) == list(their_sep.state_dict())
-    assert {k: v.shape for k, v in sep.state_dict().items()} == {k: tuple(v.shape) for k, v in their_sep.state_dict().items()}
+    assert ({k: v.shape for k, v in sep.state_dict().items()}
+            == {k: tuple(v.shape) for k, v in their_sep.state_dict().items()})
     assert sep.add_zero_attn is True and nn.MultiheadAttention(E, H, add_zero_attn=True).bias_k is None
 
 

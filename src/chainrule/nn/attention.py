@@ -277,8 +277,7 @@ def add_bias_kv(key, value, bias_k, bias_v):
     $$K' = \begin{bmatrix} K \\ b_k \end{bmatrix},\qquad V' = \begin{bmatrix} V \\ b_v \end{bmatrix}
     \quad\text{(per sample, } (S + 1) \times E\text{)}.$$
 
-    Every query can attend to that extra position (the masks get one more column of 0 for it).
-    Returns ``(key, value)``, each ``(N, S + 1, E)``."""
+    The masks get one more column of 0 (allowed) for that position. Returns ``(key, value)``, each ``(N, S + 1, E)``."""
     N, _, E = key.shape
     key = np.concatenate([key, np.broadcast_to(bias_k, (N, 1, E))], axis=1)
     value = np.concatenate([value, np.broadcast_to(bias_v, (N, 1, E))], axis=1)
@@ -508,10 +507,10 @@ class MultiheadAttention(Module):
         v = linear(xv.reshape(N * S, -1), Wv, bv).reshape(N, S, E)                     # (N, S, E)
         if self.bias_k is not None:                           # one more key/value: bias_k, bias_v
             k, v = add_bias_kv(k, v, self.bias_k.data, self.bias_v.data)                # (N, S+1, E)
-        k, v = self._split_heads(k), self._split_heads(v)     # (N, H, S', d)
+        k, v = self._split_heads(k), self._split_heads(v)     # (N, H, S(+1), d)
         if self.add_zero_attn:                                # and a zero one, per head
-            k, v = add_zero_attn(k, v)                        # (N, H, S'+1, d)
-        extra = k.shape[2] - S                                # the appended keys: masks allow them
+            k, v = add_zero_attn(k, v)                        # (N, H, S(+1)+1, d)
+        extra = k.shape[2] - S                                # keys appended (0, 1 or 2): the masks allow them
 
         # M = attn_mask + key_padding_mask, additive, broadcast to (N, H, L, S). is_causal is a hint
         # (attn_mask must be given): PyTorch trusts it, and uses the causal mask in place of attn_mask,
