@@ -271,10 +271,40 @@ def test_multihead_attention_crosses_both_ways():
             theirs.kdim, theirs.vdim, theirs.batch_first, theirs.dropout)
         for key, value in theirs.state_dict().items():
             np.testing.assert_array_equal(back.state_dict()[key].numpy(), value.numpy(), err_msg=key)
-    for kwargs, setting in (({"add_bias_kv": True}, "add_bias_kv"), ({"add_zero_attn": True}, "add_zero_attn")):
-        with pytest.raises(TypeError, match=rf"MultiheadAttention at the top level has {setting}=True, which "
-                                            rf"chainrule's MultiheadAttention does not have \(only {setting}=False\)"):
-            from_torch(tnn.MultiheadAttention(8, 2, **kwargs))
+
+
+@pytest.mark.parametrize("kwargs", [{"add_bias_kv": True}, {"add_zero_attn": True},
+                                    {"add_bias_kv": True, "add_zero_attn": True, "kdim": 3, "vdim": 5}],
+                         ids=["bias_kv", "zero_attn", "both_kdim_vdim"])
+def test_multihead_attention_extra_keys_cross_both_ways(kwargs):
+    torch.manual_seed(4)
+    theirs = tnn.MultiheadAttention(8, 2, dtype=torch.float64, **kwargs)
+    ours = from_torch(theirs)
+    assert (ours.bias_k is None) == (theirs.bias_k is None) and ours.add_zero_attn == theirs.add_zero_attn
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.state_dict().items():  # bias_k, bias_v through the state_dict
+        np.testing.assert_array_equal(ours.state_dict()[key], value.numpy(), err_msg=key)
+    rng = np.random.default_rng(5)
+    q, k, v = (rng.standard_normal((4, 3, d)) for d in (8, theirs.kdim, theirs.vdim))
+    y, w = ours(q, k, v)
+    ty, tw = theirs(*(torch.from_numpy(a) for a in (q, k, v)))
+    assert w.shape == tuple(tw.shape) == (3, 4, 4 + kwargs.get("add_bias_kv", 0) + kwargs.get("add_zero_attn", 0))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(w, tw.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+    mine = nn.MultiheadAttention(8, 2, dtype=np.float64, rng=np.random.default_rng(6), **kwargs)
+    back = to_torch(mine)
+    assert isinstance(back, tnn.MultiheadAttention)
+    assert (back.bias_k is None) == (mine.bias_k is None) and back.add_zero_attn == mine.add_zero_attn
+    for key, value in mine.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[key].numpy(), value, err_msg=key)
+    # into= matches the options too: a layer without them is a different layer
+    plain = nn.MultiheadAttention(8, 2, kdim=theirs.kdim, vdim=theirs.vdim, dtype=np.float64)
+    with pytest.raises(ValueError, match=r"the target has MultiheadAttention\(.*add_bias_kv=False, add_zero_attn=False"):
+        from_torch(theirs, into=plain)
+    into = nn.MultiheadAttention(8, 2, dtype=np.float64, **kwargs)
+    assert from_torch(theirs, into=into) is into
+    np.testing.assert_array_equal(into(q, k, v)[0], y)
 
 
 # -- copying into a model of your own: into= ------------------------------------------------------

@@ -56,7 +56,8 @@ LAYERS = {
     "LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
     "Softplus": ("beta", "threshold"), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
     "Dropout1d": ("p",), "Dropout2d": ("p",), "Upsample": ("size", "scale_factor", "mode"),
-    "MultiheadAttention": ("embed_dim", "num_heads", "dropout", "bias", "kdim", "vdim", "batch_first"),
+    "MultiheadAttention": ("embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim",
+                           "vdim", "batch_first"),
 }
 SUPPORTED = ("Sequential", "ModuleList", "ModuleDict") + tuple(LAYERS)
 
@@ -97,9 +98,13 @@ def _refuse(direction: str, module, path: str, framework: str):
 
 def _arguments(module, names: tuple) -> dict:
     """The constructor arguments ``names`` read off ``module`` (``bias``: whether it has one;
-    MultiheadAttention, on both sides, keeps it as ``in_proj_bias``, a parameter or None)."""
-    args = {name: module.in_proj_bias if name == "bias" and not hasattr(module, "bias") else getattr(module, name)
-            for name in names}
+    MultiheadAttention, on both sides, keeps it as ``in_proj_bias``, a parameter or None, and
+    ``add_bias_kv`` as ``bias_k``)."""
+    kept_as = {"add_bias_kv": "bias_k"}
+    args = {name: module.in_proj_bias if name == "bias" and not hasattr(module, "bias")
+            else getattr(module, kept_as.get(name, name)) for name in names}
+    if "add_bias_kv" in args:
+        args["add_bias_kv"] = args["add_bias_kv"] is not None
     if "bias" in args and not isinstance(args["bias"], (bool, np.bool_)):
         args["bias"] = args["bias"] is not None
     if args.get("nonlinearity") is None:
@@ -220,9 +225,8 @@ def _from_torch(module, path, torch):
     unsupported = _torch_only(module)
     if unsupported:
         setting, value = next(iter(unsupported.items()))
-        default = False if setting in ("add_bias_kv", "add_zero_attn") else _TORCH_ONLY[setting]
         raise TypeError(f"from_torch: {name} at {_where(path)} has {setting}={value!r}, "
-                        f"which chainrule's {name} does not have (only {setting}={default!r})")
+                        f"which chainrule's {name} does not have (only {setting}={_TORCH_ONLY[setting]!r})")
     if name in ("Softmax", "LogSoftmax") and module.dim is None:
         raise ValueError(f"from_torch needs an explicit dim for {name} at {_where(path)} "
                          f"(torch's implicit dim depends on the input's rank)")
@@ -242,14 +246,8 @@ def _from_torch(module, path, torch):
 def _torch_only(module) -> dict:
     """The settings of a torch layer that chainrule's has no counterpart for, where they are
     not the one value chainrule's layer has."""
-    settings = {setting: getattr(module, setting) for setting, default in _TORCH_ONLY.items()
-                if getattr(module, setting, default) != default}
-    # MultiheadAttention's extra key/value rows: learned (add_bias_kv, kept as bias_k, bias_v) or zeros.
-    if getattr(module, "bias_k", None) is not None:
-        settings["add_bias_kv"] = True
-    if getattr(module, "add_zero_attn", False):
-        settings["add_zero_attn"] = True
-    return settings
+    return {setting: getattr(module, setting) for setting, default in _TORCH_ONLY.items()
+            if getattr(module, setting, default) != default}
 
 
 # -- copying into a model of the other framework ------------------------------------------------

@@ -1,11 +1,13 @@
 """MultiheadAttention against torch.nn.MultiheadAttention with the same state_dict, in float64
 (output, weights, every input and parameter gradient) over self and cross attention, kdim/vdim,
 the three layouts, boolean and float masks (2-D and 3-D attn_mask, key_padding_mask), the
-is_causal hint, need_weights averaged / per head / off and bias=False; float64 central
-differences; the mask conventions by hand; dropout (p=1, eval mode, a fixed mask); the
+is_causal hint, need_weights averaged / per head / off and bias=False, and the same with
+add_bias_kv / add_zero_attn (apart and together); float64 central differences; the mask
+conventions and the appended keys by hand; dropout (p=1, eval mode, a fixed mask); the
 parameter life cycle; and the error messages."""
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -24,6 +26,9 @@ def _module(embed_dim=E, num_heads=H, **kwargs):
         rng = np.random.default_rng(1)
         m.in_proj_bias.data[...] = rng.standard_normal(m.in_proj_bias.shape)
         m.out_proj.bias.data[...] = rng.standard_normal(m.out_proj.bias.shape)
+    if m.bias_k is not None:  # N(0, 1/E) rows: give them the scale of the projected keys/values
+        m.bias_k.data *= np.sqrt(m.embed_dim)
+        m.bias_v.data *= np.sqrt(m.embed_dim)
     return m
 
 
@@ -57,6 +62,11 @@ _FLOAT_3D = _rng.standard_normal((N * H, L, S))
 _BOOL_3D = _rng.random((N * H, L, S)) < 0.3
 _BOOL_3D[..., 0] = False             # every query keeps a key
 _FLOAT_PAD = np.where(_padding(), -np.inf, 0.0) + _rng.standard_normal((N, S)) * 0.1
+_ALL_PADDED = _padding()
+_ALL_PADDED[0] = True                # sample 0: every key is padding (the appended keys are not)
+
+_KV, _ZERO = {"add_bias_kv": True}, {"add_zero_attn": True}
+_BOTH = {"add_bias_kv": True, "add_zero_attn": True}
 
 # id -> (constructor kwargs, inputs: "self" | "kv" (key is value) | "cross", batched, lengths, forward kwargs)
 CASES = {
@@ -95,6 +105,54 @@ CASES = {
                                   "key_padding_mask": _padding()}),
     "causal_hint_trusted_over_the_mask": ({}, "self", True, (L, L),
                                           {"need_weights": False, "attn_mask": np.zeros((L, L)), "is_causal": True}),
+    # add_bias_kv: bias_k / bias_v appended to every sample's K / V, the masks padded with "allowed"
+    "bias_kv_self": (_KV, "self", True, (L, L), {}),
+    "bias_kv_cross_kdim": ({**_KV, "kdim": 3, "vdim": 5}, "cross", True, (L, S), {}),
+    "bias_kv_key_is_value": (_KV, "kv", True, (L, S), {}),
+    "bias_kv_no_bias": ({**_KV, "bias": False}, "cross", True, (L, S), {}),
+    "bias_kv_bool_masks": ({**_KV, "batch_first": True}, "cross", True, (L, S),
+                           {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "bias_kv_float_masks_3d": (_KV, "cross", True, (L, S), {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
+    "bias_kv_bool_mask_3d": (_KV, "cross", True, (L, S), {"attn_mask": _BOOL_3D}),
+    "bias_kv_unbatched": ({**_KV, "kdim": 3, "vdim": 5}, "cross", False, (L, S),
+                          {"attn_mask": _FLOAT_3D[:H], "key_padding_mask": _FLOAT_PAD[1]}),
+    "bias_kv_per_head": (_KV, "cross", True, (L, S), {"average_attn_weights": False, "attn_mask": _FLOAT_2D}),
+    "bias_kv_no_weights": (_KV, "cross", True, (L, S), {"need_weights": False, "key_padding_mask": _padding()}),
+    "bias_kv_causal_hint": ({**_KV, "batch_first": True}, "self", True, (L, L),
+                            {"need_weights": False, "attn_mask": _causal(L, L), "is_causal": True}),
+    "bias_kv_causal_hint_with_weights": (_KV, "self", True, (L, L), {"attn_mask": _causal(L, L), "is_causal": True}),
+    "bias_kv_every_key_padded": (_KV, "cross", True, (L, S), {"key_padding_mask": _ALL_PADDED}),
+    # add_zero_attn: a zero key / value row appended to every head, the masks padded again
+    "zero_attn_self": (_ZERO, "self", True, (L, L), {}),
+    "zero_attn_cross_kdim_batch_first": ({**_ZERO, "kdim": 6, "vdim": 3, "batch_first": True}, "cross", True,
+                                         (L, S), {}),
+    "zero_attn_no_bias": ({**_ZERO, "bias": False}, "cross", True, (L, S), {}),
+    "zero_attn_bool_masks": (_ZERO, "cross", True, (L, S),
+                             {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "zero_attn_float_masks_3d": ({**_ZERO, "batch_first": True}, "cross", True, (L, S),
+                                 {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
+    "zero_attn_unbatched": (_ZERO, "self", False, (L, L), {"average_attn_weights": False}),
+    "zero_attn_no_weights": (_ZERO, "cross", True, (L, S), {"need_weights": False, "attn_mask": _BOOL_3D}),
+    "zero_attn_causal_hint": (_ZERO, "self", True, (L, L),
+                              {"need_weights": False, "attn_mask": _causal(L, L), "is_causal": True}),
+    "zero_attn_every_key_padded": (_ZERO, "cross", True, (L, S), {"key_padding_mask": _ALL_PADDED}),
+    "zero_attn_every_key_padded_no_weights": (_ZERO, "cross", True, (L, S),
+                                              {"key_padding_mask": _ALL_PADDED, "need_weights": False}),
+    # both: bias_k / bias_v first, then the zero row (S + 2 keys)
+    "both_self": (_BOTH, "self", True, (L, L), {}),
+    "both_cross_kdim": ({**_BOTH, "kdim": 3, "vdim": 5}, "cross", True, (L, S),
+                        {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "both_float_masks_per_head": ({**_BOTH, "batch_first": True}, "cross", True, (L, S),
+                                  {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD,
+                                   "average_attn_weights": False}),
+    "both_unbatched": ({**_BOTH, "kdim": 3, "vdim": 5}, "cross", False, (L, S), {"key_padding_mask": _padding(False)}),
+    "both_no_weights": ({**_BOTH, "bias": False}, "kv", True, (L, S),
+                        {"need_weights": False, "attn_mask": _FLOAT_2D}),
+    "both_causal_hint": ({**_BOTH, "batch_first": True}, "self", True, (L, L),
+                         {"need_weights": False, "attn_mask": _causal(L, L), "is_causal": True}),
+    "both_causal_hint_with_padding": (_BOTH, "cross", True, (L, S),
+                                      {"need_weights": False, "attn_mask": _causal(L, S), "is_causal": True,
+                                       "key_padding_mask": _padding()}),
 }
 
 
@@ -178,6 +236,12 @@ GRADCHECK = {
     "float_masks_3d": ({"batch_first": True}, "cross", True, (L, S),
                        {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
     "causal_hint": ({}, "self", True, (L, L), {"attn_mask": _causal(L, L), "is_causal": True, "need_weights": False}),
+    "bias_kv_masks": (_KV, "cross", True, (L, S), {"attn_mask": _causal(L, S), "key_padding_mask": _padding()}),
+    "bias_kv_self_kdim_unbatched": ({**_KV, "batch_first": True}, "self", False, (L, L), {}),
+    "zero_attn_float_masks": (_ZERO, "cross", True, (L, S), {"attn_mask": _FLOAT_3D, "key_padding_mask": _FLOAT_PAD}),
+    "zero_attn_self_no_bias": ({**_ZERO, "bias": False}, "self", True, (L, L), {}),
+    "both_kdim_vdim_batch_first": ({**_BOTH, "kdim": 3, "vdim": 5, "batch_first": True}, "cross", True, (L, S),
+                                   {"key_padding_mask": _ALL_PADDED}),
 }
 
 
@@ -350,6 +414,132 @@ def test_parameters_names_shapes_and_init():
     assert repr(m).startswith("MultiheadAttention(embed_dim=8, num_heads=2, dropout=0.0, bias=True, batch_first=False")
 
 
+def test_bias_kv_parameters_order_and_init_as_torch():
+    """bias_k, bias_v: (1, 1, E), registered after in_proj_bias (torch's state_dict order) and
+    drawn after the projections, xavier_normal_: N(0, std^2), std = sqrt(2 / (fan_in + fan_out))
+    with torch's fans of a (1, 1, E) array."""
+    big = 64
+    m = nn.MultiheadAttention(big, 4, add_bias_kv=True, dtype=f64, rng=np.random.default_rng(0))
+    assert list(m.state_dict()) == ["in_proj_weight", "in_proj_bias", "bias_k", "bias_v",
+                                    "out_proj.weight", "out_proj.bias"]
+    assert m.bias_k.shape == m.bias_v.shape == (1, 1, big) and not m.add_zero_attn
+    # Same draws as without the option up to the projections, then bias_k, then bias_v.
+    rng = np.random.default_rng(0)
+    plain = nn.MultiheadAttention(big, 4, dtype=f64, rng=rng)
+    np.testing.assert_array_equal(m.in_proj_weight.data, plain.in_proj_weight.data)
+    np.testing.assert_array_equal(m.out_proj.weight.data, plain.out_proj.weight.data)
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    theirs = torch.nn.MultiheadAttention(big, 4, add_bias_kv=True)
+    fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(theirs.bias_k)
+    std = np.sqrt(2.0 / (fan_in + fan_out))
+    np.testing.assert_array_equal(m.bias_k.data, rng.normal(0.0, std, (1, 1, big)))
+    np.testing.assert_array_equal(m.bias_v.data, rng.normal(0.0, std, (1, 1, big)))
+    assert list(m.state_dict()) == list(theirs.state_dict())
+    assert [name for name, _ in m.named_parameters()] == [name for name, _ in theirs.named_parameters()]
+    m.bias_k.data[...] = 0.0
+    m.reset_parameters(np.random.default_rng(1))
+    assert m.bias_k.data.any()
+    sep = nn.MultiheadAttention(E, H, kdim=3, vdim=5, bias=False, add_bias_kv=True, add_zero_attn=True)
+    their_sep = torch.nn.MultiheadAttention(E, H, kdim=3, vdim=5, bias=False, add_bias_kv=True, add_zero_attn=True)
+    assert list(sep.state_dict()) == list(their_sep.state_dict())
+    assert ({k: v.shape for k, v in sep.state_dict().items()}
+            == {k: tuple(v.shape) for k, v in their_sep.state_dict().items()})
+    assert sep.add_zero_attn is True and nn.MultiheadAttention(E, H, add_zero_attn=True).bias_k is None
+
+
+def test_repr_names_the_options_that_are_on():
+    assert repr(nn.MultiheadAttention(E, H, add_bias_kv=True)).startswith(
+        "MultiheadAttention(embed_dim=8, num_heads=2, dropout=0.0, bias=True, add_bias_kv=True, batch_first=False\n")
+    assert repr(nn.MultiheadAttention(E, H, add_zero_attn=True, kdim=3, vdim=5)).startswith(
+        "MultiheadAttention(embed_dim=8, num_heads=2, dropout=0.0, bias=True, add_zero_attn=True, kdim=3, vdim=5, "
+        "batch_first=False\n")
+    assert "add_" not in repr(nn.MultiheadAttention(E, H))
+
+
+def test_appended_keys_by_hand():
+    """One head, identity projections, no bias, one sample: add_bias_kv makes b_k one more key
+    and b_v one more value; add_zero_attn then adds a key of zeros (score q . 0 = 0) and a value
+    of zeros. b_k's gradient is the gradient of that appended key row, as if it were an input."""
+    m = nn.MultiheadAttention(3, 1, bias=False, add_bias_kv=True, add_zero_attn=True, dtype=f64)
+    m.in_proj_weight.data[...] = np.vstack([np.eye(3)] * 3)
+    m.out_proj.weight.data[...] = np.eye(3)
+    m.bias_k.data[...] = [[[0.5, -1.0, 2.0]]]
+    m.bias_v.data[...] = [[[3.0, 0.0, -2.0]]]
+    q = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    k = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    v = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.0]])
+    keys = np.vstack([k, m.bias_k.data[0], np.zeros(3)])      # K' = [K; b_k; 0], (S + 2, E)
+    values = np.vstack([v, m.bias_v.data[0], np.zeros(3)])    # V' = [V; b_v; 0]
+    scores = q @ keys.T / np.sqrt(3)
+    weights = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    with cr.no_grad():
+        y, w = m(q, k, v)
+    np.testing.assert_allclose(w, weights, rtol=1e-14)        # (L, S + 2): the appended columns too
+    np.testing.assert_allclose(y, weights @ values, rtol=1e-14)
+    np.testing.assert_allclose(w[:, -1], 1.0 / np.exp(scores).sum(axis=1), rtol=1e-14)  # e^0 / sum
+    # Every key padded: the appended keys are still allowed, so the output is finite (no 0/0).
+    pad = np.ones(2, dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with cr.no_grad():
+            y_pad, w_pad = m(q, k, v, key_padding_mask=pad)
+    np.testing.assert_allclose(w_pad[:, :2], 0.0)
+    np.testing.assert_allclose(w_pad[:, 2:], weights[:, 2:] / weights[:, 2:].sum(axis=1, keepdims=True), rtol=1e-14)
+    assert np.isfinite(y_pad).all()
+    # backward: b_k gets dC/dK' row S; the same module with b_k as a real input row agrees.
+    g = np.random.default_rng(0).standard_normal(y.shape)
+    m(q, k, v)
+    dq, dk, dv = m.backward(g)
+    plain = nn.MultiheadAttention(3, 1, bias=False, add_zero_attn=True, dtype=f64)
+    plain.load_state_dict({name: a for name, a in m.state_dict().items() if name not in ("bias_k", "bias_v")})
+    plain(q, keys[:3], values[:3])
+    _, dk3, dv3 = plain.backward(g)
+    np.testing.assert_allclose(m.bias_k.grad[0], dk3[2:], rtol=1e-13)
+    np.testing.assert_allclose(m.bias_v.grad[0], dv3[2:], rtol=1e-13)
+    np.testing.assert_allclose(dk, dk3[:2], rtol=1e-13)
+    np.testing.assert_allclose(dv, dv3[:2], rtol=1e-13)
+
+
+def test_bias_kv_gradient_is_the_sum_over_the_batch():
+    m = _module(add_bias_kv=True, batch_first=True)
+    q, k, v = _inputs(m)
+    g = np.random.default_rng(5).standard_normal((N, L, E))
+    m(q, k, v)
+    m.backward(g)
+    total_k, total_v = m.bias_k.grad.copy(), m.bias_v.grad.copy()
+    per_sample_k, per_sample_v = np.zeros_like(total_k), np.zeros_like(total_v)
+    for n in range(N):  # sample n alone: bias_k is that sample's last key
+        m.zero_grad()
+        m(q[n:n + 1], k[n:n + 1], v[n:n + 1])
+        m.backward(g[n:n + 1])
+        per_sample_k += m.bias_k.grad
+        per_sample_v += m.bias_v.grad
+    np.testing.assert_allclose(total_k, per_sample_k, rtol=1e-12)
+    np.testing.assert_allclose(total_v, per_sample_v, rtol=1e-12)
+
+
+def test_bias_kv_frozen_accumulates_and_float32():
+    m = _module(add_bias_kv=True, add_zero_attn=True)
+    m.bias_v.requires_grad = False
+    q, k, v = _inputs(m)
+    g = np.random.default_rng(7).standard_normal((L, N, E))
+    m(q, k, v)
+    m.backward(g)
+    assert m.bias_v.grad is None and m.bias_k.grad.shape == (1, 1, E)
+    first = m.bias_k.grad.copy()
+    m(q, k, v)
+    m.backward(g)
+    np.testing.assert_allclose(m.bias_k.grad, 2 * first, rtol=1e-12)
+    m32 = nn.MultiheadAttention(E, H, kdim=3, add_bias_kv=True, add_zero_attn=True, dtype=np.float32,
+                                rng=np.random.default_rng(0))
+    q, k, v = (a.astype(np.float32) for a in _inputs(m32))
+    y, w = m32(q, k, v, attn_mask=_FLOAT_2D, key_padding_mask=_padding())
+    assert y.dtype == w.dtype == np.float32 and w.shape == (N, L, S + 2)
+    grads = m32.backward(np.ones_like(y))
+    assert all(g.dtype == np.float32 for g in grads)
+    assert all(p.grad.dtype == np.float32 for p in m32.parameters())
+
+
 def test_a_torch_state_dict_loads():
     torch = pytest.importorskip("torch", reason="torch is not installed")
     for kwargs in ({}, {"kdim": 3, "vdim": 5, "bias": False}):
@@ -420,8 +610,8 @@ def test_cache_life_cycle_and_deepcopy():
     ({"num_heads": 3}, ValueError, r"MultiheadAttention embed_dim must be divisible by num_heads"),
     ({"num_heads": 0}, ValueError, r"MultiheadAttention num_heads"),
     ({"dropout": 1.5}, ValueError, r"MultiheadAttention dropout must be a probability in \[0, 1\], got 1.5"),
-    ({"add_bias_kv": True}, ValueError, r"MultiheadAttention add_bias_kv must be False, got True"),
-    ({"add_zero_attn": True}, ValueError, r"MultiheadAttention add_zero_attn must be False, got True"),
+    ({"add_bias_kv": "yes"}, TypeError, r"MultiheadAttention add_bias_kv must be a bool, got 'yes'"),
+    ({"add_zero_attn": 1}, TypeError, r"MultiheadAttention add_zero_attn must be a bool, got 1"),
     ({"kdim": 0}, ValueError, r"MultiheadAttention kdim"),
     ({"vdim": 2.5}, TypeError, r"MultiheadAttention vdim"),
     ({"batch_first": "yes"}, TypeError, r"MultiheadAttention batch_first"),

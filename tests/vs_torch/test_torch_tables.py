@@ -23,10 +23,6 @@ import torch_tables  # noqa: E402
 
 # (module, pattern searched in "<desc> <constructor arguments> forward(<keywords>)", reason).
 KNOWN = (
-    ("MultiheadAttention", r"add_bias_kv=True",
-     "chainrule gap: MultiheadAttention(add_bias_kv=True) (learned bias_k/bias_v rows)"),
-    ("MultiheadAttention", r"add_zero_attn=True",
-     "chainrule gap: MultiheadAttention(add_zero_attn=True) (a zero key/value row)"),
     ("Linear", r"forward\(input=\)",
      "chainrule gap: Linear.forward's argument is named x, torch's input (forward(input=...))"),
     ("RNN|GRU|LSTM", r"^RNN input dtype",

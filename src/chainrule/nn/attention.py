@@ -276,6 +276,57 @@ class SelfAttention(Module):
                 f"bias={self.in_proj_bias is not None}, causal={self.causal}, dropout={self.dropout}")
 
 
+def add_bias_kv(key, value, bias_k, bias_v):
+    r"""PyTorch's ``add_bias_kv``: one more key and one more value for every sample, the learned
+    rows $b_k$, $b_v$, appended after the in-projection (keys ``(N, S, E)``, biases ``(1, 1, E)``):
+
+    $$K' = \begin{bmatrix} K \\ b_k \end{bmatrix},\qquad V' = \begin{bmatrix} V \\ b_v \end{bmatrix}
+    \quad\text{(per sample, } (S + 1) \times E\text{)}.$$
+
+    The masks get one more column of 0 (allowed) for that position. Returns ``(key, value)``, each ``(N, S + 1, E)``."""
+    N, _, E = key.shape
+    key = np.concatenate([key, np.broadcast_to(bias_k, (N, 1, E))], axis=1)
+    value = np.concatenate([value, np.broadcast_to(bias_v, (N, 1, E))], axis=1)
+    return key, value
+
+
+def add_bias_kv_backward(grad_key, grad_value):
+    r"""Given $\partial C/\partial K'$ and $\partial C/\partial V'$, ``(N, S + 1, E)``: the first
+    $S$ rows are the gradients of $K$ and $V$; the last row of every sample is $b_k$'s (and $b_v$'s),
+    one row shared by the whole batch, so its gradient is the sum over the batch:
+
+    $$\frac{\partial C}{\partial b_k} = \sum_n \frac{\partial C}{\partial K'_{n, S}},\qquad
+    \frac{\partial C}{\partial b_v} = \sum_n \frac{\partial C}{\partial V'_{n, S}}.$$
+
+    Returns ``(grad_key, grad_value, grad_bias_k, grad_bias_v)``, the biases' ``(1, 1, E)``."""
+    grad_bias_k = grad_key[:, -1:].sum(axis=0, keepdims=True)     # (1, 1, E)
+    grad_bias_v = grad_value[:, -1:].sum(axis=0, keepdims=True)   # (1, 1, E)
+    return grad_key[:, :-1], grad_value[:, :-1], grad_bias_k, grad_bias_v
+
+
+def add_zero_attn(key, value):
+    r"""PyTorch's ``add_zero_attn``: a key and a value of zeros appended to every head, after the
+    split into heads (``(N, H, S, d) -> (N, H, S + 1, d)``). Its score is $q \cdot 0 = 0$ for every
+    query (the masks get one more column of 0 for it), and the weight a query puts there adds
+    nothing to its output ($0 \cdot$ weight). Returns ``(key, value)``."""
+    zeros = np.zeros(key.shape[:-2] + (1, key.shape[-1]), dtype=key.dtype)
+    return np.concatenate([key, zeros], axis=-2), np.concatenate([value, zeros], axis=-2)
+
+
+def add_zero_attn_backward(grad_key, grad_value):
+    r"""The zero rows are constants, not a function of anything: their gradient is dropped, and
+    $\partial C/\partial K$, $\partial C/\partial V$ are the first $S$ rows of each head's."""
+    return grad_key[..., :-1, :], grad_value[..., :-1, :]
+
+
+def _allow_extra_keys(mask, extra):
+    """``mask`` (additive, keys on the last axis) with ``extra`` more columns of 0, "allowed", for
+    the keys ``add_bias_kv`` / ``add_zero_attn`` append; ``None`` stays ``None``."""
+    if mask is None or extra == 0:
+        return mask
+    return np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
+
+
 def _additive_mask(mask, dtype):
     """A bool mask in MultiheadAttention's convention (``True`` = may NOT attend) as the additive
     $M$ ($-\\infty$ there, 0 elsewhere); a float mask is already additive."""
@@ -303,6 +354,14 @@ class MultiheadAttention(Module):
     as it is. Dropout, in training mode, zeroes attention weights $A$ with probability
     ``dropout`` (from ``rng``) and scales the rest by $1/(1-p)$.
 
+    Two options append keys, in PyTorch's order: ``add_bias_kv`` appends the learned rows
+    ``bias_k`` to $K$ and ``bias_v`` to $V$ after the projections (:func:`add_bias_kv`, one more
+    position per sample), then ``add_zero_attn`` a row of zeros to each head's $K$ and $V$
+    (:func:`add_zero_attn`). Each pads both masks with a column of 0 (allowed), so with both
+    on there are $S + 2$ keys, and the weights have $S + 2$ columns. (Where the ``is_causal``
+    hint is trusted, the causal mask spans all the keys, query $i$ seeing keys $j \le i$: it
+    hides the appended ones from the earlier queries, as PyTorch's does.)
+
     A query whose every key is masked gets PyTorch's numbers, which depend on ``need_weights``:
     with ``False`` its row of $A$ is zeros (its output is ``out_proj``'s bias, and it passes no
     gradient); with ``True`` the softmax is $0/0$, so its output and weights are NaN and backward
@@ -315,8 +374,10 @@ class MultiheadAttention(Module):
         num_heads: $H$; must divide ``embed_dim``.
         dropout: probability of zeroing an attention weight in training mode, in $[0, 1]$.
         bias: if ``False``, neither projection has a bias.
-        add_bias_kv: PyTorch's learned extra key/value row; only ``False`` here.
-        add_zero_attn: PyTorch's extra zero key/value row; only ``False`` here.
+        add_bias_kv: if ``True``, a learned key row ``bias_k`` and value row ``bias_v`` are
+            appended to every sample's keys and values (after the projections).
+        add_zero_attn: if ``True``, a key and value of zeros are appended to every head
+            (after ``add_bias_kv``'s).
         kdim: the size of a key row; default ``embed_dim``.
         vdim: the size of a value row; default ``embed_dim``.
         batch_first: if ``True``, inputs and output are ``(N, L, E)``; else ``(L, N, E)``.
@@ -327,14 +388,17 @@ class MultiheadAttention(Module):
     Shape:
         query ``(L, N, E)``, key ``(S, N, kdim)``, value ``(S, N, vdim)`` (``batch_first``:
         ``(N, L, E)``, ``(N, S, kdim)``, ``(N, S, vdim)``; unbatched: ``(L, E)``, ``(S, kdim)``,
-        ``(S, vdim)``) -> output shaped like query, weights ``(N, L, S)`` (per head
-        ``(N, H, L, S)``; unbatched without the ``N``).
+        ``(S, vdim)``) -> output shaped like query, weights ``(N, L, S')`` (per head
+        ``(N, H, L, S')``; unbatched without the ``N``), $S' = S$ plus one for each of
+        ``add_bias_kv`` and ``add_zero_attn``.
 
     Attributes:
         in_proj_weight: ``(3E, E)``, the rows of $W_q$, $W_k$, $W_v$ stacked, when
             ``kdim == vdim == embed_dim``; else ``None`` and ``q_proj_weight`` ``(E, E)``,
             ``k_proj_weight`` ``(E, kdim)``, ``v_proj_weight`` ``(E, vdim)``. Xavier-uniform, as PyTorch.
         in_proj_bias: ``(3E,)``, zeros; ``None`` if ``bias=False``.
+        bias_k, bias_v: ``(1, 1, E)`` with ``add_bias_kv`` (Xavier-normal,
+            $\mathcal N(0, 1/E)$, as PyTorch), else ``None``.
         out_proj: a ``Linear`` ``(E -> E)``: ``out_proj.weight`` with Linear's default
             init, ``out_proj.bias`` zeros.
     """
@@ -348,9 +412,8 @@ class MultiheadAttention(Module):
         self.dropout = checks.in_range(dropout, name, "dropout", low=0, high=1, words="a probability in [0, 1]",
                                        type_error=ValueError)
         bias = checks.flag(bias, name, "bias")
-        checks.choice(checks.flag(add_bias_kv, name, "add_bias_kv"), name, "add_bias_kv", (False,))
-        self.add_zero_attn = checks.choice(checks.flag(add_zero_attn, name, "add_zero_attn"), name,
-                                           "add_zero_attn", (False,))
+        add_bias_kv = checks.flag(add_bias_kv, name, "add_bias_kv")
+        self.add_zero_attn = checks.flag(add_zero_attn, name, "add_zero_attn")
         E = self.embed_dim
         self.kdim = E if kdim is None else checks.integer(kdim, name, "kdim", minimum=1)
         self.vdim = E if vdim is None else checks.integer(vdim, name, "vdim", minimum=1)
@@ -372,12 +435,16 @@ class MultiheadAttention(Module):
         self.register_parameter("in_proj_bias", Parameter(np.empty(3 * E, dtype=dtype)) if bias else None)
         # As in PyTorch, out_proj draws Linear's default init before the projections are filled.
         self.out_proj = Linear(E, E, bias=bias, dtype=dtype, rng=rng)
-        self.bias_k = self.bias_v = None                     # PyTorch's add_bias_kv rows: never here
+        if add_bias_kv:
+            self.bias_k = Parameter(np.empty((1, 1, E), dtype=dtype))
+            self.bias_v = Parameter(np.empty((1, 1, E), dtype=dtype))
+        else:
+            self.bias_k = self.bias_v = None                 # plain attributes, as in PyTorch
         self._reset_in_proj(rng)
 
     def reset_parameters(self, rng=None) -> None:
         """PyTorch's init: ``out_proj.weight`` as a Linear, the input projections
-        Xavier-uniform, both biases zero."""
+        Xavier-uniform, both biases zero, ``bias_k`` and ``bias_v`` Xavier-normal."""
         self.out_proj.reset_parameters(rng)
         self._reset_in_proj(rng)
 
@@ -389,6 +456,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        for row in (self.bias_k, self.bias_v):
+            if row is not None:
+                init.xavier_normal_(row, rng=rng)          # (1, 1, E): fan_in = fan_out = E
 
     def _projections(self):
         """$(W_q, W_k, W_v)$ and $(b_q, b_k, b_v)$ (``None`` without bias): views of the
@@ -439,18 +509,25 @@ class MultiheadAttention(Module):
 
         # The three projections, each one GEMM over all rows, then split into heads.
         q = self._split_heads(linear(xq.reshape(N * L, -1), Wq, bq).reshape(N, L, E))  # (N, H, L, d)
-        k = self._split_heads(linear(xk.reshape(N * S, -1), Wk, bk).reshape(N, S, E))  # (N, H, S, d)
-        v = self._split_heads(linear(xv.reshape(N * S, -1), Wv, bv).reshape(N, S, E))  # (N, H, S, d)
+        k = linear(xk.reshape(N * S, -1), Wk, bk).reshape(N, S, E)                     # (N, S, E)
+        v = linear(xv.reshape(N * S, -1), Wv, bv).reshape(N, S, E)                     # (N, S, E)
+        if self.bias_k is not None:                           # one more key/value: bias_k, bias_v
+            k, v = add_bias_kv(k, v, self.bias_k.data, self.bias_v.data)                # (N, S+1, E)
+        k, v = self._split_heads(k), self._split_heads(v)     # (N, H, S(+1), d)
+        if self.add_zero_attn:                                # and a zero one, per head
+            k, v = add_zero_attn(k, v)                        # (N, H, S(+1)+1, d)
+        extra = k.shape[2] - S                                # keys appended (0, 1 or 2): the masks allow them
 
         # M = attn_mask + key_padding_mask, additive, broadcast to (N, H, L, S). is_causal is a hint
         # (attn_mask must be given): PyTorch trusts it, and uses the causal mask in place of attn_mask,
         # only without key_padding_mask and need_weights; so do we.
         causal = is_causal and key_padding_mask is None and not need_weights
-        mask = None if causal else _additive_mask(attn_mask, Wq.dtype)
+        mask = None if causal else _allow_extra_keys(_additive_mask(attn_mask, Wq.dtype), extra)
         if mask is not None and mask.ndim == 3:
-            mask = mask.reshape(-1, self.num_heads, L, S)     # (N*H, L, S) or (H, L, S) -> (N or 1, H, L, S)
+            mask = mask.reshape(-1, self.num_heads, L, S + extra)  # (N*H, L, S') or (H, L, S') -> (N or 1, H, L, S')
         if key_padding_mask is not None:
-            pad = _additive_mask(key_padding_mask, Wq.dtype).reshape(-1, 1, 1, S)  # (N, 1, 1, S)
+            pad = _allow_extra_keys(_additive_mask(key_padding_mask, Wq.dtype), extra)
+            pad = pad.reshape(-1, 1, 1, S + extra)            # (N, 1, 1, S')
             mask = pad if mask is None else mask + pad
         dropout_p = self.dropout if self.training else 0.0
         rng = resolve_rng(rng=self.rng, owner="MultiheadAttention") if dropout_p > 0.0 else None
@@ -467,13 +544,14 @@ class MultiheadAttention(Module):
         out, attn, drop = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
                                                        is_causal=causal, rng=rng, all_masked=all_masked)
         context = self._merge_heads(out)                      # O per head, concatenated: (N, L, E)
-        # backward needs the inputs (for the projections' weight gradients), Q, K, V (dA, dQ, dK),
-        # A and the dropout mask (softmax's Jacobian, dV); out_proj keeps its own input.
+        # backward needs the inputs (for the projections' weight gradients), Q, K, V (dA, dQ, dK;
+        # K and V with their appended rows), A and the dropout mask (softmax's Jacobian, dV);
+        # out_proj keeps its own input.
         self.save_for_backward(xq, xk, xv, q, k, v, attn, drop, batched, same)
         y = self.out_proj(context.reshape(N * L, E)).reshape(N, L, E)  # as rows: one GEMM
         if not need_weights:
             return self._layout(y, batched), None
-        weights = attn if drop is None else attn * drop       # what multiplied V, (N, H, L, S)
+        weights = attn if drop is None else attn * drop       # what multiplied V, (N, H, L, S')
         if average_attn_weights:
             weights = weights.mean(axis=1)                    # (N, L, S)
         return self._layout(y, batched), weights if batched else weights[0]
@@ -486,6 +564,12 @@ class MultiheadAttention(Module):
         - the attention core, per head: $\partial C/\partial Q$, $\partial C/\partial K$,
           $\partial C/\partial V$ from ``scaled_dot_product_attention_backward``
           (masked keys have $A = 0$ and get no gradient);
+        - the appended keys and values: ``add_zero_attn``'s zero rows are constants, their
+          gradient is dropped (:func:`add_zero_attn_backward`); ``add_bias_kv``'s rows are
+          ``bias_k`` / ``bias_v`` in every sample, so
+          $\partial C/\partial b_k \mathrel{+}= \sum_n \partial C/\partial K'_{n,S}$ (the last key row,
+          heads merged) and likewise $b_v$ (:func:`add_bias_kv_backward`); $\delta_k$, $\delta_v$ below
+          are the first $S$ rows;
         - each input projection, e.g. $Q = x_q W_q^\top + b_q$:
           $\partial C/\partial W_q \mathrel{+}= \delta_q^\top x_q$, $\partial C/\partial b_q
           \mathrel{+}= \sum \delta_q$, $\partial C/\partial x_q = \delta_q W_q$ with
@@ -503,12 +587,19 @@ class MultiheadAttention(Module):
                                  " (the forward output's)")
         g = self._batch_first(g, batched)                     # (N, L, E)
         N, L, E = g.shape
-        S = xk.shape[1]
 
         d_context = self.out_proj.backward(g.reshape(N * L, E))  # dC/dO concatenated, (N*L, E)
         d_out = self._split_heads(d_context.reshape(N, L, E))   # dC/dO per head, (N, H, L, d)
-        d_q, d_k, d_v = scaled_dot_product_attention_backward(d_out, q, k, v, attn, drop)
-        deltas = [self._merge_heads(d).reshape(-1, E) for d in (d_q, d_k, d_v)]  # (N*L, E), (N*S, E) x2
+        d_q, d_k, d_v = scaled_dot_product_attention_backward(d_out, q, k, v, attn, drop)  # (N, H, S', d)
+        if self.add_zero_attn:                                # the zero rows: a constant, no gradient
+            d_k, d_v = add_zero_attn_backward(d_k, d_v)
+        d_q, d_k, d_v = (self._merge_heads(d) for d in (d_q, d_k, d_v))  # (N, L, E), (N, S(+1), E) x2
+        if self.bias_k is not None:                           # dC/db_k = sum over n of dK'[n, S]
+            d_k, d_v, d_bias_k, d_bias_v = add_bias_kv_backward(d_k, d_v)
+            for row, grad in ((self.bias_k, d_bias_k), (self.bias_v, d_bias_v)):
+                if row.requires_grad:
+                    accumulate_grad(row, grad)
+        deltas = [d.reshape(-1, E) for d in (d_q, d_k, d_v)]  # (N*L, E), (N*S, E) x2
         rows = [x.reshape(-1, x.shape[-1]) for x in (xq, xk, xv)]               # (N*L, E), (N*S, kdim), ...
 
         # BP4/BP3 for the three projections: dW = delta^T x, db = sum of delta.
@@ -533,5 +624,7 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         kv = "" if self._qkv_same_embed_dim else f", kdim={self.kdim}, vdim={self.vdim}"
+        extra = ", add_bias_kv=True" if self.bias_k is not None else ""
+        extra += ", add_zero_attn=True" if self.add_zero_attn else ""
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
-                f"bias={self.in_proj_bias is not None}{kv}, batch_first={self.batch_first}")
+                f"bias={self.in_proj_bias is not None}{extra}{kv}, batch_first={self.batch_first}")
