@@ -28,8 +28,6 @@ KNOWN = (
     ("MultiheadAttention", r"add_zero_attn=True",
      "chainrule gap: MultiheadAttention(add_zero_attn=True) (a zero key/value row)"),
     ("Embedding", r"sparse=True", "chainrule gap: Embedding(sparse=True) (no sparse gradients)"),
-    ("Linear", r"forward\(input=\)",
-     "chainrule gap: Linear.forward's argument is named x, torch's input (forward(input=...))"),
     ("RNN|GRU|LSTM", r"^RNN input dtype",
      "chainrule fail: a float32 input into a float64 RNN/GRU/LSTM is cast to float64 (chainrule's "
      "layers cast their input to the parameters' dtype), torch's RNN raises ValueError"),

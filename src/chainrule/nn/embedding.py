@@ -104,8 +104,8 @@ class Embedding(Module):
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0.0
 
-    def forward(self, indices):
-        indices = checks.embedding_indices(indices, self, self.num_embeddings)
+    def forward(self, input):
+        indices = checks.embedding_indices(input, self, self.num_embeddings)
         self.save_for_backward(indices)  # dC/dW scatters delta to the rows that were looked up
         return embedding(indices, self.weight.data)
 
