@@ -100,7 +100,7 @@ def test_a_wrong_number_is_a_failure(monkeypatch, where):
     case = _case("Linear")
     forward, backward = nn.Linear.forward, nn.Linear.backward
     if where == "forward":
-        monkeypatch.setattr(nn.Linear, "forward", lambda self, x: forward(self, x) * (1 + 1e-8))
+        monkeypatch.setattr(nn.Linear, "forward", lambda self, input: forward(self, input) * (1 + 1e-8))
     elif where == "backward":
         monkeypatch.setattr(nn.Linear, "backward", lambda self, g: backward(self, g) * (1 + 1e-8))
     else:
@@ -118,12 +118,12 @@ def test_a_refused_option_is_a_gap_and_any_other_exception_a_failure(monkeypatch
     from chainrule import nn
     case = _case("Tanh")
 
-    def refuse(self, x):
+    def refuse(self, input):
         raise ValueError("Tanh approximate='fast' is not supported")
     monkeypatch.setattr(nn.Tanh, "forward", refuse)
     assert torch_tables.run(case).status == "gap"
 
-    def broken(self, x):
+    def broken(self, input):
         raise ValueError("operands could not be broadcast together")
     monkeypatch.setattr(nn.Tanh, "forward", broken)
     outcome = torch_tables.run(case)
