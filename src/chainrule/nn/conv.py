@@ -545,6 +545,9 @@ class ConvTranspose1d(_ConvTransposeNd):
     from both ends of the output), ``output_padding`` (added to one end: picks among the
     output sizes a strided convolution maps to the same size), ``groups``, ``bias``,
     ``dilation`` as PyTorch's; ``padding_mode='zeros'`` only (PyTorch's raises for the others too).
+    ``forward(input, output_size=None)``: ``output_size`` (the spatial sizes, optionally after
+    ``N, C``) sets the output padding of that call instead, as PyTorch's; each size must be one
+    of the ``s`` sizes from the one with no output padding up.
 
     Shape: ``(N, C_in, L) -> (N, C_out, L_out)``, $L_\text{out} = (L-1)s - 2p + d(K-1) + \text{output\_padding} + 1$.
 
