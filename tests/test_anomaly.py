@@ -55,6 +55,16 @@ def test_nan_and_inf_are_counted_separately():
             model(x)
 
 
+def test_an_input_given_by_keyword_is_looked_at_too():
+    layer = nn.Linear(3, 4, dtype=np.float64)
+    x = _x()
+    x[0, 0] = np.inf
+    with pytest.raises(RuntimeError, match=r"^detect_anomaly: Linear \(the model itself\) produced .* its input "
+                                           r"was already non-finite \(1 value\)$"):
+        with cr.detect_anomaly(layer):
+            layer(input=x)  # forward(input=x), as in torch: the hook finds it among the keywords
+
+
 def test_path_found_without_the_model_argument():
     inner = nn.Sequential(nn.Linear(3, 3, dtype=np.float64), nn.Sigmoid())
     model = nn.Sequential(inner, nn.Linear(3, 1, dtype=np.float64))

@@ -379,6 +379,31 @@ def output_padding(value, module) -> tuple:
     return pads
 
 
+def transpose_output_size(module, output_size, x_shape: tuple, batched: bool) -> tuple:
+    """A transposed convolution's ``forward(input, output_size)`` as PyTorch's: ``None`` (the
+    module's ``output_padding``), or the spatial sizes (optionally after ``N, C`` or ``C``), each
+    in ``[m, m + s - 1]``, ``m`` the size with no output padding; returns the output padding."""
+    name, n = owner_of(module), module._n
+    if output_size is None:
+        return module.output_padding
+    if isinstance(output_size, (str, bytes)) or not hasattr(output_size, "__len__"):
+        raise TypeError(f"{name} output_size must be None or a sequence of ints, got {output_size!r}")
+    leading = 2 if batched else 1
+    sizes = list(output_size)
+    if len(sizes) == leading + n:
+        sizes = sizes[leading:]
+    if len(sizes) != n or not all(is_int(size) for size in sizes):
+        raise ValueError(f"{name}: for {n + leading}-D input, output_size must have {n} or {n + leading} ints, "
+                         f"got {output_size!r}")
+    smallest = [(L - 1) * s - 2 * p + d * (k - 1) + 1 for L, s, p, d, k in zip(
+        x_shape[2:], module.stride, module.padding, module.dilation, module.kernel_size)]
+    largest = [m + s - 1 for m, s in zip(smallest, module.stride)]
+    if any(not m <= size <= M for size, m, M in zip(sizes, smallest, largest)):
+        raise ValueError(f"{name} requested an output size of {sizes}, but valid sizes range from {smallest} to "
+                         f"{largest} (for an input of {tuple(x_shape[2:])})")
+    return tuple(int(size) - m for size, m in zip(sizes, smallest))
+
+
 def conv_transpose_input(module, x, output_shape) -> tuple[np.ndarray, bool]:
     """A transposed convolution's input, batched, whose output size is positive."""
     name = owner_of(module)

@@ -90,7 +90,7 @@ class _Detector:
     def __init__(self, model: Module | None):
         self.model = model
 
-    def forward_hook(self, module, args, output):
+    def forward_hook(self, module, args, kwargs, output):
         outputs = output if isinstance(output, tuple) else (output,)
         for k, value in enumerate(outputs):
             counts = _count_bad(value)
@@ -99,7 +99,7 @@ class _Detector:
                 which = "forward output" if len(outputs) == 1 else f"forward output {k}"
                 raise RuntimeError(
                     f"detect_anomaly: {_module_name(module, self.model)} produced {what} in its "
-                    f"{which} {where}; its input was {_is_finite(args)}"
+                    f"{which} {where}; its input was {_is_finite((*args, *kwargs.values()))}"
                 )
 
     def backward_hook(self, module, grad_input, grad_output):
@@ -152,7 +152,7 @@ def detect_anomaly(model: Module | None = None):
     if model is not None and not isinstance(model, Module):
         raise TypeError(f"detect_anomaly model must be a chainrule.nn.Module or None, got {type(model).__name__}")
     detector = _Detector(model)
-    forward = register_module_forward_hook(detector.forward_hook)
+    forward = register_module_forward_hook(detector.forward_hook, with_kwargs=True)  # forward(input=x) too
     backward = register_module_full_backward_hook(detector.backward_hook)
     try:
         yield

@@ -70,3 +70,48 @@ def test_refusals_name_the_argument():
         nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match=r"ConvTranspose1d padding_mode must be one of 'zeros', .*got 'mirror'"):
         nn.ConvTranspose1d(2, 2, 3, padding_mode="mirror")
+
+
+@pytest.mark.parametrize("n, shape, kwargs, output_size", [
+    (1, (2, 4, 5), {"stride": 3, "padding": 1}, [15]),         # the largest of 13..15
+    (1, (4, 5), {"stride": 2}, (11,)),                          # unbatched, the smallest of 11..12
+    (2, (2, 4, 4, 5), {"stride": (2, 3), "dilation": (1, 2)}, (2, 6, 10, 17)),  # with N and C in front
+])
+def test_output_size_picks_the_output_padding_as_pytorch(n, shape, kwargs, output_size):
+    torch = pytest.importorskip("torch", reason="compares forward(input, output_size) with torch's")
+    ours = getattr(nn, f"ConvTranspose{n}d")(4, 6, 3, **kwargs, dtype=np.float64, rng=np.random.default_rng(3))
+    theirs = getattr(torch.nn, f"ConvTranspose{n}d")(4, 6, 3, **kwargs).double()
+    ours.load_state_dict(theirs.state_dict())
+    x = RNG.standard_normal(shape)
+    xt = torch.tensor(x, requires_grad=True)
+    out = theirs(xt, output_size=list(output_size))
+    g = RNG.standard_normal(tuple(out.shape))
+    (out * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(ours(input=x, output_size=output_size), out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.backward(g), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_output_size_backward_is_central_differences_and_leaves_the_module_as_it_was():
+    class Sized(nn.ConvTranspose2d):
+        def forward(self, input):
+            return super().forward(input, output_size=(7, 6))  # output_padding (2, 0) for this call
+
+    module = Sized(2, 3, 2, stride=(3, 2), dtype=np.float64, rng=np.random.default_rng(4))
+    assert cr.gradcheck(module, RNG.standard_normal((2, 2, 2, 3)))
+    assert module.output_padding == (0, 0)
+    with cr.no_grad():
+        assert nn.ConvTranspose2d.forward(module, np.zeros((1, 2, 2, 3))).shape == (1, 3, 5, 6)
+
+
+def test_an_output_size_out_of_range_is_refused_with_the_range():
+    up = nn.ConvTranspose1d(4, 6, 3, stride=2)
+    x = np.zeros((2, 4, 5), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"ConvTranspose1d requested an output size of \[13\], but valid sizes "
+                                         r"range from \[11\] to \[12\] \(for an input of \(5,\)\)"):
+        up(x, output_size=[13])
+    with pytest.raises(ValueError, match=r"ConvTranspose1d: for 3-D input, output_size must have 1 or 3 ints"):
+        up(x, output_size=[2, 12])
+    with pytest.raises(TypeError, match=r"ConvTranspose1d output_size must be None or a sequence of ints, got 12"):
+        up(x, output_size=12)

@@ -1,5 +1,6 @@
 """Lines PyTorch users write without thinking, which must mean the same thing here."""
 
+import inspect
 import warnings
 
 import numpy as np
@@ -370,3 +371,73 @@ def test_elu_passes_the_gradient_on_at_a_nan_input_as_pytorch():
     elu(np.array([np.nan, -1.0, 2.0]))
     grad = elu.backward(np.array([1.0, 1.0, 1.0]))
     assert grad[0] == 1.0 and np.isclose(grad[1], np.exp(-1.0)) and grad[2] == 1.0
+
+
+def _torch_twins():
+    """(chainrule class, torch class) for every public chainrule.nn module that torch.nn also
+    has with a forward of its own (ModuleList and ModuleDict have none: they are not called)."""
+    torch = pytest.importorskip("torch", reason="compares with torch.nn's forward signatures")
+    pairs = []
+    for name in sorted(dir(nn)):
+        ours, theirs = getattr(nn, name), getattr(torch.nn, name, None)
+        if (inspect.isclass(ours) and issubclass(ours, nn.Module) and ours is not nn.Module
+                and inspect.isclass(theirs) and theirs.forward is not torch.nn.Module.forward):
+            pairs.append((ours, theirs))
+    return pairs
+
+
+def _parameters(forward):
+    return [(p.name, p.kind, p.default is not inspect.Parameter.empty)
+            for p in inspect.signature(forward).parameters.values()]
+
+
+def test_every_forward_takes_torchs_parameter_names():
+    # Code written for torch.nn ports by changing the import and the backward lines, so a call
+    # by keyword, Linear(...)(input=x) or lstm(x, hx=(h0, c0)), must work as it does there.
+    pairs = _torch_twins()
+    names = {ours.__name__ for ours, _ in pairs}
+    assert {"Linear", "Conv2d", "ConvTranspose2d", "ReLU", "Sequential", "Embedding", "LSTM", "MaxUnpool2d",
+            "MSELoss", "MultiheadAttention"} <= names          # the walk found the modules
+    different = {ours.__name__: (_parameters(ours.forward), _parameters(theirs.forward))
+                 for ours, theirs in pairs if _parameters(ours.forward) != _parameters(theirs.forward)}
+    assert different == {}
+
+
+def test_a_forward_called_by_keyword_is_the_forward_called_by_position():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3))
+    linear = nn.Linear(3, 4, dtype=np.float64)
+    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.Tanh())
+    lstm, gru = nn.LSTM(3, 2, dtype=np.float64), nn.GRU(3, 2, dtype=np.float64)
+    seq, h0, c0 = rng.standard_normal((5, 1, 3)), rng.standard_normal((1, 1, 2)), rng.standard_normal((1, 1, 2))
+    with cr.no_grad():  # forwards compared, not backpropagated
+        np.testing.assert_array_equal(linear(input=x), linear(x))
+        np.testing.assert_array_equal(model(input=x), model(x))
+        (out_k, (h_k, c_k)), (out_p, (h_p, c_p)) = lstm(input=seq, hx=(h0, c0)), lstm(seq, (h0, c0))
+        np.testing.assert_array_equal(gru(input=seq, hx=h0)[1], gru(seq, h0)[1])
+    for a, b in ((out_k, out_p), (h_k, h_p), (c_k, c_p)):
+        np.testing.assert_array_equal(a, b)
+    y, indices = nn.MaxPool1d(2, return_indices=True)(input=rng.standard_normal((1, 2, 6)))
+    unpool = nn.MaxUnpool1d(2)
+    assert unpool(input=y, indices=indices, output_size=(7,)).shape == (1, 2, 7)
+    assert unpool.backward(np.ones((1, 2, 7))).shape == y.shape
+    model(input=x)
+    assert model.backward(np.ones((2, 4))).shape == (2, 3)  # a keyword forward keeps its cache
+    with pytest.raises(TypeError, match="'x'"):
+        linear(x=x)                                          # one name, torch's: no second spelling
+
+
+def test_forward_hooks_see_keyword_arguments_as_pytorchs_do():
+    torch = pytest.importorskip("torch", reason="compares hook arguments with torch's")
+    x = np.ones((1, 3), dtype=np.float32)
+    seen = []
+    for module, array in ((nn.Linear(3, 2), x), (torch.nn.Linear(3, 2), torch.tensor(x))):
+        calls = []
+        module.register_forward_hook(lambda m, args, out: calls.append(len(args)))
+        module.register_forward_hook(lambda m, args, kwargs, out: calls.append((len(args), sorted(kwargs))),
+                                     with_kwargs=True)
+        with cr.no_grad(), torch.no_grad():
+            module(array)
+            module(input=array)
+        seen.append(calls)
+    assert seen[0] == seen[1] == [1, (1, []), 0, (0, ["input"])]

@@ -249,14 +249,14 @@ def test_bad_input(kind):
 
 
 @pytest.mark.parametrize("kind", ["RNN", "GRU"])
-def test_h0_of_the_wrong_shape(kind):
+def test_hx_of_the_wrong_shape(kind):
     rnn = getattr(nn, kind)(3, 4, num_layers=2, batch_first=True)
     x = np.zeros((5, 7, 3))  # N = 5
-    with pytest.raises(ValueError, match=rf"{kind} expected h0 of shape \(2, 5, 4\), 3-D .* got \(2, 7, 4\)"):
+    with pytest.raises(ValueError, match=rf"{kind} expected hx of shape \(2, 5, 4\), 3-D .* got \(2, 7, 4\)"):
         rnn(x, np.zeros((2, 7, 4)))  # N in the wrong place
-    with pytest.raises(ValueError, match=r"expected h0 of shape \(2, 5, 4\).*got \(5, 4\)"):
+    with pytest.raises(ValueError, match=r"expected hx of shape \(2, 5, 4\).*got \(5, 4\)"):
         rnn(x, np.zeros((5, 4)))
-    with pytest.raises(ValueError, match=r"expected h0 of shape \(2, 4\), 2-D .* unbatched input, got \(2, 1, 4\)"):
+    with pytest.raises(ValueError, match=r"expected hx of shape \(2, 4\), 2-D .* unbatched input, got \(2, 1, 4\)"):
         rnn(np.zeros((7, 3)), np.zeros((2, 1, 4)))
 
 

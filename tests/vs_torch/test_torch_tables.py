@@ -23,8 +23,6 @@ import torch_tables  # noqa: E402
 
 # (module, pattern searched in "<desc> <constructor arguments> forward(<keywords>)", reason).
 KNOWN = (
-    ("Linear", r"forward\(input=\)",
-     "chainrule gap: Linear.forward's argument is named x, torch's input (forward(input=...))"),
     ("RNN|GRU|LSTM", r"^RNN input dtype",
      "a deliberate difference, for the planners to decide: chainrule's layers cast an input to their "
      "parameters' dtype (NumPy arrays default to float64, chainrule's layers to float32), so a float32 "
@@ -98,7 +96,7 @@ def test_a_wrong_number_is_a_failure(monkeypatch, where):
     case = _case("Linear")
     forward, backward = nn.Linear.forward, nn.Linear.backward
     if where == "forward":
-        monkeypatch.setattr(nn.Linear, "forward", lambda self, x: forward(self, x) * (1 + 1e-8))
+        monkeypatch.setattr(nn.Linear, "forward", lambda self, input: forward(self, input) * (1 + 1e-8))
     elif where == "backward":
         monkeypatch.setattr(nn.Linear, "backward", lambda self, g: backward(self, g) * (1 + 1e-8))
     else:
@@ -116,12 +114,12 @@ def test_a_refused_option_is_a_gap_and_any_other_exception_a_failure(monkeypatch
     from chainrule import nn
     case = _case("Tanh")
 
-    def refuse(self, x):
+    def refuse(self, input):
         raise ValueError("Tanh approximate='fast' is not supported")
     monkeypatch.setattr(nn.Tanh, "forward", refuse)
     assert torch_tables.run(case).status == "gap"
 
-    def broken(self, x):
+    def broken(self, input):
         raise ValueError("operands could not be broadcast together")
     monkeypatch.setattr(nn.Tanh, "forward", broken)
     outcome = torch_tables.run(case)

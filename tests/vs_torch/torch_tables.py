@@ -572,10 +572,12 @@ def _run(case, torch, chainrule_nn):
         return _raised("backward", exc)
 
     # The inputs chainrule returns gradients for: forward's positional tensors (nested, e.g.
-    # LSTM's (h0, c0)), one per distinct tensor, None for an integer one (Embedding's indices);
+    # LSTM's (h0, c0)), one per distinct tensor, None for an integer one (Embedding's indices),
+    # then those given by keyword that torch differentiates (Linear's input=, not a mask);
     # a loss returns its input's only (not the target's).
     inputs_t = []
-    for t in _leaves(list(fwd_args)):
+    by_keyword = [t for t in _leaves(list(fwd_kwargs.values())) if isinstance(t, torch.Tensor) and t.requires_grad]
+    for t in _leaves(list(fwd_args)) + by_keyword:
         if isinstance(t, torch.Tensor) and not any(t is u for u in inputs_t):
             inputs_t.append(t)
     if name.endswith("Loss"):

@@ -316,7 +316,9 @@ def prepare(ex, case: Case, index: int) -> Trial:
         else:
             grad = float(rng.uniform(0.5, 2.0))
         grads.append(tuple(grad) if structured else (grad,))
-    names = tuple(inspect.signature(cls.forward).parameters)[1:]
+    # named as the start file's forward names them (the learner's x, z, h0), which may differ
+    # from the built-in's (torch's input, hx); the arrays are passed by position
+    names = tuple(inspect.signature(ex.stub_class.forward).parameters)[1:]
     shapes = ", ".join(f"{n} {_shape_of(a, ex.parts.get(n))}" for n, a in zip(names, inputs[0]))
     settings = ", ".join(f"{k}={_short(v)}" for k, v in case.kwargs.items())
     parts = [f"case {index + 1} of {len(ex.cases)}: {cls.__name__}({settings})", shapes]

@@ -41,8 +41,8 @@ class Sigmoid(Module):
     Stable for large $|z|$ (no overflow warning). Shape: ``(*) -> (*)``.
     """
 
-    def forward(self, z):
-        a = sigmoid(as_float_array(z, "Sigmoid"))
+    def forward(self, input):
+        a = sigmoid(as_float_array(input, "Sigmoid"))
         self.save_for_backward(a)  # sigma'(z) = a (1 - a): the output is all backward needs
         return a
 
@@ -67,8 +67,8 @@ def tanh_backward(grad_output: np.ndarray, output: np.ndarray) -> np.ndarray:
 class Tanh(Module):
     r"""Hyperbolic tangent, element-wise: $a = \tanh(z)$. Shape: ``(*) -> (*)``."""
 
-    def forward(self, z):
-        a = tanh(as_float_array(z, "Tanh"))
+    def forward(self, input):
+        a = tanh(as_float_array(input, "Tanh"))
         self.save_for_backward(a)  # tanh'(z) = 1 - a^2: cheapest from the output
         return a
 
@@ -125,8 +125,8 @@ class ReLU(Module):
         super().__init__()
         self.inplace = checks.flag(inplace, "ReLU", "inplace")
 
-    def forward(self, z):
-        z = as_float_array(z, "ReLU")
+    def forward(self, input):
+        z = as_float_array(input, "ReLU")
         a = np.maximum(z, 0, out=z) if self.inplace else relu(z)
         self.save_for_backward(a)  # relu'(z) = [a > 0]: the output says which units pass
         return a
@@ -164,8 +164,8 @@ class LeakyReLU(Module):
         self.negative_slope = checks.number(negative_slope, "LeakyReLU", "negative_slope")
         self.inplace = checks.flag(inplace, "LeakyReLU", "inplace")
 
-    def forward(self, z):
-        z = as_float_array(z, "LeakyReLU")
+    def forward(self, input):
+        z = as_float_array(input, "LeakyReLU")
         a = leaky_relu(z, self.negative_slope)
         # the derivative is 1 or alpha, decided by the sign of z (a copy if z is about to be overwritten)
         self.save_for_backward(_kept_input(z, self.inplace))
@@ -184,8 +184,8 @@ class LeakyReLU(Module):
 class Identity(Module):
     r"""$a = z$. Useful as a placeholder (and as the "linear" activation of a last layer)."""
 
-    def forward(self, z):
-        z = np.asarray(z)
+    def forward(self, input):
+        z = np.asarray(input)
         self.save_for_backward(z.shape, z.dtype)  # the gradient gets the output's shape and dtype
         return z
 
@@ -228,8 +228,8 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, z):
-        z = as_float_array(z, "Softmax")
+    def forward(self, input):
+        z = as_float_array(input, "Softmax")
         dim = checks.dim(self.dim, "Softmax", z.ndim)
         s = softmax(z, dim)
         self.save_for_backward(s, dim)  # the Jacobian diag(s) - s s^T is a function of s
@@ -277,8 +277,8 @@ class LogSoftmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, z):
-        z = as_float_array(z, "LogSoftmax")
+    def forward(self, input):
+        z = as_float_array(input, "LogSoftmax")
         dim = checks.dim(self.dim, "LogSoftmax", z.ndim)
         y = log_softmax(z, dim)
         self.save_for_backward(y, dim)  # softmax = exp(y) is all the derivative needs
@@ -365,8 +365,8 @@ class GELU(Module):
         super().__init__()
         self.approximate = checks.choice(approximate, "GELU", "approximate", ("none", "tanh"))
 
-    def forward(self, z):
-        z = as_float_array(z, "GELU")
+    def forward(self, input):
+        z = as_float_array(input, "GELU")
         term = gelu_term(z, self.approximate)
         self.save_for_backward(z, term)  # the derivative needs z and Phi(z) (or tanh u): one erf, not two
         return gelu(z, self.approximate, term=term)
@@ -410,8 +410,8 @@ class SiLU(Module):
         super().__init__()
         self.inplace = checks.flag(inplace, "SiLU", "inplace")
 
-    def forward(self, z):
-        z = as_float_array(z, "SiLU")
+    def forward(self, input):
+        z = as_float_array(input, "SiLU")
         s = np.asarray(stable.sigmoid(z))
         # the derivative s (1 + z (1 - s)) needs z and sigma(z), kept from here
         self.save_for_backward(_kept_input(z, self.inplace), s)
@@ -459,8 +459,8 @@ class ELU(Module):
         self.alpha = checks.number(alpha, "ELU", "alpha", keep_int=True)
         self.inplace = checks.flag(inplace, "ELU", "inplace")
 
-    def forward(self, z):
-        z = as_float_array(z, "ELU")
+    def forward(self, input):
+        z = as_float_array(input, "ELU")
         a = elu(z, self.alpha)
         # Keep z, not the output: alpha e^z = a + alpha would lose every digit where a is near -alpha.
         self.save_for_backward(_kept_input(z, self.inplace))
@@ -513,8 +513,8 @@ class Softplus(Module):
                                    "the function divides by it")
         self.threshold = checks.number(threshold, "Softplus", "threshold", keep_int=True)
 
-    def forward(self, z):
-        z = as_float_array(z, "Softplus")
+    def forward(self, input):
+        z = as_float_array(input, "Softplus")
         self.save_for_backward(z)  # the derivative sigma(beta z) and the switch read z (times beta)
         return softplus(z, self.beta, self.threshold)
 

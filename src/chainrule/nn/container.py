@@ -55,10 +55,10 @@ class Sequential(Module):
                 )
         self.add_module(position, module)
 
-    def forward(self, x):
+    def forward(self, input):
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
     def backward(self, grad_output):
         r"""Backpropagate through the chain: module $l$'s backward turns the gradient with

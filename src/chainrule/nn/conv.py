@@ -359,8 +359,8 @@ class _ConvNd(Module):
         """:func:`pad`'s name for ``padding_mode``: ``'zeros'`` is its ``'constant'`` (0)."""
         return "constant" if self.padding_mode == "zeros" else self.padding_mode
 
-    def forward(self, x):
-        x, batched = checks.conv_input(self, x)
+    def forward(self, input):
+        x, batched = checks.conv_input(self, input)
         bias = None if self.bias is None else self.bias.data
         # as PyTorch: pad in padding_mode, then convolve the padded input with no more padding
         xp = pad(x, self._pads, self._mode)
@@ -497,25 +497,28 @@ class _ConvTransposeNd(_ConvNd):
     def _weight_shape(self) -> tuple:
         return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
 
-    def _output_shape_of(self, x_shape: tuple) -> tuple:
-        r"""$(L - 1)s - 2p + d(k - 1) + \text{output\_padding} + 1$ on each axis."""
+    def _output_shape_of(self, x_shape: tuple, output_padding: tuple | None = None) -> tuple:
+        r"""$(L - 1)s - 2p + d(k - 1) + \text{output\_padding} + 1$ on each axis (the module's
+        ``output_padding`` unless one is given)."""
+        output_padding = self.output_padding if output_padding is None else output_padding
         out = tuple((L - 1) * s - 2 * p + d * (k - 1) + op + 1 for L, s, p, d, k, op in zip(
-            x_shape[2:], self.stride, self.padding, self.dilation, self.kernel_size, self.output_padding))
+            x_shape[2:], self.stride, self.padding, self.dilation, self.kernel_size, output_padding))
         return (x_shape[0], self.out_channels, *out)
 
-    def forward(self, x):
-        x, batched = checks.conv_transpose_input(self, x, self._output_shape_of)
+    def forward(self, input, output_size=None):
+        x, batched = checks.conv_transpose_input(self, input, self._output_shape_of)
+        # as PyTorch: output_size picks this call's output_padding among the sizes a stride allows
+        out_shape = self._output_shape_of(x.shape, checks.transpose_output_size(self, output_size, x.shape, batched))
         bias = None if self.bias is None else self.bias.data
         y = conv_transpose_nd(x, self.weight.data, bias, self.stride, self._pads, self.dilation, self.groups,
-                              self._output_shape_of(x.shape))
-        self.save_for_backward(x, batched)  # dW correlates x with the windows of delta
+                              out_shape)
+        self.save_for_backward(x, out_shape, batched)  # dW correlates x with the windows of delta
         return y if batched else y[0]
 
     def backward(self, grad_output):
         r"""$\partial C/\partial x = C\delta$ and the swapped-role weight gradient:
         :func:`conv_transpose_nd_backward`."""
-        x, batched = self.saved_tensors
-        out_shape = self._output_shape_of(x.shape)
+        x, out_shape, batched = self.saved_tensors
         grad_output = checks.grad_output(self, grad_output, out_shape if batched else out_shape[1:], self.weight.dtype)
         with_bias = self.bias is not None and self.bias.requires_grad
         grad_input, grad_weight, grad_bias = conv_transpose_nd_backward(
@@ -550,6 +553,9 @@ class ConvTranspose1d(_ConvTransposeNd):
     from both ends of the output), ``output_padding`` (added to one end: picks among the
     output sizes a strided convolution maps to the same size), ``groups``, ``bias``,
     ``dilation`` as PyTorch's; ``padding_mode='zeros'`` only (PyTorch's raises for the others too).
+    ``forward(input, output_size=None)``: ``output_size`` (the spatial sizes, optionally after
+    ``N, C``) sets the output padding of that call instead, as PyTorch's; each size must be one
+    of the ``s`` sizes from the one with no output padding up.
 
     Shape: ``(N, C_in, L) -> (N, C_out, L_out)``, $L_\text{out} = (L-1)s - 2p + d(K-1) + \text{output\_padding} + 1$.
 

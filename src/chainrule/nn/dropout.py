@@ -42,8 +42,8 @@ class Dropout(Module):
         self.inplace = checks.flag(inplace, name, "inplace")
         self.rng = rng
 
-    def forward(self, x):
-        x = as_float_array(x, "Dropout")
+    def forward(self, input):
+        x = as_float_array(input, "Dropout")
         if not self.training or self.p == 0.0:
             self.save_for_backward(None, x.shape)  # the identity: backward passes grad_output through
             return x

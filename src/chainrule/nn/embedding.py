@@ -180,8 +180,8 @@ class Embedding(Module):
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0.0
 
-    def forward(self, indices):
-        indices = checks.embedding_indices(indices, self, self.num_embeddings)
+    def forward(self, input):
+        indices = checks.embedding_indices(input, self, self.num_embeddings)
         # with max_norm, the rows read are renormalised in the weight first (a write, not maths)
         y = embedding(indices, self.weight.data, max_norm=self.max_norm, norm_type=self.norm_type)
         self.save_for_backward(indices)  # dC/dW scatters delta to the rows that were looked up

@@ -54,8 +54,8 @@ class Flatten(Module):
         self.start_dim = checks.integer(start_dim, "Flatten", "start_dim")
         self.end_dim = checks.integer(end_dim, "Flatten", "end_dim")
 
-    def forward(self, x):
-        x = np.asarray(x)
+    def forward(self, input):
+        x = np.asarray(input)
         ndim = max(x.ndim, 1)  # as PyTorch, a 0-d input has dimensions 0 and -1
         start = _wrap_dim("Flatten", "start_dim", self.start_dim, ndim)
         end = _wrap_dim("Flatten", "end_dim", self.end_dim, ndim)
@@ -129,8 +129,8 @@ class Unflatten(Module):
             )
         return sizes
 
-    def forward(self, x):
-        x = checks.not_zero_dim(np.asarray(x), self)
+    def forward(self, input):
+        x = checks.not_zero_dim(np.asarray(input), self)
         dim = _wrap_dim("Unflatten", "dim", self.dim, x.ndim)
         y = x.reshape(x.shape[:dim] + self._sizes(x.shape[dim]) + x.shape[dim + 1:])
         self.save_for_backward(x.shape, y.shape)  # a reshape's backward needs only the shapes

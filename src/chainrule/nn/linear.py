@@ -84,8 +84,8 @@ class Linear(Module):
         if self.bias is not None:
             self.bias.data[...] = rng.uniform(-bound, bound, self.bias.shape)
 
-    def forward(self, x):
-        x = checks.linear_input(self, x)
+    def forward(self, input):
+        x = checks.linear_input(self, input)
         self.save_for_backward(x)  # BP4 needs the layer's input a^{l-1}
         return linear(x, self.weight.data, None if self.bias is None else self.bias.data)
 

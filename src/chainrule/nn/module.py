@@ -150,10 +150,11 @@ _global_forward_hooks: dict = {}
 _global_backward_hooks: dict = {}
 
 
-def register_module_forward_hook(hook: Callable) -> RemovableHandle:
-    """Register ``hook(module, args, output)`` to run after every module's forward."""
+def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False) -> RemovableHandle:
+    """Register ``hook(module, args, output)`` to run after every module's forward; with
+    ``with_kwargs=True``, ``hook(module, args, kwargs, output)``. As PyTorch's."""
     handle = RemovableHandle(_global_forward_hooks)
-    _global_forward_hooks[handle.id] = hook
+    _global_forward_hooks[handle.id] = (hook, bool(with_kwargs))
     return handle
 
 
@@ -370,8 +371,10 @@ class Module:
         finally:
             _depth -= 1
         if _global_forward_hooks or self._forward_hooks:
-            for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
-                result = hook(self, args, output)
+            # as PyTorch: args holds the positional arguments only; a keyword argument (forward(input=x))
+            # reaches a hook registered with_kwargs=True
+            for hook, with_kwargs in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
+                result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
                 if result is not None:
                     output = result
         return output
@@ -471,11 +474,13 @@ class Module:
         )
 
     # -- hooks ----------------------------------------------------------------------
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+    def register_forward_hook(self, hook: Callable, *, with_kwargs: bool = False) -> RemovableHandle:
         """Register ``hook(module, args, output)``, called after every ``forward`` of this
-        module; a hook that returns a value replaces the output. As in PyTorch."""
+        module; a hook that returns a value replaces the output. ``args`` are the positional
+        arguments; with ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``.
+        As in PyTorch."""
         handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+        self._forward_hooks[handle.id] = (hook, bool(with_kwargs))
         return handle
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:

@@ -256,11 +256,11 @@ class _BatchNorm(_AffineNorm):
         self.reset_running_stats()
         super().reset_parameters()
 
-    def forward(self, x):
+    def forward(self, input):
         # Batch statistics in training mode, and in eval mode when no running statistics exist.
         use_batch_stats = self.training or self.running_mean is None
         # A module computes in the dtype of its state (parameters, else running statistics).
-        x = checks.batch_norm_input(self, x, self.weight.dtype if self.weight is not None else self._dtype,
+        x = checks.batch_norm_input(self, input, self.weight.dtype if self.weight is not None else self._dtype,
                                     use_batch_stats)
         y, xhat, inv_std, mean, var = batch_norm(x, self.running_mean, self.running_var, *self._gamma_beta(),
                                                  use_batch_stats, self.eps)
@@ -408,9 +408,9 @@ class LayerNorm(_AffineNorm):
                                 if self.elementwise_affine and bias else None)
         self.reset_parameters()
 
-    def forward(self, x):
+    def forward(self, input):
         # With gamma, computed in its dtype; without, in the input's (as an activation).
-        x = checks.layer_norm_input(x, "LayerNorm", self.normalized_shape,
+        x = checks.layer_norm_input(input, "LayerNorm", self.normalized_shape,
                                     None if self.weight is None else self.weight.dtype)
         y, xhat, inv_std = layer_norm(x, self.normalized_shape, *self._gamma_beta(), self.eps)
         self.save_for_backward(xhat, inv_std)  # all the three-term backward needs
@@ -465,8 +465,8 @@ class GroupNorm(_AffineNorm):
         self.register_parameter("bias", Parameter(np.empty(num_channels, dtype=dtype)) if self.affine and bias else None)
         self.reset_parameters()
 
-    def forward(self, x):
-        x = checks.channels_input(self, x, self.num_channels, None if self.weight is None else self.weight.dtype)
+    def forward(self, input):
+        x = checks.channels_input(self, input, self.num_channels, None if self.weight is None else self.weight.dtype)
         y, xhat, inv_std = group_norm(x, self.num_groups, *self._gamma_beta(), self.eps)
         self.save_for_backward(xhat, inv_std)  # the three-term backward needs x only through them
         return y

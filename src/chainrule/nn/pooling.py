@@ -188,8 +188,8 @@ class _MaxPoolNd(_WindowPoolNd):
         self.return_indices = checks.flag(return_indices, name, "return_indices")
         self.ceil_mode = checks.flag(ceil_mode, name, "ceil_mode")
 
-    def forward(self, x):
-        x, batched = batch_input(x, type(self).__name__, self._n, None)
+    def forward(self, input):
+        x, batched = batch_input(input, type(self).__name__, self._n, None)
         pads = self._pads(x.shape, self._output_size(x.shape))
         xp = pad(x, pads, value=-np.inf)  # padding never wins a max
         y, argmax = max_pool_nd(xp, self._kernel, self._stride, self._dilation)
@@ -281,8 +281,8 @@ class _AvgPoolNd(_WindowPoolNd):
             divisor = np.multiply.outer(divisor, count.astype(dtype))
         return divisor
 
-    def forward(self, x):
-        x, batched = batch_input(x, type(self).__name__, self._n, None)
+    def forward(self, input):
+        x, batched = batch_input(input, type(self).__name__, self._n, None)
         out = self._output_size(x.shape)
         pads = self._pads(x.shape, out)
         xp = pad(x, pads)
@@ -368,8 +368,8 @@ class _AdaptiveAvgPoolNd(Module):
         inside = (start[:, None] <= positions) & (positions < end[:, None])
         return inside / (end - start)[:, None].astype(dtype)
 
-    def forward(self, x):
-        x, batched = checks.nonempty_input(x, type(self).__name__, self._n)
+    def forward(self, input):
+        x, batched = checks.nonempty_input(input, type(self).__name__, self._n)
         sizes = tuple(L if o is None else o for L, o in zip(x.shape[2:], self._sizes))  # None keeps the size
         A = [self.averaging_matrix(L, o, x.dtype) for L, o in zip(x.shape[2:], sizes)]
         self.save_for_backward(A, batched, x.shape)  # the map is linear: backward needs only A
@@ -423,8 +423,8 @@ class _MaxUnpoolNd(_WindowPoolNd):
             return tuple(output_size)[-self._n:]
         return tuple((L - 1) * s - 2 * p + k for L, s, p, k in zip(in_spatial, self._stride, self._padding, self._kernel))
 
-    def forward(self, x, indices, output_size=None):
-        x, indices, batched = checks.unpool_input(self, x, indices)
+    def forward(self, input, indices, output_size=None):
+        x, indices, batched = checks.unpool_input(self, input, indices)
         out = self._unpooled_size(x.shape[2:], output_size)
         checks.unpool_indices(self, indices, out)
         self.save_for_backward(indices, batched)  # backward reads delta back at the same indices

@@ -282,7 +282,7 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(1, 0, 2)  # (N, L, H_in) -> (L, N, H_in): time first, for the loop
         batch = x.shape[1]
-        names = ("h0", "c0")[:self._states]
+        names = ("h0", "c0") if self._states == 2 else ("hx",)  # the argument's name (LSTM's hx is the pair)
         given = states[0] is not None
         directions = self.num_directions
         if given:
@@ -495,8 +495,8 @@ class RNN(_RNNBase):
 
     Shape:
         input ``(L, N, H_in)`` (``(N, L, H_in)`` with ``batch_first``) or ``(L, H_in)``;
-        ``h0`` ``(num_layers * num_directions, N, H)`` (or without ``N``). Output
-        ``(L, N, num_directions * H)``, ``h_n`` like ``h0``.
+        ``hx`` ($h_0$) ``(num_layers * num_directions, N, H)`` (or without ``N``). Output
+        ``(L, N, num_directions * H)``, ``h_n`` like ``hx``.
 
     Attributes:
         weight_ih_l{k}: ``(H, H_in)`` for layer 0, ``(H, num_directions * H)`` above.
@@ -513,16 +513,16 @@ class RNN(_RNNBase):
                          dtype=dtype, rng=rng)
         self.nonlinearity = nonlinearity
 
-    def forward(self, x, h0=None):
+    def forward(self, input, hx=None):
         """Returns ``(output, h_n)``: every step's last-layer hidden state, and each layer's
-        and direction's final one."""
-        output, (h_n,) = self._forward(x, (h0,))
+        and direction's final one. ``hx`` is the initial state $h_0$ (``None``: zeros)."""
+        output, (h_n,) = self._forward(input, (hx,))
         return output, h_n
 
     def backward(self, grad_output, grad_h_n=None):
         """Backpropagation through time. ``grad_output`` ($\\partial C/\\partial$ output, or
         ``None`` if only ``h_n`` was used) and ``grad_h_n`` (``None``: zeros). Returns ``dx``,
-        or ``(dx, dh0)`` if ``forward`` was given ``h0``; ``dx`` is ``None`` when
+        or ``(dx, dh0)`` if ``forward`` was given ``hx``; ``dx`` is ``None`` when
         ``needs_input_grad`` is ``False`` (see :class:`Module`)."""
         dx, (dh0,), given = self._backward(grad_output, [("grad_h_n", grad_h_n)])
         return (dx, dh0) if given else dx
@@ -572,13 +572,13 @@ class GRU(_RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype, rng=rng)
 
-    def forward(self, x, h0=None):
+    def forward(self, input, hx=None):
         """Returns ``(output, h_n)``, as ``RNN``."""
-        output, (h_n,) = self._forward(x, (h0,))
+        output, (h_n,) = self._forward(input, (hx,))
         return output, h_n
 
     def backward(self, grad_output, grad_h_n=None):
-        """Backpropagation through time; returns ``dx``, or ``(dx, dh0)`` if ``forward`` was given ``h0``."""
+        """Backpropagation through time; returns ``dx``, or ``(dx, dh0)`` if ``forward`` was given ``hx``."""
         dx, (dh0,), given = self._backward(grad_output, [("grad_h_n", grad_h_n)])
         return (dx, dh0) if given else dx
 
@@ -612,7 +612,7 @@ class LSTM(_RNNBase):
 
     so $h_t$ (the output, and what $W_{hh}$ reads at step $t+1$) has $P$ features; $c_t$ keeps $H$.
 
-    ``forward(x, (h0, c0))`` returns ``(output, (h_n, c_n))``. The arguments are :class:`RNN`'s,
+    ``forward(input, (h0, c0))`` returns ``(output, (h_n, c_n))``. The arguments are :class:`RNN`'s,
     all but ``nonlinearity`` (written once there), and
 
     Args:
@@ -639,9 +639,9 @@ class LSTM(_RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype, rng=rng, proj_size=proj_size)
 
-    def forward(self, x, hx=None):
+    def forward(self, input, hx=None):
         """Returns ``(output, (h_n, c_n))``. ``hx`` is ``None`` (zeros) or a pair ``(h0, c0)``."""
-        output, (h_n, c_n) = self._forward(x, checks.lstm_state(hx, "LSTM"))
+        output, (h_n, c_n) = self._forward(input, checks.lstm_state(hx, "LSTM"))
         return output, (h_n, c_n)
 
     def backward(self, grad_output, grad_h_n=None, grad_c_n=None):

@@ -76,8 +76,8 @@ class Upsample(Module):
             sizes = tuple(math.floor(L * f) for L, f in zip(shape[2:], factors))
         return [nearest_indices(L, out, f) for L, out, f in zip(shape[2:], sizes, factors)]
 
-    def forward(self, x):
-        x = checks.upsample_input(self, x, self.size, self.scale_factor)
+    def forward(self, input):
+        x = checks.upsample_input(self, input, self.size, self.scale_factor)
         indices = self._indices(x.shape)
         self.save_for_backward(indices, x.shape)  # which input each output copied: all backward needs
         return upsample_nearest(x, indices)
