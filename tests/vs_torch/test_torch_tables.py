@@ -33,6 +33,19 @@ KNOWN = (
     ("RNN|GRU|LSTM", r"^RNN input dtype",
      "chainrule fail: a float32 input into a float64 RNN/GRU/LSTM is cast to float64 (chainrule's "
      "layers cast their input to the parameters' dtype), torch's RNN raises ValueError"),
+    # The torch.nn.functional cases (module "F.<name>"): common_nn's functional entries, op_db's samples.
+    *((f"F\\.{name}", r"", f"chainrule gap: chainrule.nn.functional has no {name}")
+      for name in ("interpolate", "kl_div", "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
+                   "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss")),
+    ("F\\.binary_cross_entropy_with_logits", r"reduce=False",
+     "chainrule gap: F's losses refuse the deprecated size_average/reduce arguments (reduction= says the same)"),
+    ("F\\.avg_pool2d", r"(stride|padding)=\(\d*\)",
+     "chainrule gap: avg_pool2d's stride/padding as a 1-tuple (torch: both sides) or () (torch: stride=kernel_size)"),
+    ("F\\.scaled_dot_product_attention", r"query=tensor\(\d+, \d+, \d+\), key=tensor\(\d+, \d+, \d+, \d+\)",
+     "chainrule fail: scaled_dot_product_attention_backward does not sum grad_query over the axes the query "
+     "was broadcast along (a 3-D query with 4-D key/value)"),
+    ("F\\.batch_norm", r"input=tensor\(0,\)",
+     "chainrule fail: batch_norm of an empty 1-D input (shape (0,), no channel axis) raises IndexError"),
 )
 
 FAST_TIER = "not slow"  # tests/conftest.py's FAST_TIER: this tier does not run the file

@@ -16,7 +16,9 @@ module class; its ``module_inputs_func`` yields the samples) and
    gradients chainrule returns and every parameter's ``.grad`` are compared with torch autograd.
 
 module_db's error inputs (a constructor or forward torch refuses) pass when chainrule raises too,
-in its constructor or its forward, whatever the exception's class (the detail names both).
+in its constructor or its forward, whatever the exception's class (the detail names both); they
+run in train mode, and in eval mode too where torch's own test does (the ModuleInfos whose
+``train_and_eval_differ``).
 
 Each case ends as ``pass``, ``fail`` (numbers differ, or chainrule raised where torch did not,
 with the exception's last line), ``gap`` (chainrule refused an option or argument the case uses,
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import re
 import sys
@@ -43,7 +46,8 @@ MODES = (True, False)  # training, eval
 
 # Why a case is not run. A reader can check each against the table and chainrule.nn.
 SKIP_ABSENT = "absent layer: chainrule.nn has no class of this name"
-SKIP_FUNCTIONAL = "functional form: the case wraps a torch.nn.functional call, not a module class"
+SKIP_NOT_ONE_CALL = ("composite: the case's function is not one torch.nn.functional call (it makes "
+                     "several, or returns something else than the one it makes)")
 SKIP_COMPOSITE = "composite: the case's constructor builds something other than one torch.nn.<name>"
 SKIP_NO_FLOAT64 = "dtype: the module's table lists no float64 (chainrule computes in float32/float64)"
 SKIP_STOCHASTIC = ("stochastic: dropout with p in (0, 1) in train mode draws different masks in "
@@ -58,6 +62,8 @@ SKIP_NO_GRAD_FLOW = "backward: nothing in the case requires a gradient (forward 
 GAP_MESSAGES = (
     (TypeError, r"got an unexpected keyword argument '(\w+)'"),
     (ValueError, r"(padding_mode) must be 'zeros'"),
+    (ValueError, r"(size_average and reduce) are deprecated in PyTorch and not supported"),
+    (TypeError, r"(\w+) must be an int or a tuple of \d+ ints, got \(\d*,?\)"),
     (ValueError, r"(\w+) must be False, got True"),
     (ValueError, r"(\w+)(?:=\S+)? (?:is|are) not (?:supported|implemented)"),
     (NotImplementedError, r"(\w+)(?:=\S+)? (?:is|are) not (?:supported|implemented)"),
@@ -81,11 +87,18 @@ class Case:
     make: object
     options: str = ""     # the constructor's arguments and forward's keywords, for matching
     error: object = None  # module_db's error inputs: (stage, torch's exception type, its regex)
+    function: str = ""    # a torch.nn.functional case: the function's name; ``make()`` then returns
+                          # ``(torch's function, name, args, kwargs)``
 
     @property
     def id(self) -> str:
         desc = re.sub(r"\W+", "_", self.desc).strip("_")[:48] or "default"
-        kind = "error" if self.error else ("train" if self.training else "eval")
+        if self.function:
+            kind = "call"  # a function has no train / eval mode (dropout's is its argument)
+        elif self.error:
+            kind = "error" if self.training else "error_eval"
+        else:
+            kind = "train" if self.training else "eval"
         return f"{self.source}-{self.module}-{desc}-{self.index}-{kind}"
 
 
@@ -117,6 +130,20 @@ def _float64_default():
         yield
     finally:
         torch.set_default_dtype(old)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """torch on one thread while a table is built or a case runs: its intra-op threads cost more
+    than they save on these small tensors (on a busy machine, 20 ms for a 2x2x3x6 max_pool2d
+    instead of microseconds). The count it had is restored after."""
+    torch = _torch()
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _clone(value):
@@ -177,10 +204,15 @@ def _module_db_cases(chainrule_nn):
                 c, f = sample.constructor_input, sample.forward_input
                 cases.append(Case("module_db", name, sample.desc, i, training, make,
                                   _describe(info.module_cls, c.args, c.kwargs, f.kwargs)))
-        if info.module_error_inputs_func is not None:
+        # torch's test_errors runs the error inputs in eval mode too for the modules whose
+        # ModuleInfo says train and eval differ (BatchNorm, RNN/GRU/LSTM), in train mode only
+        # for the others; so do these.
+        for training in (MODES if info.train_and_eval_differ else (True,)):
+            if info.module_error_inputs_func is None:
+                break
             torch.manual_seed(0)
             errors = info.module_error_inputs_func(info, device="cpu", dtype=torch.float64,
-                                                   requires_grad=False, training=True)
+                                                   requires_grad=False, training=training)
             for i, error in enumerate(errors):
                 def make(sample=error.module_error_input, cls=info.module_cls):
                     c, f = sample.constructor_input, sample.forward_input
@@ -189,7 +221,7 @@ def _module_db_cases(chainrule_nn):
                 stage = "constructor" if error.error_on.name == "CONSTRUCTION_ERROR" else "forward"
                 c = error.module_error_input.constructor_input
                 cases.append(Case("module_db", name, error.module_error_input.desc or error.error_regex,
-                                  i, True, make, _describe(info.module_cls, c.args, c.kwargs),
+                                  i, training, make, _describe(info.module_cls, c.args, c.kwargs),
                                   (stage, error.error_type, error.error_regex)))
     return cases, skipped
 
@@ -284,7 +316,13 @@ def _common_nn_cases(chainrule_nn):
         else:
             constructor = test["constructor"]
             if getattr(constructor, "__name__", "") == "FunctionalModule":
-                skipped.append(Skipped(source, fullname, SKIP_FUNCTIONAL))
+                case, skip = _common_nn_functional_case(source, test, fullname)
+                if case:
+                    case.index = counter[(source, case.module, case.desc)]
+                    counter[(source, case.module, case.desc)] += 1
+                    cases.append(case)
+                else:
+                    skipped.append(skip)
                 continue
             with _float64_default(), _recording(names) as calls:
                 built = constructor()
@@ -330,14 +368,146 @@ def _common_nn_input(test, what, requires_grad=True):
     return values
 
 
+# --------------------------------------------------------------------------- functional cases
+
+
+@contextlib.contextmanager
+def _recording_functional():
+    """Record the outermost call into ``torch.nn.functional`` (common_nn's functional cases and
+    some of op_db's call one from a lambda): yields a list that gets ``(name, args, kwargs,
+    result)`` per outermost call. Calls made inside one (``F.upsample`` calling
+    ``F.interpolate``) are not recorded."""
+    torch = _torch()
+    functional = torch.nn.functional
+    calls, depth, patched = [], [0], []
+    for name in dir(functional):
+        fn = getattr(functional, name)
+        if name.startswith("_") or isinstance(fn, type) or not callable(fn) or inspect.ismodule(fn):
+            continue
+
+        def recorder(*args, _name=name, _fn=fn, **kwargs):
+            depth[0] += 1
+            try:
+                result = _fn(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+            if depth[0] == 0:
+                calls.append((_name, args, kwargs, result))
+            return result
+        setattr(functional, name, recorder)
+        patched.append((name, fn))
+    try:
+        yield calls
+    finally:
+        for name, fn in patched:
+            setattr(functional, name, fn)
+
+
+def _one_call(fn, args, kwargs):
+    """``(name, args, kwargs)`` of the one torch.nn.functional call ``fn(*args, **kwargs)`` makes and
+    returns the result of, or ``None`` when it makes none or returns something else."""
+    with _float64_default(), _recording_functional() as calls:
+        result = fn(*args, **kwargs)
+    if len(calls) == 1 and calls[0][3] is result:
+        return calls[0][:3]
+    return None
+
+
+def _signature_of(name):
+    """What a function case's arguments are named by: chainrule's function of that name (PyTorch's
+    signature, where torch's own is often ``(*args, **kwargs)``), else torch's."""
+    import chainrule.nn.functional as F
+    torch = _torch()
+    return getattr(F, name) if name in _chainrule_functions() else getattr(torch.nn.functional, name)
+
+
+def _chainrule_functions():
+    import chainrule.nn.functional as F
+    return {n for n in F.__all__ if not n.endswith("_backward")}
+
+
+def _common_nn_functional_case(source, test, fullname):
+    """The Case of a common_nn entry whose constructor is ``wrap_functional(fn, **kwargs)``, or
+    the Skipped when ``fn`` is not one torch.nn.functional call."""
+    torch = _torch()
+    module = test["constructor"]()
+
+    def inputs():
+        torch.manual_seed(0)
+        with _float64_default():
+            values = _common_nn_input(test, "input")
+            if source == "criterion":
+                values = values + _common_nn_input(test, "target", requires_grad=False)
+        return values
+    wrapped = inspect.getclosurevars(type(module).forward).nonlocals  # wrap_functional's fn, kwargs
+    fn, options = wrapped["fn"], wrapped["kwargs"]
+    if getattr(torch.nn.functional, getattr(fn, "__name__", ""), None) is fn:
+        def call_of(values):  # wrap_functional(F.interpolate, size=12, ...): the call is known
+            return fn.__name__, values, options
+    else:
+        def call_of(values):  # wrap_functional(lambda i: F.kl_div(i, t.type_as(i), ...)): record it
+            return _one_call(module, values, {})
+    call = call_of(inputs())
+    if call is None:
+        return None, Skipped(source, fullname, SKIP_NOT_ONE_CALL)
+    name = call[0]
+
+    def make():
+        name, args, kwargs = call_of(inputs())  # fresh tensors (a lambda's own too)
+        return getattr(torch.nn.functional, name), name, _clone(args), _clone(kwargs)
+    desc = test.get("desc") or fullname
+    return Case(source, f"F.{name}", desc, 0, True, make,
+                _describe(_signature_of(name), call[1], call[2]), function=name), None
+
+
+def _op_db_cases():
+    """op_db's OpInfos of the functions chainrule.nn.functional has (``nn.functional.<name>``,
+    and ``softmax``, ``log_softmax``, ``sigmoid``, ``tanh`` of torch's namespace): every sample of
+    ``sample_inputs_func`` in float64 (one_hot: int64, the only dtype it takes)."""
+    torch = _torch()
+    from torch.testing._internal.common_methods_invocations import op_db
+    ours = _chainrule_functions()
+    cases, skipped = [], []
+    for op in op_db:
+        base = op.name.removeprefix("nn.functional.")
+        if base not in ours or (op.name == base and base not in ("softmax", "log_softmax", "sigmoid", "tanh")):
+            continue
+        label = op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
+        dtypes = op.supported_dtypes("cpu")
+        dtype = torch.float64 if torch.float64 in dtypes else (torch.int64 if torch.int64 in dtypes else None)
+        if dtype is None:
+            skipped.append(Skipped("op_db", label, SKIP_NO_FLOAT64))
+            continue
+        torch.manual_seed(0)
+        samples = list(op.sample_inputs_func(op, "cpu", dtype, requires_grad=dtype.is_floating_point))
+        for i, sample in enumerate(samples):
+            args, kwargs = (sample.input, *sample.args), dict(sample.kwargs)
+            call = _one_call(op.op, args, kwargs)
+            if call is None:  # op.op is the function itself (or torch.softmax & co.)
+                call = (base, args, kwargs)
+                fn = op.op
+            else:
+                fn = getattr(torch.nn.functional, call[0])
+
+            def make(fn=fn, call=call):
+                return fn, call[0], _clone(call[1]), _clone(call[2])
+            desc = f"{label} {sample.name}".strip()
+            cases.append(Case("op_db", f"F.{call[0]}", desc, i, True, make,
+                              _describe(_signature_of(call[0]), call[1], call[2]), function=call[0]))
+    return cases, skipped
+
+
+@functools.lru_cache(maxsize=None)
 def collect():
-    """Every Case of the tables and the entries that give none: ``(cases, skipped)``."""
+    """Every Case of the tables and the entries that give none: ``(cases, skipped)``, built once
+    per process (a case's ``make()`` gives fresh tensors on every call, so they can be shared)."""
     import chainrule.nn as chainrule_nn
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _one_thread():
         warnings.simplefilter("ignore")  # the tables' own deprecation notices
         a, sa = _module_db_cases(chainrule_nn)
         b, sb = _common_nn_cases(chainrule_nn)
-    return a + b, sa + sb
+        c, sc = _op_db_cases()
+    return a + b + c, sa + sb + sc
 
 
 # --------------------------------------------------------------------------- running
@@ -462,8 +632,10 @@ def run(case):
     """Run one case; returns its Outcome."""
     torch = _torch()
     import chainrule.nn as chainrule_nn
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _one_thread():
         warnings.simplefilter("ignore")  # both libraries warn alike (e.g. dropout with one layer)
+        if case.function:
+            return _run_function(case, torch)
         if case.error:
             return _run_error(case, torch, chainrule_nn)
         return _run(case, torch, chainrule_nn)
@@ -479,6 +651,7 @@ def _run_error(case, torch, chainrule_nn):
     try:
         with _float64_default():
             m = getattr(torch.nn, name)(*ctor_args, **ctor_kwargs)
+        m.train(case.training)
         if stage == "forward":
             m(*fwd_args, **fwd_kwargs)
     except torch_type as exc:
@@ -497,6 +670,7 @@ def _run_error(case, torch, chainrule_nn):
     try:
         ours = cls(*args, **kwargs, **extra)
         where = "forward"
+        ours.train(case.training)
         ours(*f_args, **f_kwargs)
     except Exception as exc:  # noqa: BLE001 -- any refusal is the expected outcome
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -602,6 +776,138 @@ def _run(case, torch, chainrule_nn):
     if problems:
         return Outcome("fail", "backward differs", "; ".join(problems))
     return Outcome("pass")
+
+
+# The gradients each chainrule.nn.functional backward returns, named by its forward's arguments
+# (in the order it returns them; every other function returns its input's only).
+GRADIENTS_OF = {
+    "linear": ("input", "weight", "bias"),
+    "conv1d": ("input", "weight", "bias"),
+    "conv2d": ("input", "weight", "bias"),
+    "layer_norm": ("input", "weight", "bias"),
+    "batch_norm": ("input", "weight", "bias"),
+    "embedding": ("weight",),
+    "scaled_dot_product_attention": ("query", "key", "value"),
+}
+
+
+def _implicit_softmax_dim(ndim):
+    return 0 if ndim in (0, 1, 3) else 1  # PyTorch's choice for dim=None
+
+
+def _backward_arguments(name, backward, forward, outputs):
+    """The keywords of chainrule's ``<name>_backward`` after ``grad_output``, by the F rule: the
+    forward's ``output`` (``indices`` too, for max_pool2d with return_indices), else the forward's
+    argument of the same name; a few are derived (linear's ``bias`` flag, embedding's
+    ``num_embeddings``, cross_entropy's ``probs``, softmax's implicit ``dim``)."""
+    import chainrule.nn.functional as F
+    kwargs = {}
+    for p in list(inspect.signature(backward).parameters.values())[1:]:
+        if p.name == "output":
+            kwargs[p.name] = outputs[0]
+        elif p.name == "indices" and forward.get("return_indices"):
+            kwargs[p.name] = outputs[1]
+        elif p.name == "probs":
+            x = forward["input"]
+            kwargs[p.name] = F.softmax(x, dim=1 if x.ndim > 1 else 0)
+        elif name == "linear" and p.name == "bias":
+            kwargs[p.name] = forward["bias"] is not None
+        elif name == "embedding" and p.name == "num_embeddings":
+            kwargs[p.name] = forward["weight"].shape[0]
+        elif p.name in forward:
+            kwargs[p.name] = forward[p.name]
+        if p.name == "dim" and kwargs.get("dim") is None and "input" in forward:
+            kwargs[p.name] = _implicit_softmax_dim(np.ndim(forward["input"]))
+    return kwargs
+
+
+def _run_function(case, torch):
+    """A torch.nn.functional call against chainrule.nn.functional's function of the same name:
+    the outputs (and the arguments afterwards: batch_norm's running statistics, an in-place
+    call's input) compared, then a random gradient of the first float output through chainrule's
+    ``<name>_backward`` compared with torch autograd's gradients of every float argument that
+    requires one."""
+    import chainrule.nn.functional as F
+    theirs, name, args, kwargs = case.make()
+    bound_t = _bind(theirs, name, args, kwargs)
+    if name == "dropout" and bound_t.get("training", True) and 0 < bound_t.get("p", 0.5) < 1:
+        return Outcome("skip", SKIP_STOCHASTIC)
+    if name == "scaled_dot_product_attention" and bound_t.get("dropout_p", 0.0) > 0:
+        return Outcome("skip", SKIP_STOCHASTIC)
+    a, k = _to_numpy(args), _to_numpy(kwargs)  # before torch's call, which may write into them
+    try:
+        with _float64_default():
+            out_t = theirs(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        return Outcome("skip", SKIP_TORCH_RAISED, f"{name}: {exc}")
+    if name not in _chainrule_functions():
+        return Outcome("gap", f"F.{name}", "chainrule.nn.functional has no such function")
+    ours_fn = getattr(F, name)
+    try:
+        forward = inspect.signature(ours_fn).bind(*a, **k)
+        forward.apply_defaults()
+        forward = dict(forward.arguments)
+        out = ours_fn(*a, **k)
+    except Exception as exc:  # noqa: BLE001
+        return _raised("forward", exc)
+    leaves_t, leaves = _leaves(out_t), _leaves(out)
+    if len(leaves_t) != len(leaves):
+        return Outcome("fail", "output structure", f"chainrule returned {len(leaves)} outputs, torch {len(leaves_t)}")
+    problems = [_differ(f"output[{i}]", o, t) for i, (o, t) in enumerate(zip(leaves, leaves_t))]
+    problems += [_differ(f"argument[{i}] after the call", o, t)
+                 for i, (o, t) in enumerate(zip(_leaves(list(a) + list(k.values())),
+                                                _leaves(list(args) + list(kwargs.values()))))
+                 if isinstance(t, torch.Tensor)]
+    problems = [p for p in problems if p]
+    if problems:
+        return Outcome("fail", "forward differs", "; ".join(problems))
+
+    # Backward: a random gradient into the first float output.
+    float_t = [t for t in leaves_t if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    if not float_t or not float_t[0].requires_grad:
+        return Outcome("skip", SKIP_NO_GRAD_FLOW)
+    grad = np.random.default_rng(0).standard_normal(float_t[0].shape)
+    float_t[0].backward(torch.from_numpy(grad).to(float_t[0].dtype))
+    grad = grad.astype(np.asarray(leaves[0]).dtype)
+    try:
+        if name == "dropout":  # the mask as native_dropout draws it (all kept: p = 0 or eval)
+            p, train = forward["p"], forward["training"]
+            _, mask = F.native_dropout(forward["input"], p, train)
+            result = F.native_dropout_backward(grad, mask, 1 / (1 - p) if train and p < 1 else (0.0 if train else 1.0))
+        else:
+            backward = getattr(F, f"{name}_backward", None)
+            if backward is None:
+                return Outcome("gap", f"F.{name}_backward", "chainrule.nn.functional has no backward for it")
+            result = backward(grad, **_backward_arguments(name, backward, forward, leaves))
+    except Exception as exc:  # noqa: BLE001
+        return _raised("backward", exc)
+    names = GRADIENTS_OF.get(name, ("input",))
+    got = list(result) if isinstance(result, tuple) else [result]
+    if len(got) != len(names):
+        return Outcome("fail", "backward result structure",
+                       f"chainrule returned {len(got)} gradients for {names}")
+    problems = []
+    for arg, g in zip(names, got):
+        t = bound_t.get(arg)
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.requires_grad:
+            problems.append(_differ(f"grad {arg}", g, t.grad if t.grad is not None else torch.zeros_like(t)))
+    problems = [p for p in problems if p]
+    if problems:
+        return Outcome("fail", "backward differs", "; ".join(problems))
+    return Outcome("pass")
+
+
+def _bind(fn, name, args, kwargs):
+    """torch's arguments by name, as chainrule's function of that name (PyTorch's signature)
+    binds them; ``{}`` when it has none or they do not bind."""
+    import chainrule.nn.functional as F
+    try:
+        return dict(inspect.signature(getattr(F, name)).bind(*args, **kwargs).arguments)
+    except (AttributeError, TypeError, ValueError):
+        try:
+            return dict(inspect.signature(fn).bind(*args, **kwargs).arguments)
+        except (TypeError, ValueError):
+            return {}
 
 
 # --------------------------------------------------------------------------- report
