@@ -41,9 +41,6 @@ KNOWN = (
      "chainrule gap: F's losses refuse the deprecated size_average/reduce arguments (reduction= says the same)"),
     ("F\\.avg_pool2d", r"(stride|padding)=\(\d*\)",
      "chainrule gap: avg_pool2d's stride/padding as a 1-tuple (torch: both sides) or () (torch: stride=kernel_size)"),
-    ("F\\.scaled_dot_product_attention", r"query=tensor\(\d+, \d+, \d+\), key=tensor\(\d+, \d+, \d+, \d+\)",
-     "chainrule fail: scaled_dot_product_attention_backward does not sum grad_query over the axes the query "
-     "was broadcast along (a 3-D query with 4-D key/value)"),
     ("F\\.batch_norm", r"input=tensor\(0,\)",
      "chainrule fail: batch_norm of an empty 1-D input (shape (0,), no channel axis) raises IndexError"),
 )
