@@ -140,3 +140,42 @@ def test_a_refused_option_is_a_gap_and_any_other_exception_a_failure(monkeypatch
     monkeypatch.setattr(nn.Tanh, "forward", broken)
     outcome = torch_tables.run(case)
     assert outcome.status == "fail" and "broadcast" in outcome.detail, outcome
+
+
+@functools.lru_cache(maxsize=None)
+def _function_case(function):
+    """The first op_db case of ``F.<function>`` that passes as chainrule is."""
+    reason = _internal_unavailable()
+    if reason:
+        pytest.skip(reason)
+    cases, _ = torch_tables.collect()
+    return next(c for c in cases if c.source == "op_db" and c.function == function
+                and torch_tables.run(c).status == "pass")
+
+
+@pytest.mark.parametrize("where", ["forward", "backward", "weight grad"])
+def test_a_wrong_number_in_a_function_is_a_failure(monkeypatch, where):
+    import chainrule.nn.functional as F
+    case = _function_case("linear")
+    linear, linear_backward = F.linear, F.linear_backward
+    if where == "forward":
+        monkeypatch.setattr(F, "linear", lambda *a, **k: linear(*a, **k) * (1 + 1e-8))
+    elif where == "backward":
+        monkeypatch.setattr(F, "linear_backward", lambda *a, **k: (linear_backward(*a, **k)[0] * (1 + 1e-8),
+                                                                   *linear_backward(*a, **k)[1:]))
+    else:
+        def wrong(*a, **k):
+            dx, dw, db = linear_backward(*a, **k)
+            return dx, dw + 1e-6, db
+        monkeypatch.setattr(F, "linear_backward", wrong)
+    outcome = torch_tables.run(case)
+    assert outcome.status == "fail", outcome
+    assert ("forward" if where == "forward" else "backward") in outcome.reason
+
+
+def test_a_function_chainrule_lacks_is_a_gap(monkeypatch):
+    import chainrule.nn.functional as F
+    case = _function_case("relu")
+    monkeypatch.setattr(F, "__all__", [n for n in F.__all__ if n != "relu"])
+    outcome = torch_tables.run(case)
+    assert outcome.status == "gap" and outcome.reason == "F.relu", outcome

@@ -16,9 +16,20 @@ module class; its ``module_inputs_func`` yields the samples) and
    gradients chainrule returns and every parameter's ``.grad`` are compared with torch autograd.
 
 module_db's error inputs (a constructor or forward torch refuses) pass when chainrule raises too,
-in its constructor or its forward, whatever the exception's class (the detail names both); they
-run in train mode, and in eval mode too where torch's own test does (the ModuleInfos whose
-``train_and_eval_differ``).
+in its constructor or its forward, whatever the exception's class (the detail names both), in
+train mode (torch's own test runs them so, whatever mode it names: see ``_module_db_cases``).
+
+The functions: common_nn's entries that wrap a ``torch.nn.functional`` call instead of a module
+(``wrap_functional(F.interpolate, size=12, ...)``, or a lambda making one call, which is
+recorded), and op_db's OpInfos (``common_methods_invocations.op_db``) of the functions
+``chainrule.nn.functional`` has, every sample of their ``sample_inputs_func`` in float64. Each
+is called in torch and in ``chainrule.nn.functional`` (the case's module is ``F.<name>``) on the
+same arguments; the outputs, and the array arguments afterwards (batch_norm's running
+statistics), are compared; then a random gradient of the first float output goes through
+chainrule's ``<name>_backward`` (its arguments by the F rule: the forward's output where it
+takes ``output``, else the forward's arguments of the same names; see ``_backward_arguments``)
+and the gradients it returns (``GRADIENTS_OF``) are compared with torch autograd's of every
+argument that requires one. A function chainrule.nn.functional lacks is a ``gap``.
 
 Each case ends as ``pass``, ``fail`` (numbers differ, or chainrule raised where torch did not,
 with the exception's last line), ``gap`` (chainrule refused an option or argument the case uses,
@@ -52,6 +63,9 @@ SKIP_COMPOSITE = "composite: the case's constructor builds something other than 
 SKIP_NO_FLOAT64 = "dtype: the module's table lists no float64 (chainrule computes in float32/float64)"
 SKIP_STOCHASTIC = ("stochastic: dropout with p in (0, 1) in train mode draws different masks in "
                    "torch and chainrule (the same sample runs in eval mode; p in {0, 1} cases run)")
+SKIP_STOCHASTIC_CALL = ("stochastic: F.dropout with p in (0, 1) and training=True, or "
+                        "scaled_dot_product_attention with dropout_p > 0, draws different masks in torch and "
+                        "chainrule (dropout's samples with p = 0 or training=False run)")
 SKIP_TORCH_RAISED = "torch raised on this sample (not a valid case for a comparison)"
 SKIP_HALF = "dtype: the error input is a half-precision tensor (chainrule computes in float32/float64)"
 SKIP_NO_GRAD_FLOW = "backward: nothing in the case requires a gradient (forward compared only)"
@@ -96,7 +110,7 @@ class Case:
         if self.function:
             kind = "call"  # a function has no train / eval mode (dropout's is its argument)
         elif self.error:
-            kind = "error" if self.training else "error_eval"
+            kind = "error"
         else:
             kind = "train" if self.training else "eval"
         return f"{self.source}-{self.module}-{desc}-{self.index}-{kind}"
@@ -204,15 +218,14 @@ def _module_db_cases(chainrule_nn):
                 c, f = sample.constructor_input, sample.forward_input
                 cases.append(Case("module_db", name, sample.desc, i, training, make,
                                   _describe(info.module_cls, c.args, c.kwargs, f.kwargs)))
-        # torch's test_errors runs the error inputs in eval mode too for the modules whose
-        # ModuleInfo says train and eval differ (BatchNorm, RNN/GRU/LSTM), in train mode only
-        # for the others; so do these.
-        for training in (MODES if info.train_and_eval_differ else (True,)):
-            if info.module_error_inputs_func is None:
-                break
+        # Train mode only, as torch's test_errors has it in effect: it asks for the error inputs
+        # of the modules whose train and eval differ (BatchNorm, RNN/GRU/LSTM) with training=False
+        # too, but those functions return the same list for both and the test never calls
+        # m.train(training), so its eval-mode error tests run these same cases in train mode.
+        if info.module_error_inputs_func is not None:
             torch.manual_seed(0)
             errors = info.module_error_inputs_func(info, device="cpu", dtype=torch.float64,
-                                                   requires_grad=False, training=training)
+                                                   requires_grad=False, training=True)
             for i, error in enumerate(errors):
                 def make(sample=error.module_error_input, cls=info.module_cls):
                     c, f = sample.constructor_input, sample.forward_input
@@ -221,7 +234,7 @@ def _module_db_cases(chainrule_nn):
                 stage = "constructor" if error.error_on.name == "CONSTRUCTION_ERROR" else "forward"
                 c = error.module_error_input.constructor_input
                 cases.append(Case("module_db", name, error.module_error_input.desc or error.error_regex,
-                                  i, training, make, _describe(info.module_cls, c.args, c.kwargs),
+                                  i, True, make, _describe(info.module_cls, c.args, c.kwargs),
                                   (stage, error.error_type, error.error_regex)))
     return cases, skipped
 
@@ -236,6 +249,15 @@ def _module_db_count(info):
                                            training=True))
     except Exception:  # noqa: BLE001 -- a table entry of an absent layer may need a CUDA build
         return 1
+
+
+def absent_op_db_functions():
+    """The names of op_db's ``nn.functional.<name>`` OpInfos (variants once) whose function
+    chainrule.nn.functional does not have: the functions PyTorch tests that F lacks."""
+    from torch.testing._internal.common_methods_invocations import op_db
+    ours = _chainrule_functions()
+    names = {op.name.removeprefix("nn.functional.") for op in op_db if op.name.startswith("nn.functional.")}
+    return sorted(names - ours)
 
 
 def other_dtype_counts():
@@ -651,7 +673,6 @@ def _run_error(case, torch, chainrule_nn):
     try:
         with _float64_default():
             m = getattr(torch.nn, name)(*ctor_args, **ctor_kwargs)
-        m.train(case.training)
         if stage == "forward":
             m(*fwd_args, **fwd_kwargs)
     except torch_type as exc:
@@ -670,7 +691,6 @@ def _run_error(case, torch, chainrule_nn):
     try:
         ours = cls(*args, **kwargs, **extra)
         where = "forward"
-        ours.train(case.training)
         ours(*f_args, **f_kwargs)
     except Exception as exc:  # noqa: BLE001 -- any refusal is the expected outcome
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -831,9 +851,9 @@ def _run_function(case, torch):
     theirs, name, args, kwargs = case.make()
     bound_t = _bind(theirs, name, args, kwargs)
     if name == "dropout" and bound_t.get("training", True) and 0 < bound_t.get("p", 0.5) < 1:
-        return Outcome("skip", SKIP_STOCHASTIC)
+        return Outcome("skip", SKIP_STOCHASTIC_CALL)
     if name == "scaled_dot_product_attention" and bound_t.get("dropout_p", 0.0) > 0:
-        return Outcome("skip", SKIP_STOCHASTIC)
+        return Outcome("skip", SKIP_STOCHASTIC_CALL)
     a, k = _to_numpy(args), _to_numpy(kwargs)  # before torch's call, which may write into them
     try:
         with _float64_default():
@@ -873,7 +893,7 @@ def _run_function(case, torch):
         if name == "dropout":  # the mask as native_dropout draws it (all kept: p = 0 or eval)
             p, train = forward["p"], forward["training"]
             _, mask = F.native_dropout(forward["input"], p, train)
-            result = F.native_dropout_backward(grad, mask, 1 / (1 - p) if train and p < 1 else (0.0 if train else 1.0))
+            result = F.native_dropout_backward(grad, mask, 1 / (1 - p) if train and p < 1 else 1.0)
         else:
             backward = getattr(F, f"{name}_backward", None)
             if backward is None:
@@ -930,9 +950,9 @@ def report(out=sys.stdout):
         if outcome.status != "pass":
             detail = re.sub(r"\d+\.\d+e?-?\d*", "#", outcome.detail)[:200]  # one line per category
             categories[(case.source, case.module, outcome.status, outcome.reason, detail)] += 1
-    print(f"{'table':<10} {'module':<22} {'pass':>5} {'fail':>5} {'gap':>5} {'skip':>5}", file=out)
+    print(f"{'table':<10} {'module':<30} {'pass':>5} {'fail':>5} {'gap':>5} {'skip':>5}", file=out)
     for (source, module), c in sorted(per_module.items()):
-        print(f"{source:<10} {module:<22} {c['pass']:>5} {c['fail']:>5} {c['gap']:>5} {c['skip']:>5}", file=out)
+        print(f"{source:<10} {module:<30} {c['pass']:>5} {c['fail']:>5} {c['gap']:>5} {c['skip']:>5}", file=out)
     counts = "  ".join(f"{k} {totals[k]}" for k in ("pass", "fail", "gap", "skip"))
     print(f"\ncases run: {sum(totals.values())}  {counts}", file=out)
     for reason, n in sorted(skips.items()):
@@ -948,6 +968,10 @@ def report(out=sys.stdout):
               file=out)
         for (source, module), n in sorted(c.items()):
             print(f"  {source} {module}: {n}", file=out)
+    lacking = absent_op_db_functions()
+    print(f"\nop_db's torch.nn.functional OpInfos whose function chainrule.nn.functional lacks (not run): "
+          f"{len(lacking)}", file=out)
+    print("  " + ", ".join(lacking), file=out)
     other = other_dtype_counts()
     print(f"\nmodule_db samples in dtypes other than float64, not run: {sum(n for n, _ in other.values())}, "
           f"of which exist only in that dtype: {sum(k for _, k in other.values())}", file=out)
