@@ -950,9 +950,9 @@ def report(out=sys.stdout):
         if outcome.status != "pass":
             detail = re.sub(r"\d+\.\d+e?-?\d*", "#", outcome.detail)[:200]  # one line per category
             categories[(case.source, case.module, outcome.status, outcome.reason, detail)] += 1
-    print(f"{'table':<10} {'module':<30} {'pass':>5} {'fail':>5} {'gap':>5} {'skip':>5}", file=out)
+    print(f"{'table':<10} {'module':<36} {'pass':>5} {'fail':>5} {'gap':>5} {'skip':>5}", file=out)
     for (source, module), c in sorted(per_module.items()):
-        print(f"{source:<10} {module:<30} {c['pass']:>5} {c['fail']:>5} {c['gap']:>5} {c['skip']:>5}", file=out)
+        print(f"{source:<10} {module:<36} {c['pass']:>5} {c['fail']:>5} {c['gap']:>5} {c['skip']:>5}", file=out)
     counts = "  ".join(f"{k} {totals[k]}" for k in ("pass", "fail", "gap", "skip"))
     print(f"\ncases run: {sum(totals.values())}  {counts}", file=out)
     for reason, n in sorted(skips.items()):
