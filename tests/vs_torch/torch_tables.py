@@ -29,7 +29,9 @@ statistics), are compared; then a random gradient of the first float output goes
 chainrule's ``<name>_backward`` (its arguments by the F rule: the forward's output where it
 takes ``output``, else the forward's arguments of the same names; see ``_backward_arguments``)
 and the gradients it returns (``GRADIENTS_OF``) are compared with torch autograd's of every
-argument that requires one. A function chainrule.nn.functional lacks is a ``gap``.
+argument that requires one. A function chainrule.nn.functional lacks is a ``gap``. op_db's
+error inputs of those functions (arguments torch refuses, in the dtypes they come in) pass
+when chainrule's function raises too, as a module's.
 
 Each case ends as ``pass``, ``fail`` (numbers differ, or chainrule raised where torch did not,
 with the exception's last line), ``gap`` (chainrule refused an option or argument the case uses,
@@ -107,10 +109,10 @@ class Case:
     @property
     def id(self) -> str:
         desc = re.sub(r"\W+", "_", self.desc).strip("_")[:48] or "default"
-        if self.function:
-            kind = "call"  # a function has no train / eval mode (dropout's is its argument)
-        elif self.error:
+        if self.error:
             kind = "error"
+        elif self.function:
+            kind = "call"  # a function has no train / eval mode (dropout's is its argument)
         else:
             kind = "train" if self.training else "eval"
         return f"{self.source}-{self.module}-{desc}-{self.index}-{kind}"
@@ -394,29 +396,36 @@ def _common_nn_input(test, what, requires_grad=True):
 # --------------------------------------------------------------------------- functional cases
 
 
+# What torch.nn.functional's namespace holds that is not one of its functions (its helpers).
+_NOT_FUNCTIONALS = {"Optional", "boolean_dispatch", "handle_torch_function", "has_torch_function",
+                    "has_torch_function_unary", "has_torch_function_variadic"}
+
+
 @contextlib.contextmanager
 def _recording_functional():
     """Record the outermost call into ``torch.nn.functional`` (common_nn's functional cases and
-    some of op_db's call one from a lambda): yields a list that gets ``(name, args, kwargs,
-    result)`` per outermost call. Calls made inside one (``F.upsample`` calling
+    some of op_db's call one from a lambda): yields a list that gets ``[name, args, kwargs,
+    result]`` per outermost call (``result`` None while it runs, and if it raised). Calls made inside one (``F.upsample`` calling
     ``F.interpolate``) are not recorded."""
     torch = _torch()
     functional = torch.nn.functional
     calls, depth, patched = [], [0], []
     for name in dir(functional):
         fn = getattr(functional, name)
-        if name.startswith("_") or isinstance(fn, type) or not callable(fn) or inspect.ismodule(fn):
+        if (name.startswith("_") or isinstance(fn, type) or not callable(fn) or inspect.ismodule(fn)
+                or name in _NOT_FUNCTIONALS):
             continue
 
         def recorder(*args, _name=name, _fn=fn, **kwargs):
+            call = [_name, args, kwargs, None]
+            if depth[0] == 0:
+                calls.append(call)  # on entry: a call that raises is recorded too (error inputs)
             depth[0] += 1
             try:
-                result = _fn(*args, **kwargs)
+                call[3] = _fn(*args, **kwargs)
             finally:
                 depth[0] -= 1
-            if depth[0] == 0:
-                calls.append((_name, args, kwargs, result))
-            return result
+            return call[3]
         setattr(functional, name, recorder)
         patched.append((name, fn))
     try:
@@ -432,7 +441,18 @@ def _one_call(fn, args, kwargs):
     with _float64_default(), _recording_functional() as calls:
         result = fn(*args, **kwargs)
     if len(calls) == 1 and calls[0][3] is result:
-        return calls[0][:3]
+        return tuple(calls[0][:3])
+    return None
+
+
+def _call_raising(fn, args, kwargs):
+    """``(name, args, kwargs)`` of the torch.nn.functional call in which ``fn(*args, **kwargs)``
+    raises (the first outermost one), or ``None`` when it makes none or does not raise."""
+    with _recording_functional() as calls:
+        try:
+            fn(*args, **kwargs)
+        except Exception:  # noqa: BLE001 -- an error input: raising is what it does
+            return tuple(calls[0][:3]) if calls else None
     return None
 
 
@@ -517,6 +537,17 @@ def _op_db_cases():
             desc = f"{label} {sample.name}".strip()
             cases.append(Case("op_db", f"F.{call[0]}", desc, i, True, make,
                               _describe(_signature_of(call[0]), call[1], call[2]), function=call[0]))
+        # The error inputs (arguments torch refuses), in the dtypes they come in.
+        for i, error in enumerate(op.error_inputs(torch.device("cpu")) if op.error_inputs_func else ()):
+            sample = error.sample_input
+            args, kwargs = (sample.input, *sample.args), dict(sample.kwargs)
+            call = _call_raising(op.op, args, kwargs) or (base, args, kwargs)
+
+            def make(fn=op.op, call=call):
+                return getattr(torch.nn.functional, call[0]), call[0], _clone(call[1]), _clone(call[2])
+            cases.append(Case("op_db", f"F.{call[0]}", error.error_regex, i, True, make,
+                              _describe(_signature_of(call[0]), call[1], call[2]),
+                              ("call", error.error_type, error.error_regex), function=call[0]))
     return cases, skipped
 
 
@@ -658,7 +689,7 @@ def run(case):
     with warnings.catch_warnings(), _one_thread():
         warnings.simplefilter("ignore")  # both libraries warn alike (e.g. dropout with one layer)
         if case.function:
-            return _run_function(case, torch)
+            return (_run_function_error if case.error else _run_function)(case, torch)
         if case.error:
             return _run_error(case, torch, chainrule_nn)
         return _run(case, torch, chainrule_nn)
@@ -923,6 +954,37 @@ def _run_function(case, torch):
         return Outcome("pass", "gradient not compared", f"grad {', '.join(uncompared)} (torch computes it, "
                                                          f"{name}_backward returns none)")
     return Outcome("pass")
+
+
+def _run_function_error(case, torch):
+    """An error input of op_db: torch's function raises (checked here too); chainrule's must
+    raise too, whatever the exception's class (as a module's error inputs)."""
+    import chainrule.nn.functional as F
+    _, torch_type, regex = case.error
+    theirs, name, args, kwargs = case.make()
+    try:
+        theirs(*args, **kwargs)
+    except torch_type as exc:
+        if not re.search(regex, str(exc)):
+            return Outcome("skip", SKIP_TORCH_RAISED, f"torch raised {exc!r}, not the table's {regex!r}")
+    else:
+        return Outcome("skip", SKIP_TORCH_RAISED, f"torch did not raise the table's {regex!r}")
+    if name not in _chainrule_functions():
+        return Outcome("gap", f"F.{name}", "chainrule.nn.functional has no such function")
+    try:
+        a, k = _to_numpy(args, True), _to_numpy(kwargs, True)
+    except _Unrepresentable as exc:
+        return Outcome("skip", SKIP_HALF, str(exc))
+    try:
+        getattr(F, name)(*a, **k)
+    except Exception as exc:  # noqa: BLE001 -- any refusal is the expected outcome
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        option = re.search(GAP_MESSAGES[0][1], str(exc)) if isinstance(exc, TypeError) else None
+        if option:  # an argument chainrule does not take proves nothing about the error
+            return Outcome("gap", option.group(1), f"{last} (refused an option, not the error)")
+        note = "" if isinstance(exc, torch_type) else f" (torch: {torch_type.__name__})"
+        return Outcome("pass", "", f"{last}{note}")
+    return Outcome("fail", "chainrule did not raise", f"torch raises {torch_type.__name__} matching {regex!r}")
 
 
 def _bind(fn, name, args, kwargs):
