@@ -185,6 +185,19 @@ def test_scaled_dot_product_attention_with_a_boolean_mask_and_a_scale():
     _same(F.scaled_dot_product_attention_backward(g, q, k, v, attn_mask=mask, scale=0.3), grads)
 
 
+@pytest.mark.parametrize("q_shape, kv_shape", [((3, 4, 5), (2, 3, 6, 5)), ((2, 1, 4, 5), (2, 3, 6, 5))])
+def test_scaled_dot_product_attention_gradients_of_a_broadcast_query(q_shape, kv_shape):
+    # The query is used by every batch entry it was broadcast over: its gradient sums theirs.
+    q, k, v = RNG.standard_normal(q_shape), RNG.standard_normal(kv_shape), RNG.standard_normal(kv_shape)
+    y = F.scaled_dot_product_attention(q, k, v)
+    g = RNG.standard_normal(y.shape)
+    out, grads = _autograd(TF.scaled_dot_product_attention, [q, k, v], g)
+    np.testing.assert_allclose(y, out, rtol=1e-10, atol=1e-12)
+    ours = F.scaled_dot_product_attention_backward(g, q, k, v)
+    assert [a.shape for a in ours] == [q_shape, kv_shape, kv_shape]
+    _same(ours, grads)
+
+
 def test_dropout_mask_scale_and_backward():
     x = RNG.standard_normal((200, 50))
     out, mask = F.native_dropout(x, 0.3, True, generator=np.random.default_rng(1))

@@ -27,6 +27,26 @@ KNOWN = (
      "a deliberate difference, for the planners to decide: chainrule's layers cast an input to their "
      "parameters' dtype (NumPy arrays default to float64, chainrule's layers to float32), so a float32 "
      "input into a float64 RNN/GRU/LSTM runs; torch's RNN raises ValueError"),
+    # The torch.nn.functional cases (module "F.<name>"): common_nn's functional entries, op_db's samples.
+    *((f"F\\.{name}", r"", f"chainrule gap: chainrule.nn.functional has no {name}")
+      for name in ("interpolate", "kl_div", "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
+                   "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss")),
+    ("F\\.binary_cross_entropy_with_logits", r"reduce=False",
+     "chainrule gap: F's losses refuse the deprecated size_average/reduce arguments (reduction= says the same)"),
+    ("F\\.avg_pool2d", r"(stride|padding)=\(\d*\)",
+     "chainrule gap: avg_pool2d's stride/padding as a 1-tuple (torch: both sides) or () (torch: stride=kernel_size)"),
+    # op_db's error inputs of those functions: F's functions check no arguments (functional.py's docstring).
+    ("F\\.gelu", r"^approximate argument must be either",
+     "chainrule fail: F.gelu does not check approximate (any value but 'tanh' gives the exact form); torch raises"),
+    ("F\\.(l1_loss|huber_loss)", r"is not a valid value for reduction",
+     "chainrule fail: F's losses do not check reduction (an unknown value reduces by the mean); torch raises"),
+    ("F\\.huber_loss", r"^huber_loss does not support non-positive values for delta",
+     "chainrule fail: F.huber_loss does not check delta > 0; torch raises"),
+    ("F\\.embedding", r"^'weight' must be 2-D .*weight=tensor\(\d+, \d+, \d+\)",
+     "chainrule fail: F.embedding does not check that weight is 2-D (a 3-D weight's slices are looked up); "
+     "torch raises"),
+    ("F\\.batch_norm", r"input=tensor\(0,\)",
+     "chainrule fail: batch_norm of an empty 1-D input (shape (0,), no channel axis) raises IndexError"),
 )
 
 FAST_TIER = "not slow"  # tests/conftest.py's FAST_TIER: this tier does not run the file
@@ -124,3 +144,42 @@ def test_a_refused_option_is_a_gap_and_any_other_exception_a_failure(monkeypatch
     monkeypatch.setattr(nn.Tanh, "forward", broken)
     outcome = torch_tables.run(case)
     assert outcome.status == "fail" and "broadcast" in outcome.detail, outcome
+
+
+@functools.lru_cache(maxsize=None)
+def _function_case(function):
+    """The first op_db case of ``F.<function>`` that passes as chainrule is."""
+    reason = _internal_unavailable()
+    if reason:
+        pytest.skip(reason)
+    cases, _ = torch_tables.collect()
+    return next(c for c in cases if c.source == "op_db" and c.function == function
+                and torch_tables.run(c).status == "pass")
+
+
+@pytest.mark.parametrize("where", ["forward", "backward", "weight grad"])
+def test_a_wrong_number_in_a_function_is_a_failure(monkeypatch, where):
+    import chainrule.nn.functional as F
+    case = _function_case("linear")
+    linear, linear_backward = F.linear, F.linear_backward
+    if where == "forward":
+        monkeypatch.setattr(F, "linear", lambda *a, **k: linear(*a, **k) * (1 + 1e-8))
+    elif where == "backward":
+        monkeypatch.setattr(F, "linear_backward", lambda *a, **k: (linear_backward(*a, **k)[0] * (1 + 1e-8),
+                                                                   *linear_backward(*a, **k)[1:]))
+    else:
+        def wrong(*a, **k):
+            dx, dw, db = linear_backward(*a, **k)
+            return dx, dw + 1e-6, db
+        monkeypatch.setattr(F, "linear_backward", wrong)
+    outcome = torch_tables.run(case)
+    assert outcome.status == "fail", outcome
+    assert ("forward" if where == "forward" else "backward") in outcome.reason
+
+
+def test_a_function_chainrule_lacks_is_a_gap(monkeypatch):
+    import chainrule.nn.functional as F
+    case = _function_case("relu")
+    monkeypatch.setattr(F, "__all__", [n for n in F.__all__ if n != "relu"])
+    outcome = torch_tables.run(case)
+    assert outcome.status == "gap" and outcome.reason == "F.relu", outcome

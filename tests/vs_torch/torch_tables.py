@@ -16,7 +16,22 @@ module class; its ``module_inputs_func`` yields the samples) and
    gradients chainrule returns and every parameter's ``.grad`` are compared with torch autograd.
 
 module_db's error inputs (a constructor or forward torch refuses) pass when chainrule raises too,
-in its constructor or its forward, whatever the exception's class (the detail names both).
+in its constructor or its forward, whatever the exception's class (the detail names both), in
+train mode (torch's own test runs them so, whatever mode it names: see ``_module_db_cases``).
+
+The functions: common_nn's entries that wrap a ``torch.nn.functional`` call instead of a module
+(``wrap_functional(F.interpolate, size=12, ...)``, or a lambda making one call, which is
+recorded), and op_db's OpInfos (``common_methods_invocations.op_db``) of the functions
+``chainrule.nn.functional`` has, every sample of their ``sample_inputs_func`` in float64. Each
+is called in torch and in ``chainrule.nn.functional`` (the case's module is ``F.<name>``) on the
+same arguments; the outputs, and the array arguments afterwards (batch_norm's running
+statistics), are compared; then a random gradient of the first float output goes through
+chainrule's ``<name>_backward`` (its arguments by the F rule: the forward's output where it
+takes ``output``, else the forward's arguments of the same names; see ``_backward_arguments``)
+and the gradients it returns (``GRADIENTS_OF``) are compared with torch autograd's of every
+argument that requires one. A function chainrule.nn.functional lacks is a ``gap``. op_db's
+error inputs of those functions (arguments torch refuses, in the dtypes they come in) pass
+when chainrule's function raises too, as a module's.
 
 Each case ends as ``pass``, ``fail`` (numbers differ, or chainrule raised where torch did not,
 with the exception's last line), ``gap`` (chainrule refused an option or argument the case uses,
@@ -29,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import re
 import sys
@@ -43,11 +59,15 @@ MODES = (True, False)  # training, eval
 
 # Why a case is not run. A reader can check each against the table and chainrule.nn.
 SKIP_ABSENT = "absent layer: chainrule.nn has no class of this name"
-SKIP_FUNCTIONAL = "functional form: the case wraps a torch.nn.functional call, not a module class"
+SKIP_NOT_ONE_CALL = ("composite: the case's function is not one torch.nn.functional call (it makes "
+                     "several, or returns something else than the one it makes)")
 SKIP_COMPOSITE = "composite: the case's constructor builds something other than one torch.nn.<name>"
 SKIP_NO_FLOAT64 = "dtype: the module's table lists no float64 (chainrule computes in float32/float64)"
 SKIP_STOCHASTIC = ("stochastic: dropout with p in (0, 1) in train mode draws different masks in "
                    "torch and chainrule (the same sample runs in eval mode; p in {0, 1} cases run)")
+SKIP_STOCHASTIC_CALL = ("stochastic: F.dropout with p in (0, 1) and training=True, or "
+                        "scaled_dot_product_attention with dropout_p > 0, draws different masks in torch and "
+                        "chainrule (dropout's samples with p = 0 or training=False run)")
 SKIP_TORCH_RAISED = "torch raised on this sample (not a valid case for a comparison)"
 SKIP_HALF = "dtype: the error input is a half-precision tensor (chainrule computes in float32/float64)"
 SKIP_NO_GRAD_FLOW = "backward: nothing in the case requires a gradient (forward compared only)"
@@ -58,6 +78,8 @@ SKIP_NO_GRAD_FLOW = "backward: nothing in the case requires a gradient (forward 
 GAP_MESSAGES = (
     (TypeError, r"got an unexpected keyword argument '(\w+)'"),
     (ValueError, r"(padding_mode) must be 'zeros'"),
+    (ValueError, r"(size_average and reduce) are deprecated in PyTorch and not supported"),
+    (TypeError, r"(\w+) must be an int or a tuple of \d+ ints, got \(\d*,?\)"),
     (ValueError, r"(\w+) must be False, got True"),
     (ValueError, r"(\w+)(?:=\S+)? (?:is|are) not (?:supported|implemented)"),
     (NotImplementedError, r"(\w+)(?:=\S+)? (?:is|are) not (?:supported|implemented)"),
@@ -81,18 +103,26 @@ class Case:
     make: object
     options: str = ""     # the constructor's arguments and forward's keywords, for matching
     error: object = None  # module_db's error inputs: (stage, torch's exception type, its regex)
+    function: str = ""    # a torch.nn.functional case: the function's name; ``make()`` then returns
+                          # ``(torch's function, name, args, kwargs)``
 
     @property
     def id(self) -> str:
         desc = re.sub(r"\W+", "_", self.desc).strip("_")[:48] or "default"
-        kind = "error" if self.error else ("train" if self.training else "eval")
+        if self.error:
+            kind = "error"
+        elif self.function:
+            kind = "call"  # a function has no train / eval mode (dropout's is its argument)
+        else:
+            kind = "train" if self.training else "eval"
         return f"{self.source}-{self.module}-{desc}-{self.index}-{kind}"
 
 
 @dataclasses.dataclass
 class Outcome:
     status: str          # "pass", "fail", "gap", "skip"
-    reason: str = ""     # fail: what differs; gap: the option; skip: one of SKIP_*
+    reason: str = ""     # fail: what differs; gap: the option; skip: one of SKIP_*; pass: "gradient
+                         # not compared" when torch computes one chainrule's backward does not return
     detail: str = ""
 
 
@@ -117,6 +147,20 @@ def _float64_default():
         yield
     finally:
         torch.set_default_dtype(old)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """torch on one thread while a table is built or a case runs: its intra-op threads cost more
+    than they save on these small tensors (on a busy machine, 20 ms for a 2x2x3x6 max_pool2d
+    instead of microseconds). The count it had is restored after."""
+    torch = _torch()
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _clone(value):
@@ -177,6 +221,10 @@ def _module_db_cases(chainrule_nn):
                 c, f = sample.constructor_input, sample.forward_input
                 cases.append(Case("module_db", name, sample.desc, i, training, make,
                                   _describe(info.module_cls, c.args, c.kwargs, f.kwargs)))
+        # Train mode only, as torch's test_errors has it in effect: it asks for the error inputs
+        # of the modules whose train and eval differ (BatchNorm, RNN/GRU/LSTM) with training=False
+        # too, but those functions return the same list for both and the test never calls
+        # m.train(training), so its eval-mode error tests run these same cases in train mode.
         if info.module_error_inputs_func is not None:
             torch.manual_seed(0)
             errors = info.module_error_inputs_func(info, device="cpu", dtype=torch.float64,
@@ -204,6 +252,15 @@ def _module_db_count(info):
                                            training=True))
     except Exception:  # noqa: BLE001 -- a table entry of an absent layer may need a CUDA build
         return 1
+
+
+def absent_op_db_functions():
+    """The names of op_db's ``nn.functional.<name>`` OpInfos (variants once) whose function
+    chainrule.nn.functional does not have: the functions PyTorch tests that F lacks."""
+    from torch.testing._internal.common_methods_invocations import op_db
+    ours = _chainrule_functions()
+    names = {op.name.removeprefix("nn.functional.") for op in op_db if op.name.startswith("nn.functional.")}
+    return sorted(names - ours)
 
 
 def other_dtype_counts():
@@ -284,7 +341,13 @@ def _common_nn_cases(chainrule_nn):
         else:
             constructor = test["constructor"]
             if getattr(constructor, "__name__", "") == "FunctionalModule":
-                skipped.append(Skipped(source, fullname, SKIP_FUNCTIONAL))
+                case, skip = _common_nn_functional_case(source, test, fullname)
+                if case:
+                    case.index = counter[(source, case.module, case.desc)]
+                    counter[(source, case.module, case.desc)] += 1
+                    cases.append(case)
+                else:
+                    skipped.append(skip)
                 continue
             with _float64_default(), _recording(names) as calls:
                 built = constructor()
@@ -330,14 +393,175 @@ def _common_nn_input(test, what, requires_grad=True):
     return values
 
 
+# --------------------------------------------------------------------------- functional cases
+
+
+# What torch.nn.functional's namespace holds that is not one of its functions (its helpers).
+_NOT_FUNCTIONALS = {"Optional", "boolean_dispatch", "handle_torch_function", "has_torch_function",
+                    "has_torch_function_unary", "has_torch_function_variadic"}
+
+
+@contextlib.contextmanager
+def _recording_functional():
+    """Record the outermost call into ``torch.nn.functional`` (common_nn's functional cases and
+    some of op_db's call one from a lambda): yields a list that gets ``[name, args, kwargs,
+    result]`` per outermost call (``result`` None while it runs, and if it raised). Calls made inside one (``F.upsample`` calling
+    ``F.interpolate``) are not recorded."""
+    torch = _torch()
+    functional = torch.nn.functional
+    calls, depth, patched = [], [0], []
+    for name in dir(functional):
+        fn = getattr(functional, name)
+        if (name.startswith("_") or isinstance(fn, type) or not callable(fn) or inspect.ismodule(fn)
+                or name in _NOT_FUNCTIONALS):
+            continue
+
+        def recorder(*args, _name=name, _fn=fn, **kwargs):
+            call = [_name, args, kwargs, None]
+            if depth[0] == 0:
+                calls.append(call)  # on entry: a call that raises is recorded too (error inputs)
+            depth[0] += 1
+            try:
+                call[3] = _fn(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+            return call[3]
+        setattr(functional, name, recorder)
+        patched.append((name, fn))
+    try:
+        yield calls
+    finally:
+        for name, fn in patched:
+            setattr(functional, name, fn)
+
+
+def _one_call(fn, args, kwargs):
+    """``(name, args, kwargs)`` of the one torch.nn.functional call ``fn(*args, **kwargs)`` makes and
+    returns the result of, or ``None`` when it makes none or returns something else."""
+    with _float64_default(), _recording_functional() as calls:
+        result = fn(*args, **kwargs)
+    if len(calls) == 1 and calls[0][3] is result:
+        return tuple(calls[0][:3])
+    return None
+
+
+def _call_raising(fn, args, kwargs):
+    """``(name, args, kwargs)`` of the torch.nn.functional call in which ``fn(*args, **kwargs)``
+    raises (the first outermost one), or ``None`` when it makes none or does not raise."""
+    with _recording_functional() as calls:
+        try:
+            fn(*args, **kwargs)
+        except Exception:  # noqa: BLE001 -- an error input: raising is what it does
+            return tuple(calls[0][:3]) if calls else None
+    return None
+
+
+def _signature_of(name):
+    """What a function case's arguments are named by: chainrule's function of that name (PyTorch's
+    signature, where torch's own is often ``(*args, **kwargs)``), else torch's."""
+    import chainrule.nn.functional as F
+    torch = _torch()
+    return getattr(F, name) if name in _chainrule_functions() else getattr(torch.nn.functional, name)
+
+
+def _chainrule_functions():
+    import chainrule.nn.functional as F
+    return {n for n in F.__all__ if not n.endswith("_backward")}
+
+
+def _common_nn_functional_case(source, test, fullname):
+    """The Case of a common_nn entry whose constructor is ``wrap_functional(fn, **kwargs)``, or
+    the Skipped when ``fn`` is not one torch.nn.functional call."""
+    torch = _torch()
+    module = test["constructor"]()
+
+    def inputs():
+        torch.manual_seed(0)
+        with _float64_default():
+            values = _common_nn_input(test, "input")
+            if source == "criterion":
+                values = values + _common_nn_input(test, "target", requires_grad=False)
+        return values
+    wrapped = inspect.getclosurevars(type(module).forward).nonlocals  # wrap_functional's fn, kwargs
+    fn, options = wrapped["fn"], wrapped["kwargs"]
+    if getattr(torch.nn.functional, getattr(fn, "__name__", ""), None) is fn:
+        def call_of(values):  # wrap_functional(F.interpolate, size=12, ...): the call is known
+            return fn.__name__, values, options
+    else:
+        def call_of(values):  # wrap_functional(lambda i: F.kl_div(i, t.type_as(i), ...)): record it
+            return _one_call(module, values, {})
+    call = call_of(inputs())
+    if call is None:
+        return None, Skipped(source, fullname, SKIP_NOT_ONE_CALL)
+    name = call[0]
+
+    def make():
+        name, args, kwargs = call_of(inputs())  # fresh tensors (a lambda's own too)
+        return getattr(torch.nn.functional, name), name, _clone(args), _clone(kwargs)
+    desc = test.get("desc") or fullname
+    return Case(source, f"F.{name}", desc, 0, True, make,
+                _describe(_signature_of(name), call[1], call[2]), function=name), None
+
+
+def _op_db_cases():
+    """op_db's OpInfos of the functions chainrule.nn.functional has (``nn.functional.<name>``,
+    and ``softmax``, ``log_softmax``, ``sigmoid``, ``tanh`` of torch's namespace): every sample of
+    ``sample_inputs_func`` in float64 (one_hot: int64, the only dtype it takes)."""
+    torch = _torch()
+    from torch.testing._internal.common_methods_invocations import op_db
+    ours = _chainrule_functions()
+    cases, skipped = [], []
+    for op in op_db:
+        base = op.name.removeprefix("nn.functional.")
+        if base not in ours or (op.name == base and base not in ("softmax", "log_softmax", "sigmoid", "tanh")):
+            continue
+        label = op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
+        dtypes = op.supported_dtypes("cpu")
+        dtype = torch.float64 if torch.float64 in dtypes else (torch.int64 if torch.int64 in dtypes else None)
+        if dtype is None:
+            skipped.append(Skipped("op_db", label, SKIP_NO_FLOAT64))
+            continue
+        torch.manual_seed(0)
+        samples = list(op.sample_inputs_func(op, "cpu", dtype, requires_grad=dtype.is_floating_point))
+        for i, sample in enumerate(samples):
+            args, kwargs = (sample.input, *sample.args), dict(sample.kwargs)
+            call = _one_call(op.op, args, kwargs)
+            if call is None:  # op.op is the function itself (or torch.softmax & co.)
+                call = (base, args, kwargs)
+                fn = op.op
+            else:
+                fn = getattr(torch.nn.functional, call[0])
+
+            def make(fn=fn, call=call):
+                return fn, call[0], _clone(call[1]), _clone(call[2])
+            desc = f"{label} {sample.name}".strip()
+            cases.append(Case("op_db", f"F.{call[0]}", desc, i, True, make,
+                              _describe(_signature_of(call[0]), call[1], call[2]), function=call[0]))
+        # The error inputs (arguments torch refuses), in the dtypes they come in.
+        for i, error in enumerate(op.error_inputs(torch.device("cpu")) if op.error_inputs_func else ()):
+            sample = error.sample_input
+            args, kwargs = (sample.input, *sample.args), dict(sample.kwargs)
+            call = _call_raising(op.op, args, kwargs) or (base, args, kwargs)
+
+            def make(fn=op.op, call=call):
+                return getattr(torch.nn.functional, call[0]), call[0], _clone(call[1]), _clone(call[2])
+            cases.append(Case("op_db", f"F.{call[0]}", error.error_regex, i, True, make,
+                              _describe(_signature_of(call[0]), call[1], call[2]),
+                              ("call", error.error_type, error.error_regex), function=call[0]))
+    return cases, skipped
+
+
+@functools.lru_cache(maxsize=None)
 def collect():
-    """Every Case of the tables and the entries that give none: ``(cases, skipped)``."""
+    """Every Case of the tables and the entries that give none: ``(cases, skipped)``, built once
+    per process (a case's ``make()`` gives fresh tensors on every call, so they can be shared)."""
     import chainrule.nn as chainrule_nn
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _one_thread():
         warnings.simplefilter("ignore")  # the tables' own deprecation notices
         a, sa = _module_db_cases(chainrule_nn)
         b, sb = _common_nn_cases(chainrule_nn)
-    return a + b, sa + sb
+        c, sc = _op_db_cases()
+    return a + b + c, sa + sb + sc
 
 
 # --------------------------------------------------------------------------- running
@@ -462,8 +686,10 @@ def run(case):
     """Run one case; returns its Outcome."""
     torch = _torch()
     import chainrule.nn as chainrule_nn
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _one_thread():
         warnings.simplefilter("ignore")  # both libraries warn alike (e.g. dropout with one layer)
+        if case.function:
+            return (_run_function_error if case.error else _run_function)(case, torch)
         if case.error:
             return _run_error(case, torch, chainrule_nn)
         return _run(case, torch, chainrule_nn)
@@ -606,6 +832,176 @@ def _run(case, torch, chainrule_nn):
     return Outcome("pass")
 
 
+# The gradients each chainrule.nn.functional backward returns, named by its forward's arguments
+# (in the order it returns them; every other function returns its input's only).
+GRADIENTS_OF = {
+    "linear": ("input", "weight", "bias"),
+    "conv1d": ("input", "weight", "bias"),
+    "conv2d": ("input", "weight", "bias"),
+    "layer_norm": ("input", "weight", "bias"),
+    "batch_norm": ("input", "weight", "bias"),
+    "embedding": ("weight",),
+    "scaled_dot_product_attention": ("query", "key", "value"),
+}
+
+
+def _implicit_softmax_dim(ndim):
+    return 0 if ndim in (0, 1, 3) else 1  # PyTorch's choice for dim=None
+
+
+def _backward_arguments(name, backward, forward, outputs):
+    """The keywords of chainrule's ``<name>_backward`` after ``grad_output``, by the F rule: the
+    forward's ``output`` (``indices`` too, for max_pool2d with return_indices), else the forward's
+    argument of the same name; a few are derived (linear's ``bias`` flag, embedding's
+    ``num_embeddings``, cross_entropy's ``probs``, softmax's implicit ``dim``)."""
+    import chainrule.nn.functional as F
+    kwargs = {}
+    for p in list(inspect.signature(backward).parameters.values())[1:]:
+        if p.name == "output":
+            kwargs[p.name] = outputs[0]
+        elif p.name == "indices" and forward.get("return_indices"):
+            kwargs[p.name] = outputs[1]
+        elif p.name == "probs":
+            x = forward["input"]
+            kwargs[p.name] = F.softmax(x, dim=1 if x.ndim > 1 else 0)
+        elif name == "linear" and p.name == "bias":
+            kwargs[p.name] = forward["bias"] is not None
+        elif name == "embedding" and p.name == "num_embeddings":
+            kwargs[p.name] = forward["weight"].shape[0]
+        elif p.name in forward:
+            kwargs[p.name] = forward[p.name]
+        if p.name == "dim" and kwargs.get("dim") is None and "input" in forward:
+            kwargs[p.name] = _implicit_softmax_dim(np.ndim(forward["input"]))
+    return kwargs
+
+
+def _run_function(case, torch):
+    """A torch.nn.functional call against chainrule.nn.functional's function of the same name:
+    the outputs (and the arguments afterwards: batch_norm's running statistics, an in-place
+    call's input) compared, then a random gradient of the first float output through chainrule's
+    ``<name>_backward`` compared with torch autograd's gradients of every float argument that
+    requires one."""
+    import chainrule.nn.functional as F
+    theirs, name, args, kwargs = case.make()
+    bound_t = _bind(theirs, name, args, kwargs)
+    if name == "dropout" and bound_t.get("training", True) and 0 < bound_t.get("p", 0.5) < 1:
+        return Outcome("skip", SKIP_STOCHASTIC_CALL)
+    if name == "scaled_dot_product_attention" and bound_t.get("dropout_p", 0.0) > 0:
+        return Outcome("skip", SKIP_STOCHASTIC_CALL)
+    a, k = _to_numpy(args), _to_numpy(kwargs)  # before torch's call, which may write into them
+    try:
+        with _float64_default():
+            out_t = theirs(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        return Outcome("skip", SKIP_TORCH_RAISED, f"{name}: {exc}")
+    if name not in _chainrule_functions():
+        return Outcome("gap", f"F.{name}", "chainrule.nn.functional has no such function")
+    ours_fn = getattr(F, name)
+    try:
+        forward = inspect.signature(ours_fn).bind(*a, **k)
+        forward.apply_defaults()
+        forward = dict(forward.arguments)
+        out = ours_fn(*a, **k)
+    except Exception as exc:  # noqa: BLE001
+        return _raised("forward", exc)
+    leaves_t, leaves = _leaves(out_t), _leaves(out)
+    if len(leaves_t) != len(leaves):
+        return Outcome("fail", "output structure", f"chainrule returned {len(leaves)} outputs, torch {len(leaves_t)}")
+    problems = [_differ(f"output[{i}]", o, t) for i, (o, t) in enumerate(zip(leaves, leaves_t))]
+    problems += [_differ(f"argument[{i}] after the call", o, t)
+                 for i, (o, t) in enumerate(zip(_leaves(list(a) + list(k.values())),
+                                                _leaves(list(args) + list(kwargs.values()))))
+                 if isinstance(t, torch.Tensor)]
+    problems = [p for p in problems if p]
+    if problems:
+        return Outcome("fail", "forward differs", "; ".join(problems))
+
+    # Backward: a random gradient into the first float output.
+    float_t = [t for t in leaves_t if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    if not float_t or not float_t[0].requires_grad:
+        return Outcome("skip", SKIP_NO_GRAD_FLOW)
+    grad = np.random.default_rng(0).standard_normal(float_t[0].shape)
+    float_t[0].backward(torch.from_numpy(grad).to(float_t[0].dtype))
+    grad = grad.astype(np.asarray(leaves[0]).dtype)
+    try:
+        if name == "dropout":  # the mask as native_dropout draws it (all kept: p = 0 or eval)
+            p, train = forward["p"], forward["training"]
+            _, mask = F.native_dropout(forward["input"], p, train)
+            result = F.native_dropout_backward(grad, mask, 1 / (1 - p) if train and p < 1 else 1.0)
+        else:
+            backward = getattr(F, f"{name}_backward", None)
+            if backward is None:
+                return Outcome("gap", f"F.{name}_backward", "chainrule.nn.functional has no backward for it")
+            result = backward(grad, **_backward_arguments(name, backward, forward, leaves))
+    except Exception as exc:  # noqa: BLE001
+        return _raised("backward", exc)
+    names = GRADIENTS_OF.get(name, ("input",))
+    got = list(result) if isinstance(result, tuple) else [result]
+    if len(got) != len(names):
+        return Outcome("fail", "backward result structure",
+                       f"chainrule returned {len(got)} gradients for {names}")
+    problems = []
+    for arg, g in zip(names, got):
+        t = bound_t.get(arg)
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and t.requires_grad:
+            problems.append(_differ(f"grad {arg}", g, t.grad if t.grad is not None else torch.zeros_like(t)))
+    problems = [p for p in problems if p]
+    if problems:
+        return Outcome("fail", "backward differs", "; ".join(problems))
+    # A gradient torch computes that chainrule's backward does not return (a loss's target's):
+    # nothing to compare it with, said in the detail (the report counts these).
+    uncompared = [arg for arg, t in bound_t.items() if arg not in names and isinstance(t, torch.Tensor)
+                  and t.requires_grad]
+    if uncompared:
+        return Outcome("pass", "gradient not compared", f"grad {', '.join(uncompared)} (torch computes it, "
+                                                         f"{name}_backward returns none)")
+    return Outcome("pass")
+
+
+def _run_function_error(case, torch):
+    """An error input of op_db: torch's function raises (checked here too); chainrule's must
+    raise too, whatever the exception's class (as a module's error inputs)."""
+    import chainrule.nn.functional as F
+    _, torch_type, regex = case.error
+    theirs, name, args, kwargs = case.make()
+    try:
+        theirs(*args, **kwargs)
+    except torch_type as exc:
+        if not re.search(regex, str(exc)):
+            return Outcome("skip", SKIP_TORCH_RAISED, f"torch raised {exc!r}, not the table's {regex!r}")
+    else:
+        return Outcome("skip", SKIP_TORCH_RAISED, f"torch did not raise the table's {regex!r}")
+    if name not in _chainrule_functions():
+        return Outcome("gap", f"F.{name}", "chainrule.nn.functional has no such function")
+    try:
+        a, k = _to_numpy(args, True), _to_numpy(kwargs, True)
+    except _Unrepresentable as exc:
+        return Outcome("skip", SKIP_HALF, str(exc))
+    try:
+        getattr(F, name)(*a, **k)
+    except Exception as exc:  # noqa: BLE001 -- any refusal is the expected outcome
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        option = re.search(GAP_MESSAGES[0][1], str(exc)) if isinstance(exc, TypeError) else None
+        if option:  # an argument chainrule does not take proves nothing about the error
+            return Outcome("gap", option.group(1), f"{last} (refused an option, not the error)")
+        note = "" if isinstance(exc, torch_type) else f" (torch: {torch_type.__name__})"
+        return Outcome("pass", "", f"{last}{note}")
+    return Outcome("fail", "chainrule did not raise", f"torch raises {torch_type.__name__} matching {regex!r}")
+
+
+def _bind(fn, name, args, kwargs):
+    """torch's arguments by name, as chainrule's function of that name (PyTorch's signature)
+    binds them; ``{}`` when it has none or they do not bind."""
+    import chainrule.nn.functional as F
+    try:
+        return dict(inspect.signature(getattr(F, name)).bind(*args, **kwargs).arguments)
+    except (AttributeError, TypeError, ValueError):
+        try:
+            return dict(inspect.signature(fn).bind(*args, **kwargs).arguments)
+        except (TypeError, ValueError):
+            return {}
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -616,7 +1012,7 @@ def report(out=sys.stdout):
     cases, skipped = collect()
     per_module = defaultdict(Counter)
     categories = Counter()
-    totals, skips = Counter(), Counter()
+    totals, skips, uncompared = Counter(), Counter(), Counter()
     for case in cases:
         outcome = run(case)
         per_module[(case.source, case.module)][outcome.status] += 1
@@ -626,9 +1022,11 @@ def report(out=sys.stdout):
         if outcome.status != "pass":
             detail = re.sub(r"\d+\.\d+e?-?\d*", "#", outcome.detail)[:200]  # one line per category
             categories[(case.source, case.module, outcome.status, outcome.reason, detail)] += 1
-    print(f"{'table':<10} {'module':<22} {'pass':>5} {'fail':>5} {'gap':>5} {'skip':>5}", file=out)
+        elif outcome.reason == "gradient not compared":
+            uncompared[(case.source, case.module, outcome.detail)] += 1
+    print(f"{'table':<10} {'module':<36} {'pass':>5} {'fail':>5} {'gap':>5} {'skip':>5}", file=out)
     for (source, module), c in sorted(per_module.items()):
-        print(f"{source:<10} {module:<22} {c['pass']:>5} {c['fail']:>5} {c['gap']:>5} {c['skip']:>5}", file=out)
+        print(f"{source:<10} {module:<36} {c['pass']:>5} {c['fail']:>5} {c['gap']:>5} {c['skip']:>5}", file=out)
     counts = "  ".join(f"{k} {totals[k]}" for k in ("pass", "fail", "gap", "skip"))
     print(f"\ncases run: {sum(totals.values())}  {counts}", file=out)
     for reason, n in sorted(skips.items()):
@@ -636,6 +1034,10 @@ def report(out=sys.stdout):
     print("\nnot passing, by category (table module: outcome: reason [detail]: count)", file=out)
     for (source, module, status, reason, detail), n in sorted(categories.items()):
         print(f"  {source} {module}: {status}: {reason} [{detail}]: {n}", file=out)
+    print("\npassing, with a gradient torch computes and chainrule does not return (table module: detail: count)",
+          file=out)
+    for (source, module, detail), n in sorted(uncompared.items()):
+        print(f"  {source} {module}: {detail}: {n}", file=out)
     by_reason = defaultdict(Counter)
     for s in skipped:
         by_reason[s.reason][(s.source, s.module)] += s.count
@@ -644,6 +1046,10 @@ def report(out=sys.stdout):
               file=out)
         for (source, module), n in sorted(c.items()):
             print(f"  {source} {module}: {n}", file=out)
+    lacking = absent_op_db_functions()
+    print(f"\nop_db's torch.nn.functional OpInfos whose function chainrule.nn.functional lacks (not run): "
+          f"{len(lacking)}", file=out)
+    print("  " + ", ".join(lacking), file=out)
     other = other_dtype_counts()
     print(f"\nmodule_db samples in dtypes other than float64, not run: {sum(n for n, _ in other.values())}, "
           f"of which exist only in that dtype: {sum(k for _, k in other.values())}", file=out)

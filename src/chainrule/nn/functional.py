@@ -429,7 +429,18 @@ def scaled_dot_product_attention_backward(grad_output, query, key, value, attn_m
     (``attention.scaled_dot_product_attention_backward``; $A$ recomputed). Dropout's mask is
     random: for dropout on the weights, use the module."""
     _, attn, _ = _attention.scaled_dot_product_attention(query, key, value, attn_mask, 0.0, is_causal, scale)
-    return _attention.scaled_dot_product_attention_backward(grad_output, query, key, value, attn, None, scale)
+    grads = _attention.scaled_dot_product_attention_backward(grad_output, query, key, value, attn, None, scale)
+    # The batch axes broadcast (a 3-D query with 4-D key and value): each gradient back to its argument's shape.
+    return tuple(_sum_to_shape(g, x.shape) for g, x in zip(grads, (query, key, value)))
+
+
+def _sum_to_shape(grad, shape):
+    r"""The adjoint of broadcasting an array of ``shape`` up to ``grad.shape``: a value used along
+    an axis it was stretched over (or that broadcasting put in front) gets the sum of the gradients there."""
+    lead = grad.ndim - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    axes = tuple(range(lead)) + stretched
+    return grad.sum(axis=axes).reshape(shape) if axes else grad
 
 
 __all__ = [
