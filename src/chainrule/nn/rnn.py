@@ -331,11 +331,12 @@ class _RNNBase(Module):
         with a projection turns each step's $m_t = o_t \odot \tanh(c_t)$ into
         $h_t = m_t W_{hr}^\top$ (:func:`lstm_projection`); without one the step is absent."""
         weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = params
-        x_proj = x @ weight_ih.data.T  # (L, N, gates * H)
+        length, batch = x.shape[:2]
+        # (L N, H_in) rows, one GEMM: a 3-D x @ W_ih^T would be L products of N rows each
+        x_proj = (x.reshape(length * batch, -1) @ weight_ih.data.T).reshape(length, batch, -1)  # (L, N, gates * H)
         if bias_ih is not None:
             x_proj += bias_ih.data
         b_hh = None if bias_hh is None else bias_hh.data
-        length, batch = x.shape[:2]
         out = np.empty((length, batch, self._h_size), dtype=x.dtype)
         # every m_t, for dC/dW_hr = sum_t dh_t^T m_t
         m = None if weight_hr is None else np.empty((length, batch, self.hidden_size), dtype=x.dtype)
@@ -451,7 +452,7 @@ class _RNNBase(Module):
             accumulate_grad(bias_ih, flat_ih.sum(axis=0))
         if bias_hh is not None and bias_hh.requires_grad:
             accumulate_grad(bias_hh, flat_hh.sum(axis=0))
-        dx = d_ih @ weight_ih.data if need_dx else None  # dC/dx_t = d_ih_t W_ih
+        dx = (flat_ih @ weight_ih.data).reshape(length, batch, -1) if need_dx else None  # dC/dx_t = d_ih_t W_ih
         return dx, grad_state  # and dC/d(initial state)
 
     def extra_repr(self) -> str:
