@@ -100,14 +100,20 @@ def test_table_case(case):
 # The machinery itself: each kind of difference is caught, and only a refusal is a gap.
 
 @functools.lru_cache(maxsize=None)
-def _case(module):
-    """The first module_db case of ``module`` that passes as chainrule is."""
+def _first_passing(source, name):
+    """The first case of ``source`` (module_db: the module ``name``, not an error input; op_db: the
+    function ``F.<name>``) that passes as chainrule is."""
     reason = _internal_unavailable()
     if reason:
         pytest.skip(reason)
     cases, _ = torch_tables.collect()
-    return next(c for c in cases if c.source == "module_db" and c.module == module and not c.error
-                and torch_tables.run(c).status == "pass")
+    wanted = ((lambda c: c.module == name and not c.error) if source == "module_db" else
+              (lambda c: c.function == name))
+    return next(c for c in cases if c.source == source and wanted(c) and torch_tables.run(c).status == "pass")
+
+
+def _case(module):
+    return _first_passing("module_db", module)
 
 
 @pytest.mark.parametrize("where", ["forward", "backward", "parameter grad"])
@@ -146,15 +152,8 @@ def test_a_refused_option_is_a_gap_and_any_other_exception_a_failure(monkeypatch
     assert outcome.status == "fail" and "broadcast" in outcome.detail, outcome
 
 
-@functools.lru_cache(maxsize=None)
 def _function_case(function):
-    """The first op_db case of ``F.<function>`` that passes as chainrule is."""
-    reason = _internal_unavailable()
-    if reason:
-        pytest.skip(reason)
-    cases, _ = torch_tables.collect()
-    return next(c for c in cases if c.source == "op_db" and c.function == function
-                and torch_tables.run(c).status == "pass")
+    return _first_passing("op_db", function)
 
 
 @pytest.mark.parametrize("where", ["forward", "backward", "weight grad"])

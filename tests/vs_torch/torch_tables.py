@@ -725,14 +725,20 @@ def _run_error(case, torch, chainrule_nn):
         where = "forward"
         ours(*f_args, **f_kwargs)
     except Exception as exc:  # noqa: BLE001 -- any refusal is the expected outcome
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        option = re.search(GAP_MESSAGES[0][1], str(exc)) if isinstance(exc, TypeError) else None
-        if option:  # an argument chainrule does not take proves nothing about the error
-            return Outcome("gap", option.group(1), f"{where}: {last} (refused an option, not the error)")
-        note = "" if isinstance(exc, torch_type) else f" (torch: {torch_type.__name__})"
-        return Outcome("pass", "", f"{where}: {last}{note}")
+        return _refusal(exc, torch_type, f"{where}: ")
     return Outcome("fail", "chainrule did not raise",
                    f"torch raises {torch_type.__name__} matching {regex!r} in its {stage}")
+
+
+def _refusal(exc, torch_type, where=""):
+    """The outcome of an error case where chainrule raised ``exc``: a pass, unless what it refused
+    was an argument it does not take (that proves nothing about the error: a gap)."""
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    option = re.search(GAP_MESSAGES[0][1], str(exc)) if isinstance(exc, TypeError) else None
+    if option:
+        return Outcome("gap", option.group(1), f"{where}{last} (refused an option, not the error)")
+    note = "" if isinstance(exc, torch_type) else f" (torch: {torch_type.__name__})"
+    return Outcome("pass", "", f"{where}{last}{note}")
 
 
 def _run(case, torch, chainrule_nn):
@@ -980,12 +986,7 @@ def _run_function_error(case, torch):
     try:
         getattr(F, name)(*a, **k)
     except Exception as exc:  # noqa: BLE001 -- any refusal is the expected outcome
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        option = re.search(GAP_MESSAGES[0][1], str(exc)) if isinstance(exc, TypeError) else None
-        if option:  # an argument chainrule does not take proves nothing about the error
-            return Outcome("gap", option.group(1), f"{last} (refused an option, not the error)")
-        note = "" if isinstance(exc, torch_type) else f" (torch: {torch_type.__name__})"
-        return Outcome("pass", "", f"{last}{note}")
+        return _refusal(exc, torch_type)
     return Outcome("fail", "chainrule did not raise", f"torch raises {torch_type.__name__} matching {regex!r}")
 
 
