@@ -681,3 +681,224 @@ class CrossEntropyLoss(_Loss):
         if self.label_smoothing:
             parts.append(f"label_smoothing={self.label_smoothing}")
         return ", ".join(parts)
+
+
+# -- divergence, Poisson and margin losses --------------------------------------------------
+# Their 'mean' divides by what PyTorch's does: every element (kl_div, poisson_nll_loss,
+# soft_margin_loss, hinge_embedding_loss) or every sample (the multi-class/multi-label ones, which
+# first reduce over the classes). A target may broadcast against the input where PyTorch's does
+# (element-wise losses); the gradient is then summed back to the input's shape.
+
+
+def _summed_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    r"""The adjoint of broadcasting the input to ``grad.shape``: sums over the stretched axes."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    return grad.sum(axis=tuple(range(lead)) + stretched).reshape(shape)
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
+    r"""$\ell_i = y_i(\log y_i - x_i)$ on log-probabilities $x$ (0 where $y_i = 0$), or
+    $e^{y_i}(y_i - x_i)$ with ``log_target``; 'batchmean' is the sum over the batch size
+    (the first dimension), 'mean' over every element."""
+    if log_target:
+        losses = np.exp(target) * (target - input)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):  # y log y: 0 at y = 0 (xlogy), nan below 0
+            y_log_y = np.where(target == 0, 0.0, target * np.log(np.where(target == 0, 1.0, target)))
+        losses = (y_log_y - target * input).astype(np.result_type(input, target), copy=False)
+    if reduction == "batchmean":
+        total = losses.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(losses, reduction)
+
+
+def kl_div_backward(grad_output, input, target, reduction: str = "mean", log_target: bool = False):
+    r"""$\partial \ell_i/\partial x_i = -y_i$ (the $y\log y$ term does not depend on $x$), or
+    $-e^{y_i}$ with ``log_target``; times $g$, divided by $n$ for 'mean' and by the batch size
+    for 'batchmean'."""
+    size = np.broadcast_shapes(np.shape(input), np.shape(target))
+    if reduction == "batchmean":
+        scale = grad_output / input.shape[0] if input.ndim and input.shape[0] else grad_output
+    else:
+        scale = _mean_scale(grad_output, reduction, int(np.prod(size)))
+    grad = -(np.exp(target) if log_target else target) * scale
+    return _summed_to(np.broadcast_to(grad, size).astype(input.dtype, copy=False), input.shape)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                     reduction: str = "mean"):
+    r"""$\ell_i = e^{x_i} - y_i x_i$ on a log-rate (``log_input``), else $x_i - y_i \log(x_i + \epsilon)$
+    on the rate; ``full`` adds Stirling's $y\log y - y + \tfrac12\log(2\pi y)$ where $y > 1$."""
+    if log_input:
+        losses = np.exp(input) - target * input
+    else:
+        losses = input - target * np.log(input + eps)
+    if full:
+        big = target > 1  # log y! is ~0 there: PyTorch drops the term at y <= 1
+        y = np.where(big, target, 2.0)
+        losses = losses + np.where(big, y * np.log(y) - y + 0.5 * np.log(2 * np.pi * y), 0.0)
+    return _reduce(losses, reduction)
+
+
+def poisson_nll_loss_backward(grad_output, input, target, log_input: bool = True, full: bool = False,
+                              eps: float = 1e-8, reduction: str = "mean"):
+    r"""$\partial \ell_i/\partial x_i = e^{x_i} - y_i$ with ``log_input``, else
+    $1 - y_i/(x_i + \epsilon)$ (Stirling's term has no $x$); times $g$, divided by $n$ for 'mean'."""
+    size = np.broadcast_shapes(np.shape(input), np.shape(target))
+    grad = np.exp(input) - target if log_input else 1 - target / (input + eps)
+    grad = grad * _mean_scale(grad_output, reduction, int(np.prod(size)))
+    return _summed_to(np.broadcast_to(grad, size).astype(input.dtype, copy=False), input.shape)
+
+
+def soft_margin_loss(input, target, reduction: str = "mean"):
+    r"""$\ell_i = \log(1 + e^{-y_i x_i})$, targets $y_i = \pm 1$, then mean, sum or none."""
+    return _reduce(-stable.log_sigmoid(target * input), reduction)
+
+
+def soft_margin_loss_backward(grad_output, input, target, reduction: str = "mean"):
+    r"""$\partial \ell_i/\partial x_i = -y_i\,\sigma(-y_i x_i)$; times $g$, divided by $n$ for 'mean'."""
+    yx = target * input
+    grad = -target * stable.sigmoid(-yx) * _mean_scale(grad_output, reduction, yx.size)
+    return _summed_to(grad.astype(input.dtype, copy=False), input.shape)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+    r"""$\ell_i = x_i$ where $y_i = 1$, $\max(0, \Delta - x_i)$ where $y_i = -1$ ($\Delta$ the
+    ``margin``; PyTorch's: a target that is neither adds both terms), then mean, sum or none."""
+    losses = np.where(target != 1, np.maximum(margin - input, 0), 0) + np.where(target != -1, input, 0)
+    return _reduce(losses.astype(input.dtype, copy=False), reduction)
+
+
+def hinge_embedding_loss_backward(grad_output, input, target, margin: float = 1.0, reduction: str = "mean"):
+    r"""$\partial \ell_i/\partial x_i = [y_i \ne -1] - [y_i \ne 1]\,[\Delta - x_i \ge 0]$: 1 for
+    a positive pair, $-1$ for a negative one inside the margin (including its edge, as PyTorch's
+    clamp), 0 beyond it; times $g$, divided by $n$ for 'mean'."""
+    grad = (target != -1).astype(input.dtype) - ((target != 1) & (margin - input >= 0))
+    grad = grad * _mean_scale(grad_output, reduction, grad.size)
+    return _summed_to(grad.astype(input.dtype, copy=False), input.shape)
+
+
+def _rows(input, target, labels: bool = False):
+    """The scores as rows ``(N, C)`` (a ``(C,)`` or 0-d prediction is one row) and the target
+    as ``(N,)`` class indices, or with ``labels`` as ``(N, C)`` label rows."""
+    x = input.reshape(-1, input.shape[-1] if input.ndim else 1)
+    return x, target.reshape(x.shape if labels else (-1,))
+
+
+def _per_sample(losses, shape, reduction):
+    """Per-sample losses ``(N,)`` reduced; for 'none', shaped as PyTorch's (``shape``)."""
+    return losses.reshape(shape) if reduction == "none" else _reduce(losses, reduction)
+
+
+def _sample_scale(grad_output, n, reduction):
+    """$g$ per sample as a column ``(N, 1)`` (one value per row for 'none'), with 'mean''s $1/N$."""
+    g = _mean_scale(grad_output, reduction, n)
+    return np.reshape(g, (-1, 1)) if reduction == "none" else g
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
+    r"""$\ell_n = \frac1C \sum_{c \ne t_n} w_{t_n} \max(0, \Delta - x_{n,t_n} + x_{n,c})^p$
+    ($p \in \{1, 2\}$, $\Delta$ the ``margin``): the multi-class hinge of a score row against its
+    class $t_n$. Input ``(C,)`` or ``(N, C)``, target ``()`` or ``(N,)``."""
+    x, t = _rows(input, target)
+    rows = np.arange(x.shape[0])
+    z = margin - x[rows, t][:, None] + x  # the margin each other class comes within
+    z[rows, t] = 0  # the target's own term is not a violation
+    h = np.maximum(z, 0) ** p
+    if weight is not None:
+        h *= weight[t][:, None]
+    # 'none': one loss per sample, 0-d for a 0-d target (PyTorch's shape)
+    return _per_sample(h.sum(axis=1) / x.shape[1], () if target.ndim == 0 else (x.shape[0],), reduction)
+
+
+def multi_margin_loss_backward(grad_output, input, target, p: int = 1, margin: float = 1.0, weight=None,
+                               reduction: str = "mean"):
+    r"""Each violation $z_{n,c} = \Delta - x_{n,t_n} + x_{n,c} > 0$ ($c \ne t_n$) pushes its class up
+    and the target down:
+
+    $$\frac{\partial \ell_n}{\partial x_{n,c}} = \frac{w_{t_n}}{C}\,p\,z_{n,c}^{p-1}\,[z_{n,c} > 0], \qquad
+      \frac{\partial \ell_n}{\partial x_{n,t_n}} = -\sum_{c \ne t_n} \frac{\partial \ell_n}{\partial x_{n,c}},$$
+
+    0 at $z = 0$ as in PyTorch; times $g$ (one per sample for 'none'), divided by $N$ for 'mean'."""
+    x, t = _rows(input, target)
+    rows = np.arange(x.shape[0])
+    z = margin - x[rows, t][:, None] + x
+    z[rows, t] = 0
+    grad = np.where(z > 0, z if p == 2 else 1.0, 0.0) * p / x.shape[1]  # p z^(p-1), p = 1 or 2
+    if weight is not None:
+        grad *= weight[t][:, None]
+    grad[rows, t] = -grad.sum(axis=1)
+    grad *= _sample_scale(grad_output, x.shape[0], reduction)
+    return grad.reshape(input.shape).astype(input.dtype, copy=False)
+
+
+def _label_sets(x, t):
+    """multilabel_margin_loss's target rows: which of the K entries are labels (those before the
+    first -1) and which classes are labelled, ``(N, K)`` and ``(N, C)`` masks, the labels with
+    -1 replaced by class 0."""
+    valid = np.cumprod(t != -1, axis=1).astype(bool)
+    labels = np.where(valid, t, 0)
+    labelled = np.zeros(x.shape, dtype=bool)
+    rows = np.broadcast_to(np.arange(x.shape[0])[:, None], t.shape)
+    labelled[rows[valid], labels[valid]] = True
+    return valid, labels, labelled
+
+
+def _label_margins(x, t):
+    """$z_{n,k,c} = 1 - x_{n,y_{nk}} + x_{n,c}$ for each label $k$ and non-label class $c$, and the
+    mask of the pairs that count; also the labels."""
+    valid, labels, labelled = _label_sets(x, t)
+    x_label = np.take_along_axis(x, labels, axis=1)  # (N, K): the score of each label
+    z = 1 - x_label[:, :, None] + x[:, None, :]  # (N, K, C)
+    pairs = valid[:, :, None] & ~labelled[:, None, :]
+    return z, pairs, labels
+
+
+def multilabel_margin_loss(input, target, reduction: str = "mean"):
+    r"""$\ell_n = \frac1C \sum_{k} \sum_{c \notin Y_n} \max(0, 1 - x_{n,y_{nk}} + x_{n,c})$: each label
+    $y_{nk}$ (the target row's entries before its first $-1$; $Y_n$ their set) against each class
+    that is not a label. Input ``(C,)`` or ``(N, C)``, target of the same shape."""
+    x, t = _rows(input, target, labels=True)
+    z, pairs, _ = _label_margins(x, t)
+    shape = (x.shape[0],) if target.ndim == 2 else ()  # 'none': PyTorch's 0-d loss for one row
+    return _per_sample(np.where(pairs, np.maximum(z, 0), 0).sum(axis=(1, 2)) / x.shape[1], shape, reduction)
+
+
+def multilabel_margin_loss_backward(grad_output, input, target, reduction: str = "mean"):
+    r"""Each counted pair (label $y_{nk}$, non-label $c$) with $z = 1 - x_{n,y_{nk}} + x_{n,c} > 0$
+    adds $\frac1C$ to $\partial \ell_n/\partial x_{n,c}$ and $-\frac1C$ to
+    $\partial \ell_n/\partial x_{n,y_{nk}}$ (0 at $z = 0$, as in PyTorch); times $g$ (one per sample for
+    'none'), divided by $N$ for 'mean'."""
+    x, t = _rows(input, target, labels=True)
+    z, pairs, labels = _label_margins(x, t)
+    active = (pairs & (z > 0)).astype(x.dtype) / x.shape[1]  # (N, K, C)
+    grad = active.sum(axis=1)  # each non-label class, pushed down by every label it comes within 1 of
+    rows = np.broadcast_to(np.arange(x.shape[0])[:, None], labels.shape)
+    np.add.at(grad, (rows, labels), -active.sum(axis=2))  # each label pulled up (a repeated label twice)
+    grad *= _sample_scale(grad_output, x.shape[0], reduction)
+    return grad.reshape(input.shape)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "mean"):
+    r"""$\ell_n = -\frac1C \sum_c w_c\,\big(y_{n,c} \log\sigma(x_{n,c}) + (1 - y_{n,c})\log\sigma(-x_{n,c})\big)$:
+    binary cross-entropy on logits averaged over the classes (the last dimension); 'mean' then
+    averages over the samples."""
+    losses = -(target * stable.log_sigmoid(input) + (1 - target) * stable.log_sigmoid(-input))
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses.sum(axis=-1) / input.shape[-1], reduction)
+
+
+def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None, reduction: str = "mean"):
+    r"""$\partial \ell_n/\partial x_{n,c} = \frac{w_c}{C}\,(\sigma(x_{n,c}) - y_{n,c})$, BCE-with-logits'
+    $\delta$ over $C$; times $g$ (one per sample for 'none'), divided by the number of samples for 'mean'."""
+    grad = (stable.sigmoid(input) - target) / input.shape[-1]
+    if weight is not None:
+        grad = grad * weight
+    n = input.size // input.shape[-1] if input.shape[-1] else 0
+    g = _mean_scale(grad_output, reduction, n)
+    grad = grad * (np.expand_dims(g, -1) if reduction == "none" else g)
+    return _summed_to(grad.astype(input.dtype, copy=False), input.shape)
