@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule.nn.functional as F
+from chainrule import nn
 
 REDUCTIONS = ["mean", "sum", "none"]
 C = 4
@@ -216,3 +217,75 @@ X, T = np.zeros((2, 3)), np.array([0, 2])
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# -- the modules: the pair's numbers, PyTorch's module's, their errors ----------------------
+MODULES = {
+    "kl_div": lambda o: nn.KLDivLoss(**o),
+    "poisson_nll_loss": lambda o: nn.PoissonNLLLoss(**o),
+    "soft_margin_loss": lambda o: nn.SoftMarginLoss(**o),
+    "hinge_embedding_loss": lambda o: nn.HingeEmbeddingLoss(**o),
+    "multi_margin_loss": lambda o: nn.MultiMarginLoss(**o),
+    "multilabel_margin_loss": lambda o: nn.MultiLabelMarginLoss(**o),
+    "multilabel_soft_margin_loss": lambda o: nn.MultiLabelSoftMarginLoss(**o),
+}
+TORCH_MODULES = {"kl_div": "KLDivLoss", "poisson_nll_loss": "PoissonNLLLoss", "soft_margin_loss": "SoftMarginLoss",
+                 "hinge_embedding_loss": "HingeEmbeddingLoss", "multi_margin_loss": "MultiMarginLoss",
+                 "multilabel_margin_loss": "MultiLabelMarginLoss",
+                 "multilabel_soft_margin_loss": "MultiLabelSoftMarginLoss"}
+MODULE_RUNS = [(case, r) for case, r in RUNS if "(N,d,C)" not in case]
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")  # torch's, for kl_div
+@pytest.mark.parametrize("case,reduction", MODULE_RUNS)
+def test_module_is_the_pair_and_torch(case, reduction):
+    torch = pytest.importorskip("torch", reason="the reference values are torch's")
+    rng = np.random.default_rng(4)
+    name, x, t, options = run(case, reduction, rng)
+    module = MODULES[name](options)
+    loss = module(x, t)
+    g = upstream(loss, rng) if reduction == "none" else 0.7
+    grad = module.backward(g)
+    pair = getattr(F, name)(x, t, **options)
+    assert (type(loss) is float) == (reduction != "none")
+    np.testing.assert_array_equal(loss, pair)
+    np.testing.assert_array_equal(grad, getattr(F, f"{name}_backward")(np.asarray(g), x, t, **options))
+
+    opts = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in options.items()}
+    theirs = getattr(torch.nn, TORCH_MODULES[name])(**opts)
+    x_t = torch.tensor(x, requires_grad=True)
+    out = theirs(x_t, torch.tensor(t))
+    out.backward(torch.tensor(g, dtype=torch.float64))
+    np.testing.assert_allclose(loss, out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grad, x_t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_module_backward_before_forward(name):
+    with pytest.raises(RuntimeError, match="backward"):
+        MODULES[name]({}).backward()
+
+
+@pytest.mark.parametrize("make,error,match", [
+    (lambda: nn.KLDivLoss(reduction="batch"), ValueError, r"KLDivLoss reduction"),
+    (lambda: nn.KLDivLoss(log_target=1), TypeError, r"KLDivLoss log_target"),
+    (lambda: nn.MultiMarginLoss(p=3), ValueError, r"MultiMarginLoss p must be 1 or 2"),
+    (lambda: nn.MultiMarginLoss(weight=np.ones((2, 2))), ValueError, r"MultiMarginLoss weight"),
+    (lambda: nn.PoissonNLLLoss(full="yes"), TypeError, r"PoissonNLLLoss full"),
+    (lambda: nn.HingeEmbeddingLoss(margin="1"), TypeError, r"HingeEmbeddingLoss margin"),
+    (lambda: nn.SoftMarginLoss(reduction="avg"), ValueError, r"SoftMarginLoss reduction"),
+    (lambda: nn.MultiLabelMarginLoss()(X, np.array([[0, 5, -1], [0, 1, 2]])), ValueError,
+     r"MultiLabelMarginLoss target contains class 5"),
+    (lambda: nn.MultiMarginLoss()(X, np.array([0, 7])), ValueError, r"MultiMarginLoss target contains class 7"),
+    (lambda: nn.SoftMarginLoss()(X, np.zeros((3, 2))), ValueError, r"SoftMarginLoss expected target"),
+])
+def test_module_errors(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_module_grad_of_the_wrong_shape():
+    module = nn.MultiMarginLoss(reduction="none")
+    module(X, T)
+    with pytest.raises(ValueError, match=r"MultiMarginLoss.backward expected grad of shape \(2,\)"):
+        module.backward(np.ones(3))

@@ -902,3 +902,224 @@ def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None
     g = _mean_scale(grad_output, reduction, n)
     grad = grad * (np.expand_dims(g, -1) if reduction == "none" else g)
     return _summed_to(grad.astype(input.dtype, copy=False), input.shape)
+
+
+# The modules of these pairs (their F functions' options, without the deprecated size_average and reduce).
+
+
+class _ElementwiseLoss(_Loss):
+    """A loss of an input and a same-shaped float target whose pair takes ``(input, target,
+    reduction=..., **options)``: forward keeps both (every derivative here is a function of them)."""
+
+    _pair = None  # (forward, backward) in loss.py
+
+    def _options(self) -> dict:
+        return {}
+
+    def forward(self, input, target):
+        x, y = checks.loss_inputs(self, input, target)
+        self.save_for_backward(x, y)  # the derivative is a function of x and y only
+        return self._value(self._pair[0](x, y, reduction=self.reduction, **self._options()))
+
+    def backward(self, grad=1.0):
+        r"""$\partial(g\,C)/\partial x$ by the pair's backward (its docstring has the derivative)."""
+        x, y = self.saved_tensors
+        g = checks.loss_grad(self, grad, x.shape, x.dtype)
+        return self._pair[1](g, x, y, reduction=self.reduction, **self._options())
+
+
+class KLDivLoss(_ElementwiseLoss):
+    r"""Kullback-Leibler divergence of a target distribution $y$ from log-probabilities $x$:
+
+    $$\ell_i = y_i\,(\log y_i - x_i)\quad(0 \text{ where } y_i = 0), \qquad
+      \text{or } e^{y_i}(y_i - x_i) \text{ with } \texttt{log\_target},$$
+
+    then ``'batchmean'`` (the sum over the batch size: the divergence's value, averaged over the
+    samples), ``'mean'`` (over every element, as PyTorch's default, which PyTorch warns about;
+    this one does not warn), ``'sum'`` or ``'none'``. The backward is $-y$ (or $-e^{y}$):
+    :func:`kl_div_backward`.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'batchmean'``, ``'sum'`` or ``'none'``.
+        log_target: whether the target is given as log-probabilities (default False).
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    _pair = (kl_div, kl_div_backward)
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False):
+        Module.__init__(self)
+        self.reduction = checks.choice(reduction, "KLDivLoss", "reduction", ("mean", "batchmean", "sum", "none"))
+        self.log_target = checks.flag(log_target, "KLDivLoss", "log_target")
+
+    def _options(self) -> dict:
+        return {"log_target": self.log_target}
+
+
+class PoissonNLLLoss(_ElementwiseLoss):
+    r"""Negative log-likelihood of a Poisson target $y$ with rate $\lambda$:
+
+    $$\ell_i = e^{x_i} - y_i x_i \ (\texttt{log\_input},\ x = \log\lambda), \qquad
+      \ell_i = x_i - y_i \log(x_i + \epsilon) \ (x = \lambda),$$
+
+    plus, with ``full``, Stirling's approximation of $\log y!$,
+    $y\log y - y + \tfrac12\log(2\pi y)$, where $y > 1$; then mean, sum or none. The backward
+    is $e^{x} - y$ or $1 - y/(x + \epsilon)$: :func:`poisson_nll_loss_backward`.
+
+    Args:
+        log_input: whether the input is the log of the rate (default True).
+        full: add the Stirling term (default False).
+        eps: keeps $\log(x + \epsilon)$ finite at $x = 0$ when ``log_input=False`` (default 1e-8).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    _pair = (poisson_nll_loss, poisson_nll_loss_backward)
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.log_input = checks.flag(log_input, "PoissonNLLLoss", "log_input")
+        self.full = checks.flag(full, "PoissonNLLLoss", "full")
+        self.eps = checks.number(eps, "PoissonNLLLoss", "eps")
+
+    def _options(self) -> dict:
+        return {"log_input": self.log_input, "full": self.full, "eps": self.eps}
+
+
+class SoftMarginLoss(_ElementwiseLoss):
+    r"""Two-class logistic loss on scores $x$ against targets $y = \pm 1$:
+    $\ell_i = \log(1 + e^{-y_i x_i})$, then mean, sum or none. The backward is
+    $-y\,\sigma(-y x)$: :func:`soft_margin_loss_backward`.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    _pair = (soft_margin_loss, soft_margin_loss_backward)
+
+
+class HingeEmbeddingLoss(_ElementwiseLoss):
+    r"""For a distance $x$ and a target $y = \pm 1$ (similar / dissimilar pair):
+
+    $$\ell_i = \begin{cases} x_i & y_i = 1 \\ \max(0, \Delta - x_i) & y_i = -1, \end{cases}$$
+
+    $\Delta$ the ``margin``; then mean, sum or none. The backward is 1 for $y = 1$, $-1$ for
+    $y = -1$ within the margin: :func:`hinge_embedding_loss_backward`.
+
+    Args:
+        margin: $\Delta$ (default 1.0).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    _pair = (hinge_embedding_loss, hinge_embedding_loss_backward)
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin = checks.number(margin, "HingeEmbeddingLoss", "margin")
+
+    def _options(self) -> dict:
+        return {"margin": self.margin}
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    r"""Multi-label one-versus-all loss: binary cross-entropy on logits, averaged over the $C$ classes,
+
+    $$\ell_n = -\frac1C \sum_c w_c\,\big(y_{n,c}\log\sigma(x_{n,c}) + (1 - y_{n,c})\log\sigma(-x_{n,c})\big),$$
+
+    then mean (over the samples), sum or none. The backward is $\frac{w}{C}(\sigma(x) - y)$:
+    :func:`multilabel_soft_margin_loss_backward`.
+
+    Args:
+        weight: optional per-class weights ``(C,)``.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(C,)`` or ``(N, C)``, target (0 or 1) the same shape; output a float, or
+    ``()`` / ``(N,)`` for ``'none'``.
+    """
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", checks.loss_weight_option(weight, "MultiLabelSoftMarginLoss"))
+
+    def forward(self, input, target):
+        x, y, w = checks.loss_inputs(self, input, target, weight=self.weight)
+        self.save_for_backward(x, y, w)  # the derivative needs sigma(x) (from x), y and w
+        return self._value(multilabel_soft_margin_loss(x, y, w, self.reduction))
+
+    def backward(self, grad=1.0):
+        r"""$\frac{w_c}{C}(\sigma(x_{n,c}) - y_{n,c})$, times $g$, divided by $N$ for 'mean'
+        (:func:`multilabel_soft_margin_loss_backward`)."""
+        x, y, w = self.saved_tensors
+        g = checks.loss_grad(self, grad, x.shape[:-1], x.dtype)
+        return multilabel_soft_margin_loss_backward(g, x, y, w, self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    r"""Multi-class hinge loss of scores $x$ against a class $t_n$ per sample:
+
+    $$\ell_n = \frac1C \sum_{c \ne t_n} w_{t_n}\max(0, \Delta - x_{n,t_n} + x_{n,c})^p,$$
+
+    $p \in \{1, 2\}$, $\Delta$ the ``margin``; then mean (over the samples), sum or none. The
+    backward: :func:`multi_margin_loss_backward`.
+
+    Args:
+        p: 1 (default) or 2.
+        margin: $\Delta$ (default 1.0).
+        weight: optional per-class weights ``(C,)``.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(C,)`` or ``(N, C)``, target ``()`` or ``(N,)`` class indices; output a
+    float, or one loss per sample for ``'none'``.
+    """
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.p = checks.margin_power(p, "MultiMarginLoss")
+        self.margin = checks.number(margin, "MultiMarginLoss", "margin")
+        self.register_buffer("weight", checks.class_weight_option(weight, "MultiMarginLoss"))
+
+    def forward(self, input, target):
+        x, t, w = checks.multi_margin_inputs(self, input, target, self.weight)
+        self.save_for_backward(x, t, w)  # which classes violate the margin, from x and t
+        return self._value(multi_margin_loss(x, t, self.p, self.margin, w, self.reduction))
+
+    def backward(self, grad=1.0):
+        r"""$\frac{w_t}{C}\,p\,z^{p-1}$ for each class within the margin ($z > 0$), minus their
+        sum at the target; times $g$, divided by $N$ for 'mean' (:func:`multi_margin_loss_backward`)."""
+        x, t, w = self.saved_tensors
+        g = checks.loss_grad(self, grad, () if t.ndim == 0 else (t.size,), x.dtype)
+        return multi_margin_loss_backward(g, x, t, self.p, self.margin, w, self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    r"""Multi-label hinge loss: each label $y_{nk}$ of sample $n$ (its target row's class indices
+    before the first $-1$; $Y_n$ their set) against each class that is not a label,
+
+    $$\ell_n = \frac1C \sum_k \sum_{c \notin Y_n} \max(0, 1 - x_{n,y_{nk}} + x_{n,c}),$$
+
+    then mean (over the samples), sum or none. The backward: :func:`multilabel_margin_loss_backward`.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(C,)`` or ``(N, C)``, target integer, the same shape; output a float, or
+    ``()`` / ``(N,)`` for ``'none'``.
+    """
+
+    def forward(self, input, target):
+        x, t = checks.multilabel_inputs(self, input, target)
+        self.save_for_backward(x, t)  # which pairs violate the margin, from x and t
+        return self._value(multilabel_margin_loss(x, t, self.reduction))
+
+    def backward(self, grad=1.0):
+        r"""$\pm\frac1C$ for each label / non-label pair within the margin, times $g$, divided by
+        $N$ for 'mean' (:func:`multilabel_margin_loss_backward`)."""
+        x, t = self.saved_tensors
+        g = checks.loss_grad(self, grad, (x.shape[0],) if t.ndim == 2 else (), x.dtype)
+        return multilabel_margin_loss_backward(g, x, t, self.reduction)
