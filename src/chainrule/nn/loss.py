@@ -987,6 +987,10 @@ class PoissonNLLLoss(_ElementwiseLoss):
     def _options(self) -> dict:
         return {"log_input": self.log_input, "full": self.full, "eps": self.eps}
 
+    def forward(self, log_input, target):
+        """The loss of ``log_input`` (PyTorch's name for the input, a log-rate or a rate) against ``target``."""
+        return super().forward(log_input, target)
+
 
 class SoftMarginLoss(_ElementwiseLoss):
     r"""Two-class logistic loss on scores $x$ against targets $y = \pm 1$:
