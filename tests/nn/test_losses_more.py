@@ -57,8 +57,8 @@ def label_rows(shape):
     must be ignored (a row with every class a label, one with a repeated label, one with none)."""
     def make(rng):
         x = rng.standard_normal(shape)
-        rows = np.array([[3, 0, -1, 2], [1, 1, -1, -1], [0, 1, 2, 3], [-1, 2, 0, 1]])[: (shape[0] if len(shape) == 2 else 1)]
-        return x, rows.reshape(shape)
+        rows = np.array([[3, 0, -1, 2], [1, 1, -1, -1], [0, 1, 2, 3], [-1, 2, 0, 1]])
+        return x, rows[: (shape[0] if len(shape) == 2 else 1)].reshape(shape)
     return make
 
 
