@@ -1249,3 +1249,63 @@ def schedule_state_dict(subject: str, state_dict, known) -> dict:
     if unknown:
         raise ValueError(f"{subject} got unexpected keys {unknown}")
     return state_dict
+
+
+# -- kl_div, the margin losses ----------------------------------------------------------------
+def margin_power(value, owner) -> int:
+    """multi_margin_loss's ``p``: 1 (the hinge) or 2 (its square), as PyTorch supports."""
+    if isinstance(value, (bool, np.bool_)) or not is_real(value) or value not in (1, 2):
+        raise ValueError(f"{owner_of(owner)} p must be 1 or 2, got {value!r}")
+    return int(value)
+
+
+def _score_rows(x: np.ndarray, owner) -> tuple:
+    """The samples $N$ and classes $C$ of a score input ``(C,)`` or ``(N, C)`` (0-d: one score)."""
+    if x.ndim > 2 or (x.ndim and x.shape[-1] == 0):
+        raise ValueError(f"{owner_of(owner)} expected input of shape (C,) or (N, C) with C >= 1, got shape {x.shape}")
+    return (x.shape[0] if x.ndim == 2 else 1), (x.shape[-1] if x.ndim else 1)
+
+
+def _integer_target(target, owner) -> np.ndarray:
+    target = np.asarray(target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{owner_of(owner)} target holds class indices and must be an integer array, "
+                        f"got dtype {target.dtype}")
+    return target
+
+
+def multi_margin_inputs(owner, input, target, weight) -> tuple:
+    """multi_margin_loss's scores ``(C,)``/``(N, C)``, one class index in ``[0, C)`` per sample
+    (``()`` or ``(N,)``; PyTorch also takes ``(1,)`` for one sample) and ``weight`` (``None`` or
+    ``(C,)``, cast to the input's dtype)."""
+    x = float_array(input, owner, "input")
+    n, n_classes = _score_rows(x, owner)
+    target = _integer_target(target, owner)
+    if target.ndim > 1 or target.size != n:
+        raise ValueError(f"{owner_of(owner)} expected target of {n} class indices, shape ({n},), for input of "
+                         f"shape {x.shape}, got target of shape {target.shape}")
+    class_range(target, n_classes, 0, owner)
+    if weight is not None:
+        weight = float_array(weight, owner, "weight", dtype=x.dtype)
+        if weight.shape != (n_classes,):
+            raise ValueError(f"{owner_of(owner)} weight must have one entry per class, shape ({n_classes},), "
+                             f"got {weight.shape}")
+    return x, target, weight
+
+
+def multilabel_inputs(owner, input, target) -> tuple:
+    """multilabel_margin_loss's scores ``(C,)``/``(N, C)`` and a target of the same shape (of $C$
+    entries for a single row): per row, class indices in ``[0, C)`` up to the first -1 (what
+    follows it is ignored)."""
+    x = float_array(input, owner, "input")
+    n, n_classes = _score_rows(x, owner)
+    target = _integer_target(target, owner)
+    if target.shape != x.shape and not (x.ndim <= 1 and target.ndim <= 1 and target.size == n_classes):
+        raise ValueError(f"{owner_of(owner)} expected target of the same shape as input {x.shape}, got {target.shape}")
+    rows = target.reshape(n, n_classes)
+    labels = rows[np.cumprod(rows != -1, axis=-1).astype(bool)]
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        raise ValueError(f"{owner_of(owner)} target contains class {bad}, but input has {n_classes} classes "
+                         f"(each row: class indices in [0, {n_classes}), ended by -1)")
+    return x, target

@@ -13,6 +13,8 @@ from .flatten import Flatten, Unflatten
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .embedding import Embedding
 from .loss import HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
+from .loss import (HingeEmbeddingLoss, KLDivLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                   PoissonNLLLoss, SoftMarginLoss)
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d,
                       MaxUnpool2d)
@@ -31,4 +33,6 @@ __all__ = [
     "SelfAttention", "Upsample",
     "RNN", "GRU", "LSTM",
     "MultiheadAttention",
+    "KLDivLoss", "PoissonNLLLoss", "SoftMarginLoss", "HingeEmbeddingLoss", "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss", "MultiLabelMarginLoss",
 ]

@@ -681,3 +681,449 @@ class CrossEntropyLoss(_Loss):
         if self.label_smoothing:
             parts.append(f"label_smoothing={self.label_smoothing}")
         return ", ".join(parts)
+
+
+# -- divergence, Poisson and margin losses --------------------------------------------------
+# Their 'mean' divides by what PyTorch's does: every element (kl_div, poisson_nll_loss,
+# soft_margin_loss, hinge_embedding_loss) or every sample (the multi-class/multi-label ones, which
+# first reduce over the classes). A target may broadcast against the input where PyTorch's does
+# (element-wise losses); the gradient is then summed back to the input's shape.
+
+
+def _summed_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    r"""The adjoint of broadcasting the input to ``grad.shape``: sums over the stretched axes."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    return grad.sum(axis=tuple(range(lead)) + stretched).reshape(shape)
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
+    r"""$\ell_i = y_i(\log y_i - x_i)$ on log-probabilities $x$ (0 where $y_i = 0$), or
+    $e^{y_i}(y_i - x_i)$ with ``log_target``; 'batchmean' is the sum over the batch size
+    (the first dimension), 'mean' over every element."""
+    if log_target:
+        losses = np.exp(target) * (target - input)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):  # y log y: 0 at y = 0 (xlogy), nan below 0
+            y_log_y = np.where(target == 0, 0.0, target * np.log(np.where(target == 0, 1.0, target)))
+        losses = (y_log_y - target * input).astype(np.result_type(input, target), copy=False)
+    if reduction == "batchmean":
+        total = losses.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(losses, reduction)
+
+
+def kl_div_backward(grad_output, input, target, reduction: str = "mean", log_target: bool = False):
+    r"""$\partial \ell_i/\partial x_i = -y_i$ (the $y\log y$ term does not depend on $x$), or
+    $-e^{y_i}$ with ``log_target``; times $g$, divided by $n$ for 'mean' and by the batch size
+    for 'batchmean'."""
+    size = np.broadcast_shapes(np.shape(input), np.shape(target))
+    if reduction == "batchmean":
+        scale = grad_output / input.shape[0] if input.ndim and input.shape[0] else grad_output
+    else:
+        scale = _mean_scale(grad_output, reduction, int(np.prod(size)))
+    grad = -(np.exp(target) if log_target else target) * scale
+    return _summed_to(np.broadcast_to(grad, size).astype(input.dtype, copy=False), input.shape)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                     reduction: str = "mean"):
+    r"""$\ell_i = e^{x_i} - y_i x_i$ on a log-rate (``log_input``), else $x_i - y_i \log(x_i + \epsilon)$
+    on the rate; ``full`` adds Stirling's $y\log y - y + \tfrac12\log(2\pi y)$ where $y > 1$."""
+    if log_input:
+        losses = np.exp(input) - target * input
+    else:
+        losses = input - target * np.log(input + eps)
+    if full:
+        big = target > 1  # log y! is ~0 there: PyTorch drops the term at y <= 1
+        y = np.where(big, target, 2.0)
+        losses = losses + np.where(big, y * np.log(y) - y + 0.5 * np.log(2 * np.pi * y), 0.0)
+    return _reduce(losses, reduction)
+
+
+def poisson_nll_loss_backward(grad_output, input, target, log_input: bool = True, full: bool = False,
+                              eps: float = 1e-8, reduction: str = "mean"):
+    r"""$\partial \ell_i/\partial x_i = e^{x_i} - y_i$ with ``log_input``, else
+    $1 - y_i/(x_i + \epsilon)$ (Stirling's term has no $x$); times $g$, divided by $n$ for 'mean'."""
+    size = np.broadcast_shapes(np.shape(input), np.shape(target))
+    grad = np.exp(input) - target if log_input else 1 - target / (input + eps)
+    grad = grad * _mean_scale(grad_output, reduction, int(np.prod(size)))
+    return _summed_to(np.broadcast_to(grad, size).astype(input.dtype, copy=False), input.shape)
+
+
+def soft_margin_loss(input, target, reduction: str = "mean"):
+    r"""$\ell_i = \log(1 + e^{-y_i x_i})$, targets $y_i = \pm 1$, then mean, sum or none."""
+    return _reduce(-stable.log_sigmoid(target * input), reduction)
+
+
+def soft_margin_loss_backward(grad_output, input, target, reduction: str = "mean"):
+    r"""$\partial \ell_i/\partial x_i = -y_i\,\sigma(-y_i x_i)$; times $g$, divided by $n$ for 'mean'."""
+    yx = target * input
+    grad = -target * stable.sigmoid(-yx) * _mean_scale(grad_output, reduction, yx.size)
+    return _summed_to(grad.astype(input.dtype, copy=False), input.shape)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+    r"""$\ell_i = x_i$ where $y_i = 1$, $\max(0, \Delta - x_i)$ where $y_i = -1$ ($\Delta$ the
+    ``margin``; PyTorch's: a target that is neither adds both terms), then mean, sum or none."""
+    losses = np.where(target != 1, np.maximum(margin - input, 0), 0) + np.where(target != -1, input, 0)
+    return _reduce(losses.astype(input.dtype, copy=False), reduction)
+
+
+def hinge_embedding_loss_backward(grad_output, input, target, margin: float = 1.0, reduction: str = "mean"):
+    r"""$\partial \ell_i/\partial x_i = [y_i \ne -1] - [y_i \ne 1]\,[\Delta - x_i \ge 0]$: 1 for
+    a positive pair, $-1$ for a negative one inside the margin (including its edge, as PyTorch's
+    clamp), 0 beyond it; times $g$, divided by $n$ for 'mean'."""
+    grad = (target != -1).astype(input.dtype) - ((target != 1) & (margin - input >= 0))
+    grad = grad * _mean_scale(grad_output, reduction, grad.size)
+    return _summed_to(grad.astype(input.dtype, copy=False), input.shape)
+
+
+def _rows(input, target, labels: bool = False):
+    """The scores as rows ``(N, C)`` (a ``(C,)`` or 0-d prediction is one row) and the target
+    as ``(N,)`` class indices, or with ``labels`` as ``(N, C)`` label rows."""
+    x = input.reshape(-1, input.shape[-1] if input.ndim else 1)
+    return x, target.reshape(x.shape if labels else (-1,))
+
+
+def _per_sample(losses, shape, reduction):
+    """Per-sample losses ``(N,)`` reduced; for 'none', shaped as PyTorch's (``shape``)."""
+    return losses.reshape(shape) if reduction == "none" else _reduce(losses, reduction)
+
+
+def _sample_scale(grad_output, n, reduction):
+    """$g$ per sample as a column ``(N, 1)`` (one value per row for 'none'), with 'mean''s $1/N$."""
+    g = _mean_scale(grad_output, reduction, n)
+    return np.reshape(g, (-1, 1)) if reduction == "none" else g
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
+    r"""$\ell_n = \frac1C \sum_{c \ne t_n} w_{t_n} \max(0, \Delta - x_{n,t_n} + x_{n,c})^p$
+    ($p \in \{1, 2\}$, $\Delta$ the ``margin``): the multi-class hinge of a score row against its
+    class $t_n$. Input ``(C,)`` or ``(N, C)``, target ``()`` or ``(N,)``."""
+    x, t = _rows(input, target)
+    rows = np.arange(x.shape[0])
+    z = margin - x[rows, t][:, None] + x  # the margin each other class comes within
+    z[rows, t] = 0  # the target's own term is not a violation
+    h = np.maximum(z, 0) ** p
+    if weight is not None:
+        h *= weight[t][:, None]
+    # 'none': one loss per sample, 0-d for a 0-d target (PyTorch's shape)
+    return _per_sample(h.sum(axis=1) / x.shape[1], () if target.ndim == 0 else (x.shape[0],), reduction)
+
+
+def multi_margin_loss_backward(grad_output, input, target, p: int = 1, margin: float = 1.0, weight=None,
+                               reduction: str = "mean"):
+    r"""Each violation $z_{n,c} = \Delta - x_{n,t_n} + x_{n,c} > 0$ ($c \ne t_n$) pushes its class up
+    and the target down:
+
+    $$\frac{\partial \ell_n}{\partial x_{n,c}} = \frac{w_{t_n}}{C}\,p\,z_{n,c}^{p-1}\,[z_{n,c} > 0], \qquad
+      \frac{\partial \ell_n}{\partial x_{n,t_n}} = -\sum_{c \ne t_n} \frac{\partial \ell_n}{\partial x_{n,c}},$$
+
+    0 at $z = 0$ as in PyTorch; times $g$ (one per sample for 'none'), divided by $N$ for 'mean'."""
+    x, t = _rows(input, target)
+    rows = np.arange(x.shape[0])
+    z = margin - x[rows, t][:, None] + x
+    z[rows, t] = 0
+    grad = np.where(z > 0, z if p == 2 else 1.0, 0.0) * p / x.shape[1]  # p z^(p-1), p = 1 or 2
+    if weight is not None:
+        grad *= weight[t][:, None]
+    grad[rows, t] = -grad.sum(axis=1)
+    grad *= _sample_scale(grad_output, x.shape[0], reduction)
+    return grad.reshape(input.shape).astype(input.dtype, copy=False)
+
+
+def _label_sets(x, t):
+    """multilabel_margin_loss's target rows: which of the K entries are labels (those before the
+    first -1) and which classes are labelled, ``(N, K)`` and ``(N, C)`` masks, the labels with
+    -1 replaced by class 0."""
+    valid = np.cumprod(t != -1, axis=1).astype(bool)
+    labels = np.where(valid, t, 0)
+    labelled = np.zeros(x.shape, dtype=bool)
+    rows = np.broadcast_to(np.arange(x.shape[0])[:, None], t.shape)
+    labelled[rows[valid], labels[valid]] = True
+    return valid, labels, labelled
+
+
+def _label_margins(x, t):
+    """$z_{n,k,c} = 1 - x_{n,y_{nk}} + x_{n,c}$ for each label $k$ and non-label class $c$, and the
+    mask of the pairs that count; also the labels."""
+    valid, labels, labelled = _label_sets(x, t)
+    x_label = np.take_along_axis(x, labels, axis=1)  # (N, K): the score of each label
+    z = 1 - x_label[:, :, None] + x[:, None, :]  # (N, K, C)
+    pairs = valid[:, :, None] & ~labelled[:, None, :]
+    return z, pairs, labels
+
+
+def multilabel_margin_loss(input, target, reduction: str = "mean"):
+    r"""$\ell_n = \frac1C \sum_{k} \sum_{c \notin Y_n} \max(0, 1 - x_{n,y_{nk}} + x_{n,c})$: each label
+    $y_{nk}$ (the target row's entries before its first $-1$; $Y_n$ their set) against each class
+    that is not a label. Input ``(C,)`` or ``(N, C)``, target of the same shape."""
+    x, t = _rows(input, target, labels=True)
+    z, pairs, _ = _label_margins(x, t)
+    shape = (x.shape[0],) if target.ndim == 2 else ()  # 'none': PyTorch's 0-d loss for one row
+    return _per_sample(np.where(pairs, np.maximum(z, 0), 0).sum(axis=(1, 2)) / x.shape[1], shape, reduction)
+
+
+def multilabel_margin_loss_backward(grad_output, input, target, reduction: str = "mean"):
+    r"""Each counted pair (label $y_{nk}$, non-label $c$) with $z = 1 - x_{n,y_{nk}} + x_{n,c} > 0$
+    adds $\frac1C$ to $\partial \ell_n/\partial x_{n,c}$ and $-\frac1C$ to
+    $\partial \ell_n/\partial x_{n,y_{nk}}$ (0 at $z = 0$, as in PyTorch); times $g$ (one per sample for
+    'none'), divided by $N$ for 'mean'."""
+    x, t = _rows(input, target, labels=True)
+    z, pairs, labels = _label_margins(x, t)
+    active = (pairs & (z > 0)).astype(x.dtype) / x.shape[1]  # (N, K, C)
+    grad = active.sum(axis=1)  # each non-label class, pushed down by every label it comes within 1 of
+    rows = np.broadcast_to(np.arange(x.shape[0])[:, None], labels.shape)
+    np.add.at(grad, (rows, labels), -active.sum(axis=2))  # each label pulled up (a repeated label twice)
+    grad *= _sample_scale(grad_output, x.shape[0], reduction)
+    return grad.reshape(input.shape)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "mean"):
+    r"""$\ell_n = -\frac1C \sum_c w_c\,\big(y_{n,c} \log\sigma(x_{n,c}) + (1 - y_{n,c})\log\sigma(-x_{n,c})\big)$:
+    binary cross-entropy on logits averaged over the classes (the last dimension); 'mean' then
+    averages over the samples."""
+    losses = -(target * stable.log_sigmoid(input) + (1 - target) * stable.log_sigmoid(-input))
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses.sum(axis=-1) / input.shape[-1], reduction)
+
+
+def multilabel_soft_margin_loss_backward(grad_output, input, target, weight=None, reduction: str = "mean"):
+    r"""$\partial \ell_n/\partial x_{n,c} = \frac{w_c}{C}\,(\sigma(x_{n,c}) - y_{n,c})$, BCE-with-logits'
+    $\delta$ over $C$; times $g$ (one per sample for 'none'), divided by the number of samples for 'mean'."""
+    grad = (stable.sigmoid(input) - target) / input.shape[-1]
+    if weight is not None:
+        grad = grad * weight
+    n = input.size // input.shape[-1] if input.shape[-1] else 0
+    g = _mean_scale(grad_output, reduction, n)
+    grad = grad * (np.expand_dims(g, -1) if reduction == "none" else g)
+    return _summed_to(grad.astype(input.dtype, copy=False), input.shape)
+
+
+# The modules of these pairs (their F functions' options, without the deprecated size_average and reduce).
+
+
+class _ElementwiseLoss(_Loss):
+    """A loss of an input and a same-shaped float target whose pair takes ``(input, target,
+    reduction=..., **options)``: forward keeps both (every derivative here is a function of them)."""
+
+    _pair = None  # (forward, backward) in loss.py
+
+    def _options(self) -> dict:
+        return {}
+
+    def forward(self, input, target):
+        x, y = checks.loss_inputs(self, input, target)
+        self.save_for_backward(x, y)  # the derivative is a function of x and y only
+        return self._value(self._pair[0](x, y, reduction=self.reduction, **self._options()))
+
+    def backward(self, grad=1.0):
+        r"""$\partial(g\,C)/\partial x$ by the pair's backward (its docstring has the derivative)."""
+        x, y = self.saved_tensors
+        g = checks.loss_grad(self, grad, x.shape, x.dtype)
+        return self._pair[1](g, x, y, reduction=self.reduction, **self._options())
+
+
+class KLDivLoss(_ElementwiseLoss):
+    r"""Kullback-Leibler divergence of a target distribution $y$ from log-probabilities $x$:
+
+    $$\ell_i = y_i\,(\log y_i - x_i)\quad(0 \text{ where } y_i = 0), \qquad
+      \text{or } e^{y_i}(y_i - x_i) \text{ with } \texttt{log\_target},$$
+
+    then ``'batchmean'`` (the sum over the batch size: the divergence's value, averaged over the
+    samples), ``'mean'`` (over every element, as PyTorch's default, which PyTorch warns about;
+    this one does not warn), ``'sum'`` or ``'none'``. The backward is $-y$ (or $-e^{y}$):
+    :func:`kl_div_backward`.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'batchmean'``, ``'sum'`` or ``'none'``.
+        log_target: whether the target is given as log-probabilities (default False).
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    _pair = (kl_div, kl_div_backward)
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False):
+        Module.__init__(self)
+        self.reduction = checks.choice(reduction, "KLDivLoss", "reduction", ("mean", "batchmean", "sum", "none"))
+        self.log_target = checks.flag(log_target, "KLDivLoss", "log_target")
+
+    def _options(self) -> dict:
+        return {"log_target": self.log_target}
+
+
+class PoissonNLLLoss(_ElementwiseLoss):
+    r"""Negative log-likelihood of a Poisson target $y$ with rate $\lambda$:
+
+    $$\ell_i = e^{x_i} - y_i x_i \ (\texttt{log\_input},\ x = \log\lambda), \qquad
+      \ell_i = x_i - y_i \log(x_i + \epsilon) \ (x = \lambda),$$
+
+    plus, with ``full``, Stirling's approximation of $\log y!$,
+    $y\log y - y + \tfrac12\log(2\pi y)$, where $y > 1$; then mean, sum or none. The backward
+    is $e^{x} - y$ or $1 - y/(x + \epsilon)$: :func:`poisson_nll_loss_backward`.
+
+    Args:
+        log_input: whether the input is the log of the rate (default True).
+        full: add the Stirling term (default False).
+        eps: keeps $\log(x + \epsilon)$ finite at $x = 0$ when ``log_input=False`` (default 1e-8).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    _pair = (poisson_nll_loss, poisson_nll_loss_backward)
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.log_input = checks.flag(log_input, "PoissonNLLLoss", "log_input")
+        self.full = checks.flag(full, "PoissonNLLLoss", "full")
+        self.eps = checks.number(eps, "PoissonNLLLoss", "eps")
+
+    def _options(self) -> dict:
+        return {"log_input": self.log_input, "full": self.full, "eps": self.eps}
+
+    def forward(self, log_input, target):
+        """The loss of ``log_input`` (PyTorch's name for the input, a log-rate or a rate) against ``target``."""
+        return super().forward(log_input, target)
+
+
+class SoftMarginLoss(_ElementwiseLoss):
+    r"""Two-class logistic loss on scores $x$ against targets $y = \pm 1$:
+    $\ell_i = \log(1 + e^{-y_i x_i})$, then mean, sum or none. The backward is
+    $-y\,\sigma(-y x)$: :func:`soft_margin_loss_backward`.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    _pair = (soft_margin_loss, soft_margin_loss_backward)
+
+
+class HingeEmbeddingLoss(_ElementwiseLoss):
+    r"""For a distance $x$ and a target $y = \pm 1$ (similar / dissimilar pair):
+
+    $$\ell_i = \begin{cases} x_i & y_i = 1 \\ \max(0, \Delta - x_i) & y_i = -1, \end{cases}$$
+
+    $\Delta$ the ``margin``; then mean, sum or none. The backward is 1 for $y = 1$, $-1$ for
+    $y = -1$ within the margin: :func:`hinge_embedding_loss_backward`.
+
+    Args:
+        margin: $\Delta$ (default 1.0).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(*)``, target the same shape; output a float, or ``(*)`` for ``'none'``.
+    """
+
+    _pair = (hinge_embedding_loss, hinge_embedding_loss_backward)
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin = checks.number(margin, "HingeEmbeddingLoss", "margin")
+
+    def _options(self) -> dict:
+        return {"margin": self.margin}
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    r"""Multi-label one-versus-all loss: binary cross-entropy on logits, averaged over the $C$ classes,
+
+    $$\ell_n = -\frac1C \sum_c w_c\,\big(y_{n,c}\log\sigma(x_{n,c}) + (1 - y_{n,c})\log\sigma(-x_{n,c})\big),$$
+
+    then mean (over the samples), sum or none. The backward is $\frac{w}{C}(\sigma(x) - y)$:
+    :func:`multilabel_soft_margin_loss_backward`.
+
+    Args:
+        weight: optional per-class weights ``(C,)``.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(C,)`` or ``(N, C)``, target (0 or 1) the same shape; output a float, or
+    ``()`` / ``(N,)`` for ``'none'``.
+    """
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", checks.loss_weight_option(weight, "MultiLabelSoftMarginLoss"))
+
+    def forward(self, input, target):
+        x, y, w = checks.loss_inputs(self, input, target, weight=self.weight)
+        self.save_for_backward(x, y, w)  # the derivative needs sigma(x) (from x), y and w
+        return self._value(multilabel_soft_margin_loss(x, y, w, self.reduction))
+
+    def backward(self, grad=1.0):
+        r"""$\frac{w_c}{C}(\sigma(x_{n,c}) - y_{n,c})$, times $g$, divided by $N$ for 'mean'
+        (:func:`multilabel_soft_margin_loss_backward`)."""
+        x, y, w = self.saved_tensors
+        g = checks.loss_grad(self, grad, x.shape[:-1], x.dtype)
+        return multilabel_soft_margin_loss_backward(g, x, y, w, self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    r"""Multi-class hinge loss of scores $x$ against a class $t_n$ per sample:
+
+    $$\ell_n = \frac1C \sum_{c \ne t_n} w_{t_n}\max(0, \Delta - x_{n,t_n} + x_{n,c})^p,$$
+
+    $p \in \{1, 2\}$, $\Delta$ the ``margin``; then mean (over the samples), sum or none. The
+    backward: :func:`multi_margin_loss_backward`.
+
+    Args:
+        p: 1 (default) or 2.
+        margin: $\Delta$ (default 1.0).
+        weight: optional per-class weights ``(C,)``.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(C,)`` or ``(N, C)``, target ``()`` or ``(N,)`` class indices; output a
+    float, or one loss per sample for ``'none'``.
+    """
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.p = checks.margin_power(p, "MultiMarginLoss")
+        self.margin = checks.number(margin, "MultiMarginLoss", "margin")
+        self.register_buffer("weight", checks.class_weight_option(weight, "MultiMarginLoss"))
+
+    def forward(self, input, target):
+        x, t, w = checks.multi_margin_inputs(self, input, target, self.weight)
+        self.save_for_backward(x, t, w)  # which classes violate the margin, from x and t
+        return self._value(multi_margin_loss(x, t, self.p, self.margin, w, self.reduction))
+
+    def backward(self, grad=1.0):
+        r"""$\frac{w_t}{C}\,p\,z^{p-1}$ for each class within the margin ($z > 0$), minus their
+        sum at the target; times $g$, divided by $N$ for 'mean' (:func:`multi_margin_loss_backward`)."""
+        x, t, w = self.saved_tensors
+        g = checks.loss_grad(self, grad, () if t.ndim == 0 else (t.size,), x.dtype)
+        return multi_margin_loss_backward(g, x, t, self.p, self.margin, w, self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    r"""Multi-label hinge loss: each label $y_{nk}$ of sample $n$ (its target row's class indices
+    before the first $-1$; $Y_n$ their set) against each class that is not a label,
+
+    $$\ell_n = \frac1C \sum_k \sum_{c \notin Y_n} \max(0, 1 - x_{n,y_{nk}} + x_{n,c}),$$
+
+    then mean (over the samples), sum or none. The backward: :func:`multilabel_margin_loss_backward`.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Shape: input ``(C,)`` or ``(N, C)``, target integer, the same shape; output a float, or
+    ``()`` / ``(N,)`` for ``'none'``.
+    """
+
+    def forward(self, input, target):
+        x, t = checks.multilabel_inputs(self, input, target)
+        self.save_for_backward(x, t)  # which pairs violate the margin, from x and t
+        return self._value(multilabel_margin_loss(x, t, self.reduction))
+
+    def backward(self, grad=1.0):
+        r"""$\pm\frac1C$ for each label / non-label pair within the margin, times $g$, divided by
+        $N$ for 'mean' (:func:`multilabel_margin_loss_backward`)."""
+        x, t = self.saved_tensors
+        g = checks.loss_grad(self, grad, (x.shape[0],) if t.ndim == 2 else (), x.dtype)
+        return multilabel_margin_loss_backward(g, x, t, self.reduction)
