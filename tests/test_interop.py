@@ -121,9 +121,6 @@ def test_unsupported_layers_are_refused_by_name():
         from_torch(tnn.Sequential(tnn.Sequential(tnn.Linear(2, 2), tnn.Hardtanh())))
     with pytest.raises(TypeError, match="float32 and float64 layers, got Linear of dtype float16 at '0'"):
         from_torch(tnn.Sequential(tnn.Linear(2, 2, dtype=torch.float16)))
-    with pytest.raises(TypeError, match=r"Upsample at '0' has align_corners=True, which chainrule's Upsample does "
-                                        r"not have \(only align_corners=None\)"):
-        from_torch(tnn.Sequential(tnn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)))
     with pytest.raises(ValueError, match="explicit dim for Softmax at '0'"):
         from_torch(tnn.Sequential(tnn.Softmax()))
 

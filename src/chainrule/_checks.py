@@ -450,16 +450,67 @@ def upsample_size(size, scale_factor, owner) -> tuple:
     return None, scale_factor
 
 
-def upsample_input(module, x, size, scale_factor) -> np.ndarray:
-    """``(N, C, L)`` or ``(N, C, H, W)``, with as many spatial axes as a tuple size or factor gives."""
-    name = owner_of(module)
+# F.interpolate's modes: the input ranks each takes ((N, C) and 1, 2 or 3 spatial axes).
+INTERPOLATE_RANKS = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4, 5),
+                     "linear": (3,), "bilinear": (4,), "bicubic": (4,), "trilinear": (5,)}
+_SHAPES = {3: "(N, C, L)", 4: "(N, C, H, W)", 5: "(N, C, D, H, W)"}
+
+
+def upsample_align_corners(align_corners, mode, owner):
+    """``align_corners`` only with the interpolating modes (PyTorch: a ValueError otherwise)."""
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
+        raise ValueError(f"{owner_of(owner)} align_corners applies to the interpolating modes linear, bilinear, "
+                         f"bicubic and trilinear; with mode={mode!r} it must be None, got {align_corners!r}")
+    return align_corners
+
+
+def interpolate_options(owner, x, size, scale_factor, mode, align_corners, recompute_scale_factor,
+                        antialias=False) -> tuple:
+    """``F.interpolate``'s arguments checked in PyTorch's order and resolved per spatial axis:
+    ``(x, sizes, scales, align_corners)``, ``scales`` the factors PyTorch's index rule uses (``None``
+    where the output size decides: a given size, ``recompute_scale_factor``, ``'area'``)."""
+    name = owner_of(owner)
     x = float_array(x, name)
-    setting = size if size is not None else scale_factor
-    n = len(setting) if isinstance(setting, tuple) else None
-    if x.ndim not in (3, 4) or (n is not None and x.ndim != n + 2):
-        raise ValueError(f"{name} expected input of shape (N, C, L) or (N, C, H, W)"
-                         f"{'' if n is None else f' with {n} spatial axes (as {setting!r} has)'}, got shape {x.shape}")
-    return x
+    if mode not in INTERPOLATE_RANKS:
+        raise NotImplementedError(f"{name} mode must be one of {', '.join(map(repr, INTERPOLATE_RANKS))}, "
+                                  f"got {mode!r}")
+    align_corners = upsample_align_corners(align_corners, mode, name)
+    align_corners = bool(align_corners) if mode not in ("nearest", "nearest-exact", "area") else False
+    n = x.ndim - 2
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{name} expected exactly one of size and scale_factor, got size={size!r} and "
+                         f"scale_factor={scale_factor!r}")
+    given = size if size is not None else scale_factor
+    what = "size" if size is not None else "scale_factor"
+    values = tuple(given) if isinstance(given, (list, tuple)) else (given,) * max(n, 0)
+    if isinstance(given, (list, tuple)) and len(values) != n:
+        raise ValueError(f"{name} {what} must have one value per spatial axis of the input, {n} for shape "
+                         f"{x.shape}, got {given!r}")
+    if size is not None:
+        if not all(is_int(v) for v in values):
+            raise TypeError(f"{name} size must be an int or a tuple of ints, got {size!r}")
+        if recompute_scale_factor:
+            raise ValueError(f"{name} recompute_scale_factor applies to scale_factor, not to a given size; "
+                             f"got size={size!r} and recompute_scale_factor={recompute_scale_factor!r}")
+        sizes, scales = values, (None,) * len(values)
+    else:
+        if not all(is_real(v) and v > 0 and math.isfinite(v) for v in values):
+            raise ValueError(f"{name} scale_factor must be a positive number or a tuple of them, got {scale_factor!r}")
+        sizes = tuple(math.floor(L * f) for L, f in zip(x.shape[2:], values))  # PyTorch truncates L * f
+        recompute = recompute_scale_factor or mode == "area"  # area's windows come from the sizes
+        scales = (None,) * len(values) if recompute else tuple(float(f) for f in values)
+    if antialias:
+        if not (mode in ("bilinear", "bicubic") and x.ndim == 4):
+            raise ValueError(f"{name} antialias applies to modes bilinear and bicubic of a 4-D input, got "
+                             f"mode={mode!r} and input shape {x.shape}")
+        raise NotImplementedError(f"{name} antialias=True is not supported")
+    if x.ndim not in INTERPOLATE_RANKS[mode]:
+        shapes = " or ".join(_SHAPES[r] for r in INTERPOLATE_RANKS[mode])
+        raise NotImplementedError(f"{name} mode={mode!r} expected input of shape {shapes}, got shape {x.shape}")
+    if min(x.shape[2:]) < 1 or (min(sizes) < 1 and mode != "area"):  # area (adaptive pooling) may give none
+        raise ValueError(f"{name} expected input and output sizes greater than 0, got input shape {x.shape} "
+                         f"and output size {tuple(sizes)}")
+    return x, tuple(sizes), scales, align_corners
 
 
 def nonempty_input(x, owner, n_spatial: int) -> tuple[np.ndarray, bool]:

@@ -55,14 +55,16 @@ LAYERS = {
     "Sigmoid": (), "Tanh": (), "ReLU": (), "Identity": (), "SiLU": (),
     "LeakyReLU": ("negative_slope",), "ELU": ("alpha",), "GELU": ("approximate",),
     "Softplus": ("beta", "threshold"), "Softmax": ("dim",), "LogSoftmax": ("dim",), "Dropout": ("p",),
-    "Dropout1d": ("p",), "Dropout2d": ("p",), "Upsample": ("size", "scale_factor", "mode"),
+    "Dropout1d": ("p",), "Dropout2d": ("p",), "Upsample": ("size", "scale_factor", "mode", "align_corners",
+                                                                  "recompute_scale_factor"),
     "MultiheadAttention": ("embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim",
                            "vdim", "batch_first"),
 }
 SUPPORTED = ("Sequential", "ModuleList", "ModuleDict") + tuple(LAYERS)
 
-# torch settings chainrule has no counterpart for: a layer is moved only with these values.
-_TORCH_ONLY = {"align_corners": None}
+# torch settings chainrule has no counterpart for: a layer is moved only with these values
+# (none at present: Upsample's align_corners, the last, is chainrule's too).
+_TORCH_ONLY = {}
 
 
 def _torch():
@@ -193,8 +195,8 @@ def from_torch(module, into: nn.Module | None = None) -> nn.Module:
         train/eval mode is left as it was.
 
     Raises:
-        TypeError: naming the first unsupported layer and its path (an ``Upsample`` with
-            ``align_corners``, a ``Linear`` of dtype float16, ...), or a module of your own met
+        TypeError: naming the first unsupported layer and its path (a ``Conv3d``, a
+            ``Linear`` of dtype float16, ...), or a module of your own met
             without ``into``.
         ValueError: for a ``Softmax``/``LogSoftmax`` without an explicit ``dim``; with
             ``into``, listing every place where the two trees differ: the dotted path, what

@@ -28,8 +28,6 @@ KNOWN = (
      "parameters' dtype (NumPy arrays default to float64, chainrule's layers to float32), so a float32 "
      "input into a float64 RNN/GRU/LSTM runs; torch's RNN raises ValueError"),
     # The torch.nn.functional cases (module "F.<name>"): common_nn's functional entries, op_db's samples.
-    *((f"F\\.{name}", r"", f"chainrule gap: chainrule.nn.functional has no {name}")
-      for name in ("interpolate",)),
     ("F\\.binary_cross_entropy_with_logits", r"reduce=False",
      "chainrule gap: F's losses refuse the deprecated size_average/reduce arguments (reduction= says the same)"),
     ("F\\.avg_pool2d", r"(stride|padding)=\(\d*\)",

@@ -38,6 +38,7 @@ from . import attention as _attention
 from . import loss as _loss
 from . import pooling as _pooling
 from . import conv as _convolution
+from . import upsampling as _upsampling
 from . import normalization as _norm
 from .dropout import dropout_mask
 from .embedding import embedding, embedding_backward
@@ -512,6 +513,31 @@ def _sum_to_shape(grad, shape):
     return grad.sum(axis=axes).reshape(shape) if axes else grad
 
 
+# -- interpolation -----------------------------------------------------------------------------
+# upsampling.py's pair: every mode is a linear map per spatial axis, y = S x, so its backward is S^T delta.
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    r"""PyTorch's ``F.interpolate``: $y = S x$ along each spatial axis, $S$ the ``(out, in)``
+    interpolation matrix of ``mode`` with PyTorch's source-index rule
+    (``upsampling.interpolation_matrix``). Modes ``'nearest'``, ``'nearest-exact'``, ``'area'``
+    (1 to 3 spatial axes), ``'linear'``, ``'bilinear'``, ``'bicubic'``, ``'trilinear'``;
+    ``antialias=True`` is not supported."""
+    x, sizes, scales, align = _checks.interpolate_options("interpolate", input, size, scale_factor, mode,
+                                                          align_corners, recompute_scale_factor, antialias)
+    return _upsampling.interpolate_nd(x, _upsampling.interpolation_matrices(x.shape, sizes, scales, mode, align))
+
+
+def interpolate_backward(grad_output, input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                         recompute_scale_factor=None, antialias=False):
+    r"""``grad_input`` of :func:`interpolate`: $\partial C/\partial x = S^\top \delta$ along each
+    spatial axis (``upsampling.interpolate_nd_backward``). The matrices are rebuilt from the
+    forward's options and ``input``'s shape (its values are not read)."""
+    x, sizes, scales, align = _checks.interpolate_options("interpolate", input, size, scale_factor, mode,
+                                                          align_corners, recompute_scale_factor, antialias)
+    matrices = _upsampling.interpolation_matrices(x.shape, sizes, scales, mode, align)
+    return _upsampling.interpolate_nd_backward(grad_output, matrices)
+
+
 __all__ = [
     "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "relu", "relu_backward",
     "leaky_relu", "leaky_relu_backward", "elu", "elu_backward", "silu", "silu_backward",
@@ -531,4 +557,5 @@ __all__ = [
     "soft_margin_loss_backward", "hinge_embedding_loss", "hinge_embedding_loss_backward", "multi_margin_loss",
     "multi_margin_loss_backward", "multilabel_margin_loss", "multilabel_margin_loss_backward",
     "multilabel_soft_margin_loss", "multilabel_soft_margin_loss_backward",
+    "interpolate", "interpolate_backward",
 ]
