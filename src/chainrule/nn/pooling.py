@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from .conv import add_windows, as_tuple, batch_input, crop, pad, windows
+from .conv import add_windows, batch_input, crop, pad, windows
 from .module import Module
 from .. import _checks as checks
 
@@ -142,12 +142,12 @@ class _WindowPoolNd(Module):
 
     _n = 0
 
+    _one_for_all = True  # a 1-tuple stands for every axis and stride=() is kernel_size, as PyTorch's pools
+
     def _geometry(self, kernel_size, stride, padding, dilation=1):
         name, n = type(self).__name__, self._n
-        self._kernel = as_tuple(kernel_size, n, name, "kernel_size", 1)
-        self._stride = self._kernel if stride is None else as_tuple(stride, n, name, "stride", 1)
-        self._padding = as_tuple(padding, n, name, "padding", 0)
-        self._dilation = as_tuple(dilation, n, name, "dilation", 1)
+        self._kernel, self._stride, self._padding, self._dilation = checks.pool_window(
+            name, n, kernel_size, stride, padding, dilation, one_for_all=self._one_for_all)
         if any(p > k // 2 for p, k in zip(self._padding, self._kernel)):
             raise ValueError(f"{name} padding must be at most half of kernel_size, got padding={padding!r} "
                              f"and kernel_size={kernel_size!r}")
@@ -411,6 +411,8 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 
 class _MaxUnpoolNd(_WindowPoolNd):
     """MaxUnpool1d and MaxUnpool2d: write each input element at the index max-pooling took it from."""
+
+    _one_for_all = False  # PyTorch's MaxUnpool takes n-tuples only
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
