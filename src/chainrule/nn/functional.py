@@ -21,8 +21,10 @@ arguments; then the forward's options. Where the derivative needs an intermediat
 a convolution, the $\hat x$ of a normalisation, the weights $A$ of attention), the ``F``
 backward takes the forward's arguments and recomputes it, one more forward's worth of work that
 a module avoids by keeping the intermediate and calling its family file's pair (``conv.conv_nd`` /
-``conv.conv_nd_backward`` and so on) directly. These functions check nothing a module would
-not: give them the shapes PyTorch's take.
+``conv.conv_nd_backward`` and so on) directly. These functions check their options (an unknown
+``reduction`` or ``approximate``, a ``delta`` that is not positive, ...) with the modules' checks,
+raising the class PyTorch's function raises, and otherwise nothing a module would not: give them
+the shapes PyTorch's take.
 
 Under ``chainrule.no_grad()`` they are plain inference code: a forward keeps nothing anyway.
 """

@@ -234,8 +234,9 @@ class MaxPool2d(_MaxPoolNd):
     ``(N, C, H, W)`` (or ``(C, H, W)``), $x_p$ the input padded with $-\infty$.
 
     Args:
-        kernel_size: an int or a pair; ``stride`` defaults to ``kernel_size``; ``padding``
-            (at most half of ``kernel_size``) and ``dilation`` as PyTorch's.
+        kernel_size: an int or a pair (a 1-tuple is both axes, as in PyTorch; so for ``stride``,
+            ``padding`` and ``dilation``); ``stride`` defaults to ``kernel_size`` (so does
+            ``stride=()``); ``padding`` (at most half of ``kernel_size``) and ``dilation`` as PyTorch's.
         ceil_mode: round the output size up instead of down, as PyTorch.
         return_indices: also return, for every window, the index of its maximum in the input
             (flat over ``H x W``), as PyTorch, for :class:`MaxUnpool2d`; ``backward`` takes the
@@ -326,8 +327,9 @@ class AvgPool2d(_AvgPoolNd):
     ``(N, C, H, W)`` (or ``(C, H, W)``), $x_p$ the zero-padded input.
 
     Args:
-        kernel_size: an int or a pair; ``stride`` defaults to ``kernel_size``; ``padding``
-            zeros on both sides, at most half of ``kernel_size``.
+        kernel_size: an int or a pair (a 1-tuple is both axes, as in PyTorch; so for ``stride``
+            and ``padding``); ``stride`` defaults to ``kernel_size`` (so does ``stride=()``);
+            ``padding`` zeros on both sides, at most half of ``kernel_size``.
         ceil_mode: round the output size up instead of down, as PyTorch.
         count_include_pad: $D$ counts the padding zeros in the window (default) or only
             the input's elements.
