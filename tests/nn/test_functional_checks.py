@@ -169,6 +169,13 @@ def test_pool_modules_take_what_torchs_take(name, options):
     np.testing.assert_allclose(ours.backward(grad), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("options", POOL_OPTIONS + [{"kernel_size": [3]}], ids=str)
+@pytest.mark.parametrize("name", ["MaxPool2d", "AvgPool2d", "MaxPool1d", "AvgPool1d"])
+def test_pool_modules_repr_as_torch(name, options):
+    kwargs = {"kernel_size": 3, **options}
+    assert repr(getattr(nn, name)(**kwargs)) == repr(getattr(torch.nn, name)(**kwargs))
+
+
 @pytest.mark.parametrize("options", [{"padding": ()}, {"kernel_size": ()}, {"stride": (1, 2, 3)}], ids=str)
 def test_pool2d_refuses_the_tuples_torch_refuses(options):
     kwargs = {"kernel_size": 3, **options}

@@ -317,6 +317,8 @@ class AvgPool1d(_AvgPoolNd):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.kernel_size, self.stride, self.padding = self._kernel, self._stride, self._padding  # as PyTorch: tuples
+        if isinstance(stride, (tuple, list)) and not stride:
+            self.stride = ()  # PyTorch keeps an empty stride as given (it means kernel_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
