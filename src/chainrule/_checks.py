@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -101,18 +102,40 @@ def in_range(value, owner, name: str, *, low=None, high=None, low_open=False, hi
     return v
 
 
-def choice(value, owner, name: str, options) -> object:
-    """``value`` if it is one of ``options``: "GELU approximate must be 'none' or 'tanh', got 'x'"."""
+def choice(value, owner, name: str, options, *, error=ValueError) -> object:
+    """``value`` if it is one of ``options``: "GELU approximate must be 'none' or 'tanh', got 'x'"
+    (``error``: the class raised, where PyTorch's function raises another)."""
+    if type(value) is str and value in options:  # the usual case, a tuple lookup (a str equals only a str)
+        return value
     if not any(type(value) is type(option) and value == option for option in options):
         names = [repr(option) for option in options]
         words = (" or ".join(names) if len(names) <= 2 else f"one of {', '.join(names)}")
-        raise ValueError(f"{owner_of(owner)} {name} must be {words}, got {value!r}")
+        raise error(f"{owner_of(owner)} {name} must be {words}, got {value!r}")
     return value
+
+
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def reduction(value, owner) -> str:
     """``'mean'``, ``'sum'`` or ``'none'``, as every loss takes."""
-    return choice(value, owner, "reduction", ("mean", "sum", "none"))
+    return choice(value, owner, "reduction", REDUCTIONS)
+
+
+def legacy_reduction(size_average, reduce, value, owner, stacklevel: int = 3) -> str:
+    """A loss's ``reduction``, checked; or, when PyTorch's deprecated ``size_average`` or
+    ``reduce`` is given, what they say, with PyTorch's mapping (each ``None`` meaning ``True``):
+    ``reduce`` false is ``'none'``, else ``size_average`` false is ``'sum'``, else ``'mean'``;
+    ``reduction`` is then ignored, as PyTorch does, and a warning names the ``reduction=`` to
+    write instead (``stacklevel``: the caller's frame, as ``warnings.warn`` counts)."""
+    if size_average is None and reduce is None:
+        return reduction(value, owner)
+    reduce = True if reduce is None else reduce
+    size_average = True if size_average is None else size_average
+    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"{owner_of(owner)}: size_average and reduce are deprecated (as in PyTorch); "
+                  f"use reduction={legacy!r} instead", UserWarning, stacklevel=stacklevel)
+    return legacy
 
 
 def dim(value, owner, ndim: int) -> int:
@@ -202,6 +225,16 @@ def embedding_indices(indices, owner, num_embeddings: int) -> np.ndarray:
     return indices
 
 
+def embedding_weight(weight, owner) -> np.ndarray:
+    """A lookup table ``(num_embeddings, embedding_dim)``: "embedding expected weight of shape
+    (num_embeddings, embedding_dim), got shape (1, 1, 1)" (a ``RuntimeError``, as PyTorch's
+    ``F.embedding`` raises)."""
+    if np.ndim(weight) != 2:
+        raise RuntimeError(f"{owner_of(owner)} expected weight of shape (num_embeddings, embedding_dim) (2-D), "
+                           f"got shape {np.shape(weight)}")
+    return weight
+
+
 def embedding_options(owner, max_norm, norm_type, scale_grad_by_freq, sparse) -> tuple:
     """Embedding's ``max_norm`` (None or a number >= 0: a bound on a norm), ``norm_type`` (the
     p of the p-norm, any number but NaN, as PyTorch's) and the two flags; numbers keep their
@@ -253,15 +286,31 @@ def linear_grad_output(module, grad, shape: tuple) -> np.ndarray:
 
 
 # -- convolution and pooling ----------------------------------------------------------------
-def int_tuple(value, n: int, owner, name: str, minimum: int) -> tuple:
-    """``value`` (an int, or a sequence of ``n`` ints) as an ``n``-tuple of ints ``>= minimum``:
+def int_tuple(value, n: int, owner, name: str, minimum: int, *, one_for_all: bool = False) -> tuple:
+    """``value`` (an int, or a sequence of ``n`` ints; ``one_for_all``: or of one int, for every
+    axis) as an ``n``-tuple of ints ``>= minimum``:
     "Conv2d stride must be an int or a tuple of 2 ints, got 1.5"."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if one_for_all and len(items) == 1:
+        items *= n
     if len(items) != n or not all(isinstance(v, numbers.Integral) and not is_bool(v) for v in items):
-        raise TypeError(f"{owner_of(owner)} {name} must be an int or a tuple of {n} ints, got {value!r}")
+        sizes = f"1 or {n}" if one_for_all and n > 1 else f"{n}"
+        raise TypeError(f"{owner_of(owner)} {name} must be an int or a tuple of {sizes} ints, got {value!r}")
     if any(v < minimum for v in items):
         raise ValueError(f"{owner_of(owner)} {name} must be >= {minimum}, got {value!r}")
     return tuple(int(v) for v in items)
+
+
+def pool_window(owner, n: int, kernel_size, stride, padding, dilation, *, one_for_all: bool = True) -> tuple:
+    """``(kernel, stride, padding, dilation)`` as ``n``-tuples, parsed as PyTorch's max and average
+    pools parse them: each an int or a tuple of ``n`` ints or of one (for every axis), and
+    ``stride=None`` or an empty tuple meaning ``kernel_size``. ``one_for_all=False`` takes ``n``
+    ints only and ``None`` for the kernel, as PyTorch's MaxUnpool does."""
+    kernel = int_tuple(kernel_size, n, owner, "kernel_size", 1, one_for_all=one_for_all)
+    empty = one_for_all and isinstance(stride, (tuple, list)) and len(stride) == 0
+    stride = kernel if stride is None or empty else int_tuple(stride, n, owner, "stride", 1, one_for_all=one_for_all)
+    return (kernel, stride, int_tuple(padding, n, owner, "padding", 0, one_for_all=one_for_all),
+            int_tuple(dilation, n, owner, "dilation", 1, one_for_all=one_for_all))
 
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # a convolution's, PyTorch's names
@@ -599,6 +648,19 @@ def batch_norm_input(module, x, dtype, batch_stats: bool) -> np.ndarray:
     return x
 
 
+def batch_norm_function_input(x, owner) -> np.ndarray:
+    """``F.batch_norm``'s input, ``(N, C, *)``, with PyTorch's one exception: an empty 1-D input
+    (shape ``(0,)``), which PyTorch normalises to an empty output, is returned as ``(0, 0)``
+    (no samples, no channels), so the maths runs on it unchanged. Any other input with no
+    channel axis raises, as PyTorch's does."""
+    if x.ndim >= 2:
+        return x
+    if x.shape == (0,):
+        return x.reshape(0, 0)
+    raise ValueError(f"{owner_of(owner)} expected input of shape (N, C, *) (channels in dimension 1), "
+                     f"got shape {x.shape}")
+
+
 def groups_of_channels(num_groups, num_channels, owner) -> tuple:
     """GroupNorm's ``num_groups`` and ``num_channels``: positive ints, the groups dividing the channels."""
     num_groups = integer(num_groups, owner, "num_groups", minimum=1, type_error=ValueError)
@@ -864,12 +926,13 @@ def label_smoothing_option(value, owner) -> float:
     return float(value)
 
 
-def non_negative_option(value, owner, name: str, strict: bool) -> float:
-    """A real option that must be >= 0 (``strict``: > 0), as a Python float."""
+def non_negative_option(value, owner, name: str, strict: bool, *, value_error=ValueError) -> float:
+    """A real option that must be >= 0 (``strict``: > 0), as a Python float (``value_error``:
+    the class raised for a value out of range, where PyTorch's function raises another)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{owner_of(owner)} {name} must be a real number, got {value!r}")
     if not (value > 0 if strict else value >= 0):  # `not` also refuses NaN
-        raise ValueError(f"{owner_of(owner)} {name} must be {'> 0' if strict else '>= 0'}, got {value!r}")
+        raise value_error(f"{owner_of(owner)} {name} must be {'> 0' if strict else '>= 0'}, got {value!r}")
     return float(value)
 
 

@@ -27,23 +27,6 @@ KNOWN = (
      "a deliberate difference, for the planners to decide: chainrule's layers cast an input to their "
      "parameters' dtype (NumPy arrays default to float64, chainrule's layers to float32), so a float32 "
      "input into a float64 RNN/GRU/LSTM runs; torch's RNN raises ValueError"),
-    # The torch.nn.functional cases (module "F.<name>"): common_nn's functional entries, op_db's samples.
-    ("F\\.binary_cross_entropy_with_logits", r"reduce=False",
-     "chainrule gap: F's losses refuse the deprecated size_average/reduce arguments (reduction= says the same)"),
-    ("F\\.avg_pool2d", r"(stride|padding)=\(\d*\)",
-     "chainrule gap: avg_pool2d's stride/padding as a 1-tuple (torch: both sides) or () (torch: stride=kernel_size)"),
-    # op_db's error inputs of those functions: F's functions check no arguments (functional.py's docstring).
-    ("F\\.gelu", r"^approximate argument must be either",
-     "chainrule fail: F.gelu does not check approximate (any value but 'tanh' gives the exact form); torch raises"),
-    ("F\\.(l1_loss|huber_loss)", r"is not a valid value for reduction",
-     "chainrule fail: F's losses do not check reduction (an unknown value reduces by the mean); torch raises"),
-    ("F\\.huber_loss", r"^huber_loss does not support non-positive values for delta",
-     "chainrule fail: F.huber_loss does not check delta > 0; torch raises"),
-    ("F\\.embedding", r"^'weight' must be 2-D .*weight=tensor\(\d+, \d+, \d+\)",
-     "chainrule fail: F.embedding does not check that weight is 2-D (a 3-D weight's slices are looked up); "
-     "torch raises"),
-    ("F\\.batch_norm", r"input=tensor\(0,\)",
-     "chainrule fail: batch_norm of an empty 1-D input (shape (0,), no channel axis) raises IndexError"),
 )
 
 FAST_TIER = "not slow"  # tests/conftest.py's FAST_TIER: this tier does not run the file

@@ -78,7 +78,6 @@ SKIP_NO_GRAD_FLOW = "backward: nothing in the case requires a gradient (forward 
 GAP_MESSAGES = (
     (TypeError, r"got an unexpected keyword argument '(\w+)'"),
     (ValueError, r"(padding_mode) must be 'zeros'"),
-    (ValueError, r"(size_average and reduce) are deprecated in PyTorch and not supported"),
     (TypeError, r"(\w+) must be an int or a tuple of \d+ ints, got \(\d*,?\)"),
     (ValueError, r"(\w+) must be False, got True"),
     (ValueError, r"(\w+)(?:=\S+)? (?:is|are) not (?:supported|implemented)"),

@@ -21,8 +21,10 @@ arguments; then the forward's options. Where the derivative needs an intermediat
 a convolution, the $\hat x$ of a normalisation, the weights $A$ of attention), the ``F``
 backward takes the forward's arguments and recomputes it, one more forward's worth of work that
 a module avoids by keeping the intermediate and calling its family file's pair (``conv.conv_nd`` /
-``conv.conv_nd_backward`` and so on) directly. These functions check nothing a module would
-not: give them the shapes PyTorch's take.
+``conv.conv_nd_backward`` and so on) directly. These functions check their options (an unknown
+``reduction`` or ``approximate``, a ``delta`` that is not positive, ...) with the modules' checks,
+raising the class PyTorch's function raises, and otherwise nothing a module would not: give them
+the shapes PyTorch's take.
 
 Under ``chainrule.no_grad()`` they are plain inference code: a forward keeps nothing anyway.
 """
@@ -41,7 +43,8 @@ from . import conv as _convolution
 from . import upsampling as _upsampling
 from . import normalization as _norm
 from .dropout import dropout_mask
-from .embedding import embedding, embedding_backward
+from . import embedding as _embedding
+from .embedding import embedding_backward
 from .linear import linear, linear_backward
 from .. import _checks
 from .._config import resolve_rng
@@ -79,8 +82,12 @@ def silu(input, inplace: bool = False):
     return _in_place(input, _act.silu(input), inplace)
 
 
+_GELU_FORMS = ("none", "tanh")
+
+
 def gelu(input, approximate: str = "none"):
     r"""PyTorch's ``F.gelu``: $z\,\Phi(z)$, or its tanh form with ``approximate='tanh'``."""
+    _checks.choice(approximate, "gelu", "approximate", _GELU_FORMS, error=RuntimeError)  # RuntimeError: PyTorch's
     return _act.gelu(input, approximate)
 
 
@@ -129,48 +136,47 @@ log_softmax_backward = _act.log_softmax_backward
 
 # -- losses ------------------------------------------------------------------------------------
 # The pairs of loss.py. PyTorch's signatures still carry the deprecated size_average and reduce
-# in their positions; they are accepted as None only (reduction= says the same thing).
-def _no_legacy(name: str, size_average, reduce) -> None:
-    if size_average is not None or reduce is not None:
-        raise ValueError(f"{name}: size_average and reduce are deprecated in PyTorch and not supported here; "
-                         f"use reduction='mean', 'sum' or 'none'")
+# in their positions: given, they decide the reduction as in PyTorch, with its warning
+# (checks.legacy_reduction, which the loss modules' constructors share); else reduction is checked.
+_legacy = _checks.legacy_reduction
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     r"""PyTorch's ``F.mse_loss``: $(x - y)^2$, reduced; backward :func:`mse_loss_backward`."""
-    _no_legacy("mse_loss", size_average, reduce)
+    reduction = _legacy(size_average, reduce, reduction, "mse_loss")
     return _loss.mse_loss(input, target, reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     r"""PyTorch's ``F.l1_loss``: $|x - y|$, reduced."""
-    _no_legacy("l1_loss", size_average, reduce)
+    reduction = _legacy(size_average, reduce, reduction, "l1_loss")
     return _loss.l1_loss(input, target, reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
-    """PyTorch's ``F.smooth_l1_loss``: quadratic below ``beta``, linear above."""
-    _no_legacy("smooth_l1_loss", size_average, reduce)
+    """PyTorch's ``F.smooth_l1_loss``: quadratic below ``beta`` (``>= 0``), linear above."""
+    reduction = _legacy(size_average, reduce, reduction, "smooth_l1_loss")
+    _checks.non_negative_option(beta, "smooth_l1_loss", "beta", strict=False, value_error=RuntimeError)
     return _loss.smooth_l1_loss(input, target, reduction, beta)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
     r"""PyTorch's ``F.binary_cross_entropy`` on probabilities: $-[y\log p + (1-y)\log(1-p)]$."""
-    _no_legacy("binary_cross_entropy", size_average, reduce)
+    reduction = _legacy(size_average, reduce, reduction, "binary_cross_entropy")
     return _loss.binary_cross_entropy(input, target, weight, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None):
     """PyTorch's ``F.binary_cross_entropy_with_logits``: the sigmoid and the BCE in one stable step."""
-    _no_legacy("binary_cross_entropy_with_logits", size_average, reduce)
+    reduction = _legacy(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     return _loss.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean"):
     r"""PyTorch's ``F.nll_loss`` on log-probabilities: $-w_{t}\, x_{n, t_n}$, reduced."""
-    _no_legacy("nll_loss", size_average, reduce)
+    reduction = _legacy(size_average, reduce, reduction, "nll_loss")
     return _loss.nll_loss(input, target, weight, ignore_index, reduction)
 
 
@@ -178,16 +184,80 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                   reduction: str = "mean", label_smoothing: float = 0.0):
     r"""PyTorch's ``F.cross_entropy`` on logits: log-softmax and NLL. Its backward
     :func:`cross_entropy_backward` takes ``probs = softmax(input, dim=1)``: $p - \text{onehot}(t)$."""
-    _no_legacy("cross_entropy", size_average, reduce)
+    reduction = _legacy(size_average, reduce, reduction, "cross_entropy")
     return _loss.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
-huber_loss = _loss.huber_loss  # PyTorch's signature already: (input, target, reduction, delta)
-mse_loss_backward, l1_loss_backward = _loss.mse_loss_backward, _loss.l1_loss_backward
-smooth_l1_loss_backward, huber_loss_backward = _loss.smooth_l1_loss_backward, _loss.huber_loss_backward
-binary_cross_entropy_backward = _loss.binary_cross_entropy_backward
-binary_cross_entropy_with_logits_backward = _loss.binary_cross_entropy_with_logits_backward
-nll_loss_backward, cross_entropy_backward = _loss.nll_loss_backward, _loss.cross_entropy_backward
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    r"""PyTorch's ``F.huber_loss``: $\tfrac12 d^2$ below ``delta`` ($> 0$), $\delta(|d| - \tfrac12\delta)$ above."""
+    reduction = _checks.reduction(reduction, "huber_loss")
+    _checks.non_negative_option(delta, "huber_loss", "delta", strict=True, value_error=RuntimeError)
+    return _loss.huber_loss(input, target, reduction, delta)
+
+
+# The backwards take the forward's options, the legacy ones included (a keyword each, after
+# loss.py's arguments), and check them as the forwards do; the maths is loss.py's pair.
+def mse_loss_backward(grad_output, input, target, reduction: str = "mean", *, size_average=None, reduce=None):
+    r"""$2 (x - y)\cdot g$, divided by $n$ for 'mean' (``loss.mse_loss_backward``)."""
+    reduction = _legacy(size_average, reduce, reduction, "mse_loss_backward")
+    return _loss.mse_loss_backward(grad_output, input, target, reduction)
+
+
+def l1_loss_backward(grad_output, input, target, reduction: str = "mean", *, size_average=None, reduce=None):
+    r"""$\operatorname{sign}(x - y)\cdot g$ (0 where $x = y$), divided by $n$ for 'mean' (``loss.l1_loss_backward``)."""
+    reduction = _legacy(size_average, reduce, reduction, "l1_loss_backward")
+    return _loss.l1_loss_backward(grad_output, input, target, reduction)
+
+
+def smooth_l1_loss_backward(grad_output, input, target, reduction: str = "mean", beta: float = 1.0, *,
+                            size_average=None, reduce=None):
+    r"""$d/\beta$ where $|d| < \beta$, else $\operatorname{sign}(d)$, times $g$, divided by $n$
+    for 'mean' (``loss.smooth_l1_loss_backward``)."""
+    reduction = _legacy(size_average, reduce, reduction, "smooth_l1_loss_backward")
+    _checks.non_negative_option(beta, "smooth_l1_loss_backward", "beta", strict=False, value_error=RuntimeError)
+    return _loss.smooth_l1_loss_backward(grad_output, input, target, reduction, beta)
+
+
+def huber_loss_backward(grad_output, input, target, reduction: str = "mean", delta: float = 1.0):
+    r"""The error $x - y$ clipped to $[-\delta, \delta]$, times $g$, divided by $n$ for 'mean'
+    (``loss.huber_loss_backward``)."""
+    reduction = _checks.reduction(reduction, "huber_loss_backward")
+    _checks.non_negative_option(delta, "huber_loss_backward", "delta", strict=True, value_error=RuntimeError)
+    return _loss.huber_loss_backward(grad_output, input, target, reduction, delta)
+
+
+def binary_cross_entropy_backward(grad_output, input, target, weight=None, reduction: str = "mean", *,
+                                  size_average=None, reduce=None):
+    r"""$w\,(x - y)/(x(1 - x))$, the denominator clamped at $10^{-12}$ as PyTorch's, times $g$,
+    divided by $n$ for 'mean' (``loss.binary_cross_entropy_backward``)."""
+    reduction = _legacy(size_average, reduce, reduction, "binary_cross_entropy_backward")
+    return _loss.binary_cross_entropy_backward(grad_output, input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits_backward(grad_output, input, target, weight=None, reduction: str = "mean",
+                                              pos_weight=None, *, size_average=None, reduce=None):
+    r"""$w\,\big((1 + (p_c - 1)y)\,\sigma(x) - p_c\,y\big)$, without ``pos_weight`` BP1's
+    $w\,(\sigma(x) - y)$, times $g$, divided by $n$ for 'mean'
+    (``loss.binary_cross_entropy_with_logits_backward``)."""
+    reduction = _legacy(size_average, reduce, reduction, "binary_cross_entropy_with_logits_backward")
+    return _loss.binary_cross_entropy_with_logits_backward(grad_output, input, target, weight, reduction, pos_weight)
+
+
+def nll_loss_backward(grad_output, input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                      *, size_average=None, reduce=None):
+    r"""A one-hot row per prediction scaled by $-w_{t_n}$ (0 for an ignored row), times $g$,
+    divided by $\sum_n w_{t_n}$ for 'mean' (``loss.nll_loss_backward``)."""
+    reduction = _legacy(size_average, reduce, reduction, "nll_loss_backward")
+    return _loss.nll_loss_backward(grad_output, input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy_backward(grad_output, probs, target, weight=None, ignore_index: int = -100,
+                           reduction: str = "mean", label_smoothing: float = 0.0, *, size_average=None, reduce=None):
+    r"""From ``probs = softmax(input, dim=1)``: the textbook
+    $(\operatorname{softmax}(x) - \operatorname{onehot}(t))\cdot g / N$ in the plain case, each
+    option a branch of ``loss.cross_entropy_backward``."""
+    reduction = _legacy(size_average, reduce, reduction, "cross_entropy_backward")
+    return _loss.cross_entropy_backward(grad_output, probs, target, weight, ignore_index, reduction, label_smoothing)
 
 
 # kl_div, poisson_nll_loss and the margin losses: loss.py's pairs, PyTorch's signatures; each
@@ -263,8 +333,14 @@ multilabel_soft_margin_loss_backward = _loss.multilabel_soft_margin_loss_backwar
 # linear(input, weight, bias=None) and linear_backward(grad_output, input, weight) are
 # linear.py's pair; embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 # scale_grad_by_freq=False, sparse=False) and embedding_backward(grad_output, input, num_embeddings,
-# padding_idx=None, scale_grad_by_freq=False, sparse=False) are embedding.py's: their signatures
-# are already PyTorch's (the backward's is aten's embedding_backward).
+# padding_idx=None, scale_grad_by_freq=False, sparse=False) are embedding.py's (the forward after a
+# check that the table is 2-D): their signatures are already PyTorch's (the backward's is aten's
+# embedding_backward).
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    r"""PyTorch's ``F.embedding``: the rows $W_i$ of the table ``weight``
+    ``(num_embeddings, embedding_dim)``, looked up by the integer ``input`` (``embedding.embedding``)."""
+    _checks.embedding_weight(weight, "embedding")  # a 3-D table would be looked up by its first axis
+    return _embedding.embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
 
 
 # -- convolution -------------------------------------------------------------------------------
@@ -459,7 +535,9 @@ def layer_norm_backward(grad_output, input, normalized_shape, weight=None, bias=
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     r"""PyTorch's ``F.batch_norm`` over channel axis 1: the batch's statistics when ``training``
     (then ``running_mean``/``running_var``, if given, move by ``momentum`` in place, the variance
-    unbiased), else the running ones (see ``normalization.batch_norm``)."""
+    unbiased), else the running ones (see ``normalization.batch_norm``). An empty ``(0,)`` input
+    gives an empty output, as PyTorch's."""
+    shape, input = input.shape, _checks.batch_norm_function_input(input, "batch_norm")
     y, _, _, mean, var = _norm.batch_norm(input, running_mean, running_var, weight, bias, training, eps)
     if training and running_mean is not None and input.size:
         m = input.size // input.shape[1]
@@ -467,7 +545,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         running_mean += momentum * mean.reshape(-1)
         running_var *= 1 - momentum
         running_var += momentum * var.reshape(-1) * (m / max(m - 1, 1))
-    return y
+    return y.reshape(shape)
 
 
 def batch_norm_backward(grad_output, input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -476,9 +554,12 @@ def batch_norm_backward(grad_output, input, running_mean, running_var, weight=No
     three-term form (they depend on $x$), with running ones $\hat\delta\, s$
     (``normalization.batch_norm_backward``; $\hat x$ and $s$ recomputed, the running statistics
     left alone)."""
+    shape, input = input.shape, _checks.batch_norm_function_input(input, "batch_norm_backward")
     _, xhat, inv_std, _, _ = _norm.batch_norm(input, running_mean, running_var, None, None, training, eps)
     batch_stats = training or running_mean is None
-    return _norm.batch_norm_backward(grad_output, xhat, inv_std, weight, batch_stats, bias_grad=bias is not None)
+    dx, dw, db = _norm.batch_norm_backward(grad_output.reshape(input.shape), xhat, inv_std, weight, batch_stats,
+                                           bias_grad=bias is not None)
+    return dx.reshape(shape), dw, db
 
 
 # -- attention ---------------------------------------------------------------------------------

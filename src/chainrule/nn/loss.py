@@ -40,11 +40,15 @@ def _mean_scale(grad_output, reduction: str, count):
 
 
 class _Loss(Module):
-    """Shared by every loss: the ``reduction`` option, and the Python float it returns."""
+    """Shared by every loss: the ``reduction`` option, and the Python float it returns.
+    PyTorch's deprecated ``size_average`` and ``reduce`` are accepted by keyword, with
+    PyTorch's mapping and a warning (``checks.legacy_reduction``)."""
 
-    def __init__(self, reduction: str = "mean"):
+    def __init__(self, reduction: str = "mean", *, size_average=None, reduce=None):
         super().__init__()
-        self.reduction = checks.reduction(reduction, type(self).__name__)
+        own_init = type(self).__init__ is not _Loss.__init__  # a subclass's __init__ is one frame more
+        self.reduction = checks.legacy_reduction(size_average, reduce, reduction, type(self).__name__,
+                                                 stacklevel=4 if own_init else 3)  # the warning names the caller
 
     def _value(self, loss):
         return loss if self.reduction == "none" else float(loss)
@@ -162,8 +166,8 @@ class SmoothL1Loss(_Loss):
         ValueError: if beta is negative or NaN.
     """
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0):
-        super().__init__(reduction)
+    def __init__(self, reduction: str = "mean", beta: float = 1.0, *, size_average=None, reduce=None):
+        super().__init__(reduction, size_average=size_average, reduce=reduce)
         self.beta = checks.non_negative_option(beta, "SmoothL1Loss", "beta", strict=False)
 
     def forward(self, input, target):
@@ -292,8 +296,8 @@ class BCELoss(_Loss):
             broadcast to it.
     """
 
-    def __init__(self, weight=None, reduction: str = "mean"):
-        super().__init__(reduction)
+    def __init__(self, weight=None, reduction: str = "mean", *, size_average=None, reduce=None):
+        super().__init__(reduction, size_average=size_average, reduce=reduce)
         self.register_buffer("weight", checks.loss_weight_option(weight, "BCELoss"))  # state, not learned
 
     def forward(self, input, target):
@@ -366,8 +370,8 @@ class BCEWithLogitsLoss(_Loss):
             ``pos_weight`` does not broadcast to it.
     """
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
-        super().__init__(reduction)
+    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None, *, size_average=None, reduce=None):
+        super().__init__(reduction, size_average=size_average, reduce=reduce)
         self.register_buffer("weight", checks.loss_weight_option(weight, "BCEWithLogitsLoss", "weight"))
         self.register_buffer("pos_weight", checks.loss_weight_option(pos_weight, "BCEWithLogitsLoss", "pos_weight"))
 
@@ -486,8 +490,9 @@ class NLLLoss(_Loss):
         TypeError: on a target that is not an integer array.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
-        super().__init__(reduction)
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean", *, size_average=None,
+                 reduce=None):
+        super().__init__(reduction, size_average=size_average, reduce=reduce)
         self.register_buffer("weight", checks.class_weight_option(weight, "NLLLoss"))  # state, not learned
         self.ignore_index = checks.ignore_index_option(ignore_index, "NLLLoss")
 
@@ -640,8 +645,8 @@ class CrossEntropyLoss(_Loss):
     """
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0):
-        super().__init__(reduction)
+                 label_smoothing: float = 0.0, *, size_average=None, reduce=None):
+        super().__init__(reduction, size_average=size_average, reduce=reduce)
         weight = checks.class_weight_option(weight, "CrossEntropyLoss")
         self.ignore_index = checks.ignore_index_option(ignore_index, "CrossEntropyLoss")
         self.label_smoothing = checks.label_smoothing_option(label_smoothing, "CrossEntropyLoss")

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from .conv import add_windows, as_tuple, batch_input, crop, pad, windows
+from .conv import add_windows, batch_input, crop, pad, windows
 from .module import Module
 from .. import _checks as checks
 
@@ -142,12 +142,12 @@ class _WindowPoolNd(Module):
 
     _n = 0
 
+    _one_for_all = True  # a 1-tuple stands for every axis and stride=() is kernel_size, as PyTorch's pools
+
     def _geometry(self, kernel_size, stride, padding, dilation=1):
         name, n = type(self).__name__, self._n
-        self._kernel = as_tuple(kernel_size, n, name, "kernel_size", 1)
-        self._stride = self._kernel if stride is None else as_tuple(stride, n, name, "stride", 1)
-        self._padding = as_tuple(padding, n, name, "padding", 0)
-        self._dilation = as_tuple(dilation, n, name, "dilation", 1)
+        self._kernel, self._stride, self._padding, self._dilation = checks.pool_window(
+            name, n, kernel_size, stride, padding, dilation, one_for_all=self._one_for_all)
         if any(p > k // 2 for p, k in zip(self._padding, self._kernel)):
             raise ValueError(f"{name} padding must be at most half of kernel_size, got padding={padding!r} "
                              f"and kernel_size={kernel_size!r}")
@@ -234,8 +234,9 @@ class MaxPool2d(_MaxPoolNd):
     ``(N, C, H, W)`` (or ``(C, H, W)``), $x_p$ the input padded with $-\infty$.
 
     Args:
-        kernel_size: an int or a pair; ``stride`` defaults to ``kernel_size``; ``padding``
-            (at most half of ``kernel_size``) and ``dilation`` as PyTorch's.
+        kernel_size: an int or a pair (a 1-tuple is both axes, as in PyTorch; so for ``stride``,
+            ``padding`` and ``dilation``); ``stride`` defaults to ``kernel_size`` (so does
+            ``stride=()``); ``padding`` (at most half of ``kernel_size``) and ``dilation`` as PyTorch's.
         ceil_mode: round the output size up instead of down, as PyTorch.
         return_indices: also return, for every window, the index of its maximum in the input
             (flat over ``H x W``), as PyTorch, for :class:`MaxUnpool2d`; ``backward`` takes the
@@ -316,6 +317,8 @@ class AvgPool1d(_AvgPoolNd):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.kernel_size, self.stride, self.padding = self._kernel, self._stride, self._padding  # as PyTorch: tuples
+        if isinstance(stride, (tuple, list)) and not stride:
+            self.stride = ()  # PyTorch keeps an empty stride as given (it means kernel_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -326,8 +329,9 @@ class AvgPool2d(_AvgPoolNd):
     ``(N, C, H, W)`` (or ``(C, H, W)``), $x_p$ the zero-padded input.
 
     Args:
-        kernel_size: an int or a pair; ``stride`` defaults to ``kernel_size``; ``padding``
-            zeros on both sides, at most half of ``kernel_size``.
+        kernel_size: an int or a pair (a 1-tuple is both axes, as in PyTorch; so for ``stride``
+            and ``padding``); ``stride`` defaults to ``kernel_size`` (so does ``stride=()``);
+            ``padding`` zeros on both sides, at most half of ``kernel_size``.
         ceil_mode: round the output size up instead of down, as PyTorch.
         count_include_pad: $D$ counts the padding zeros in the window (default) or only
             the input's elements.
@@ -411,6 +415,8 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 
 class _MaxUnpoolNd(_WindowPoolNd):
     """MaxUnpool1d and MaxUnpool2d: write each input element at the index max-pooling took it from."""
+
+    _one_for_all = False  # PyTorch's MaxUnpool takes n-tuples only
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
