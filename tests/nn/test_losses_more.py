@@ -212,7 +212,6 @@ X, T = np.zeros((2, 3)), np.array([0, 2])
     (lambda: F.hinge_embedding_loss(X, X, reduction="avg"), ValueError, r"hinge_embedding_loss reduction"),
     (lambda: F.multilabel_soft_margin_loss(X, X, reduction="avg"), ValueError,
      r"multilabel_soft_margin_loss reduction"),
-    (lambda: F.kl_div(X, X, size_average=True), ValueError, r"kl_div: size_average and reduce"),
 ])
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
@@ -289,3 +288,14 @@ def test_module_grad_of_the_wrong_shape():
     module(X, T)
     with pytest.raises(ValueError, match=r"MultiMarginLoss.backward expected grad of shape \(2,\)"):
         module.backward(np.ones(3))
+
+
+def test_the_deprecated_size_average_and_reduce_map_as_pytorchs_with_a_warning():
+    """As the other F losses (checks.legacy_reduction): reduce=False is 'none', size_average=False
+    'sum', else 'mean', with a warning naming the reduction= to write."""
+    x, y = np.log(np.full((2, 3), 1 / 3)), np.full((2, 3), 1 / 3) + np.array([0.1, -0.1, 0.0])
+    for legacy, reduction in (({"size_average": True}, "mean"), ({"size_average": False}, "sum"),
+                              ({"reduce": False}, "none")):
+        with pytest.warns(UserWarning, match=f"reduction='{reduction}'"):
+            got = F.kl_div(x, y, **legacy)
+        np.testing.assert_array_equal(got, F.kl_div(x, y, reduction=reduction))

@@ -266,39 +266,37 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
     r"""PyTorch's ``F.kl_div`` on log-probabilities: $y(\log y - x)$, reduced ('batchmean':
     the sum over the batch size, the KL divergence's value). PyTorch also warns that 'mean'
     averages over every element; this one does not warn."""
-    _no_legacy("kl_div", size_average, reduce)
-    _checks.choice(reduction, "kl_div", "reduction", ("mean", "batchmean", "sum", "none"))
+    if size_average is None and reduce is None:
+        _checks.choice(reduction, "kl_div", "reduction", ("mean", "batchmean", "sum", "none"))
+    else:
+        reduction = _legacy(size_average, reduce, reduction, "kl_div")
     return _loss.kl_div(input, target, reduction, log_target)
 
 
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, size_average=None,
                      eps: float = 1e-8, reduce=None, reduction: str = "mean"):
     r"""PyTorch's ``F.poisson_nll_loss``: $e^x - yx$ on a log-rate, or $x - y\log(x + \epsilon)$."""
-    _no_legacy("poisson_nll_loss", size_average, reduce)
-    _checks.reduction(reduction, "poisson_nll_loss")
+    reduction = _legacy(size_average, reduce, reduction, "poisson_nll_loss")
     return _loss.poisson_nll_loss(input, target, log_input, full, eps, reduction)
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     r"""PyTorch's ``F.soft_margin_loss``: $\log(1 + e^{-yx})$, targets $\pm 1$."""
-    _no_legacy("soft_margin_loss", size_average, reduce)
-    _checks.reduction(reduction, "soft_margin_loss")
+    reduction = _legacy(size_average, reduce, reduction, "soft_margin_loss")
     return _loss.soft_margin_loss(input, target, reduction)
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean"):
     r"""PyTorch's ``F.hinge_embedding_loss``: $x$ for $y = 1$, $\max(0, \Delta - x)$ for $y = -1$."""
-    _no_legacy("hinge_embedding_loss", size_average, reduce)
-    _checks.reduction(reduction, "hinge_embedding_loss")
+    reduction = _legacy(size_average, reduce, reduction, "hinge_embedding_loss")
     return _loss.hinge_embedding_loss(input, target, margin, reduction)
 
 
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
                       reduce=None, reduction: str = "mean"):
     r"""PyTorch's ``F.multi_margin_loss``: $\frac1C\sum_{c \ne t} w_t \max(0, \Delta - x_t + x_c)^p$."""
-    _no_legacy("multi_margin_loss", size_average, reduce)
-    _checks.reduction(reduction, "multi_margin_loss")
+    reduction = _legacy(size_average, reduce, reduction, "multi_margin_loss")
     p = _checks.margin_power(p, "multi_margin_loss")
     input, target, weight = _checks.multi_margin_inputs("multi_margin_loss", input, target, weight)
     return _loss.multi_margin_loss(input, target, p, margin, weight, reduction)
@@ -307,8 +305,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     r"""PyTorch's ``F.multilabel_margin_loss``: each label (a target row's indices before its
     first -1) against each non-label class, $\frac1C\sum \max(0, 1 - x_y + x_c)$."""
-    _no_legacy("multilabel_margin_loss", size_average, reduce)
-    _checks.reduction(reduction, "multilabel_margin_loss")
+    reduction = _legacy(size_average, reduce, reduction, "multilabel_margin_loss")
     input, target = _checks.multilabel_inputs("multilabel_margin_loss", input, target)
     return _loss.multilabel_margin_loss(input, target, reduction)
 
@@ -316,8 +313,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
                                 reduction: str = "mean"):
     r"""PyTorch's ``F.multilabel_soft_margin_loss``: BCE on logits averaged over the classes (the last dimension)."""
-    _no_legacy("multilabel_soft_margin_loss", size_average, reduce)
-    _checks.reduction(reduction, "multilabel_soft_margin_loss")
+    reduction = _legacy(size_average, reduce, reduction, "multilabel_soft_margin_loss")
     return _loss.multilabel_soft_margin_loss(input, target, weight, reduction)
 
 
