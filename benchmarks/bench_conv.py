@@ -53,7 +53,7 @@ from bench_training_step import Contender, TorchModelStep, fmt_time, interleaved
 import chainrule as cr  # noqa: E402
 from chainrule import nn, optim  # noqa: E402
 from chainrule.nn import pooling  # noqa: E402
-from chainrule.nn.conv import add_windows, conv_nd_backward, crop, pad, windows  # noqa: E402
+from chainrule.nn.conv import add_windows, conv_nd_backward, crop, kernel_offsets, pad, windows  # noqa: E402
 
 try:
     import torch
@@ -247,7 +247,8 @@ def variants_table():
     print("\nImplementation variants, float32, BLAS on 1 thread, median time per call; "
           "ratio = variant / chainrule's choice")
     header = (f"{'layer':<11} {'fwd: per-sample GEMMs':>21} {'one GEMM':>10} {'ratio':>6} {'einsum on view':>14} "
-              f"{'ratio':>6}   {'dx: per offset':>14} {'full conv':>10} {'ratio':>6} {'add_windows':>11} {'ratio':>6}")
+              f"{'ratio':>6}   {'dx: chosen':>10} {'per offset':>10} {'ratio':>6} {'add_windows':>11} {'ratio':>6} "
+              f"{'full conv':>10} {'ratio':>6}")
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
@@ -275,9 +276,16 @@ def variants_table():
 
         delta = rng.standard_normal((N, out, *O)).astype(np.float32)
 
-        def per_offset():  # chainrule's: W_k^T delta for each kernel offset k, added where k read
+        def chosen():  # chainrule's conv_nd_backward: the order of the two below that moves less memory
             return conv_nd_backward(delta, None, W, shape, stride, ((p, p),) * n, one, 1, bias=False,
                                     weight_grad=False)[0]
+
+        def per_offset():  # W_k^T delta for each kernel offset k (one GEMM over N * P columns), added where k read
+            delta_cols = delta.transpose(1, 0, *range(2, 2 + n)).reshape(out, -1)
+            grad = np.zeros((shape[1], N, *xp.shape[2:]), dtype=np.float32)
+            for k, read in kernel_offsets(kernel, O, stride, one):
+                grad[read] += (W[(..., *k)].T @ delta_cols).reshape(shape[1], N, *O)
+            return crop(grad.swapaxes(0, 1), ((p, p),) * n)
 
         def scatter():  # all the windows' gradients as one matrix, then added back (col2im)
             grad_cols = W.reshape(1, out, -1).transpose(0, 2, 1) @ delta.reshape(N, 1, out, P)
@@ -297,10 +305,12 @@ def variants_table():
         assert np.allclose(im2col(), one_gemm(), rtol=1e-4, atol=1e-3)
         assert np.allclose(scatter(), full_convolution(), rtol=1e-4, atol=1e-3)
         assert np.allclose(crop(scatter(), ((p, p),) * n), per_offset(), rtol=1e-4, atol=1e-3)
-        f1, f2, f3, b1, b2, b3 = (best_time(f) for f in (im2col, one_gemm, einsum_view, per_offset, full_convolution,
-                                                          scatter))
+        assert np.allclose(chosen(), per_offset(), rtol=1e-4, atol=1e-3)
+        f1, f2, f3, b0, b1, b2, b3 = (best_time(f) for f in (im2col, one_gemm, einsum_view, chosen, per_offset,
+                                                              scatter, full_convolution))
         print(f"{label:<11} {fmt_time(f1):>21} {fmt_time(f2):>10} {f2 / f1:>6.2f} {fmt_time(f3):>14} {f3 / f1:>6.2f}   "
-              f"{fmt_time(b1):>14} {fmt_time(b2):>10} {b2 / b1:>6.2f} {fmt_time(b3):>11} {b3 / b1:>6.2f}")
+              f"{fmt_time(b0):>10} {fmt_time(b1):>10} {b1 / b0:>6.2f} {fmt_time(b2):>11} {b2 / b0:>6.2f} "
+              f"{fmt_time(b3):>10} {b3 / b0:>6.2f}")
 
 
 # -- --variants: max-pooling, the slab scan against the plain arg-max -------------------------

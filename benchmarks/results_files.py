@@ -111,13 +111,24 @@ def memory_ratios(name: str) -> list[float]:
 
 
 def variants(name: str) -> dict:
-    """The ``--variants`` table: ``{layer: [fwd ratio one GEMM, fwd ratio einsum, dx ratio full conv]}``."""
+    """The ``--variants`` table: ``{layer: {"one GEMM": r, "einsum": r, "full conv": r,
+    "add_windows": r, "per offset": r}}``, each a variant's time over chainrule's choice (the files
+    from before the input gradient chose its order have no "per offset", and there add_windows was
+    the choice, 1.0)."""
     rows = {}
+    t, r = _TIME, r"([\d.]+)"
+    old = re.compile(rf"^(\d-D conv \d)\s+{t}\s+{t}\s+{r}\s+{t}\s+{r}\s+{t}\s+{t}\s+{r}\s*$")
+    new = re.compile(rf"^(\d-D conv \d)\s+{t}\s+{t}\s+{r}\s+{t}\s+{r}\s+{t}\s+{t}\s+{r}\s+{t}\s+{r}\s+{t}\s+{r}\s*$")
     with open(path(name)) as f:
         for line in f:
-            m = re.match(rf"^(\d-D conv \d)\s+{_TIME}\s+{_TIME}\s+([\d.]+)\s+{_TIME}\s+([\d.]+)\s+{_TIME}\s+{_TIME}\s+([\d.]+)", line)
-            if m:
-                rows[m.group(1)] = [float(m.group(6)), float(m.group(9)), float(m.group(14))]
+            if m := new.match(line):
+                g = m.groups()
+                rows[g[0]] = {"one GEMM": float(g[5]), "einsum": float(g[8]), "per offset": float(g[13]),
+                              "add_windows": float(g[16]), "full conv": float(g[19])}
+            elif m := old.match(line):
+                g = m.groups()
+                rows[g[0]] = {"one GEMM": float(g[5]), "einsum": float(g[8]), "add_windows": 1.0,
+                              "full conv": float(g[13])}
     return rows
 
 

@@ -205,3 +205,32 @@ def test_bad_grad_output_shape():
     layer(np.zeros((2, 1, 5), dtype=np.float32))
     with pytest.raises(ValueError, match=r"Conv1d.backward expected grad_output of shape \(2, 2, 3\)"):
         layer.backward(np.zeros((2, 2, 4)))
+
+
+@pytest.mark.parametrize("in_channels, out_channels, groups", [
+    (2, 32, 1),   # many more outputs than inputs: all the windows' gradients at once (add_windows)
+    (6, 6, 1),    # one kernel offset at a time
+    (4, 8, 2),    # the boundary, per group
+    (4, 16, 2),
+])
+def test_the_input_gradients_two_orders_agree_with_finite_differences_and_each_other(in_channels, out_channels,
+                                                                                   groups):
+    """conv_nd_backward adds W^T delta back one kernel offset at a time or all windows at once,
+    by which moves less memory; both are the same sum."""
+    from chainrule.nn import conv
+
+    rng = np.random.default_rng(7)
+    layer = nn.Conv2d(in_channels, out_channels, 3, stride=(1, 2), padding=1, dilation=(2, 1), groups=groups,
+                      dtype=np.float64, rng=rng)
+    x = rng.standard_normal((2, in_channels, 6, 5))
+    assert cr.gradcheck(layer, x)
+    y, cols = conv.conv_nd(x, layer.weight.data, None, (1, 2), ((1, 1), (1, 1)), (2, 1), groups)
+    g = rng.standard_normal(y.shape)
+    # the other order, written out: every window's gradient, then added back where it was read
+    W = layer.weight.data.reshape(groups, out_channels // groups, -1)
+    grad_cols = W.swapaxes(-1, -2) @ g.reshape(2, groups, out_channels // groups, -1)
+    windows_order = conv.crop(conv.add_windows(grad_cols.reshape(2, in_channels, 3, 3, *y.shape[2:]),
+                                               (2, in_channels, 8, 7), (1, 2), (2, 1)), ((1, 1), (1, 1)))
+    dx = conv.conv_nd_backward(g, cols, layer.weight.data, x.shape, (1, 2), ((1, 1), (1, 1)), (2, 1), groups,
+                               bias=False, weight_grad=False)[0]
+    np.testing.assert_allclose(dx, windows_order, rtol=1e-12, atol=1e-12)

@@ -4,8 +4,9 @@ The forward reads every kernel-sized window of the padded input (zeros, or copie
 border in the other padding modes: :func:`pad` / :func:`pad_backward`), laid out as the
 columns of a matrix ("im2col"), and multiplies it by the weight matrix: one GEMM per sample
 and group. Its adjoint, :func:`add_windows`, adds each window back where it was read from
-("col2im"); pooling uses the same pair (see ``pooling.py``), and the input gradient runs the
-same loop over the kernel offsets with the product inside it. The derivation is on the docs
+("col2im"); pooling uses the same pair (see ``pooling.py``), and so does the input gradient
+where that moves less memory than its loop over the kernel offsets with the product inside it.
+The derivation is on the docs
 page *Convolution and pooling*.
 """
 
@@ -192,8 +193,9 @@ def conv_nd_backward(grad_output, cols, weight, input_shape: tuple, stride: tupl
       $\partial C/\partial W_{o c k} = \sum_{n, p} \delta_{n o p}\, x_p[n, c, p s + k d]$;
     - input (the $W^\top\delta$ half of BP2): $\partial C/\partial x_p[n, c, i] = \sum_{o}\sum_{p, k \,:\, p s + k d = i}
       \delta_{n o p} W_{o c k}$, the "full" convolution of the stride-dilated $\delta$ with
-      the flipped kernel, computed as its transpose one kernel offset $k$ at a time: $W_k^\top\delta$
-      added back where offset $k$ read (the loop of :func:`add_windows`), then the padding cropped.
+      the flipped kernel, computed as its transpose: $W^\top\delta$ added back where each window was
+      read, one kernel offset at a time or all windows at once (:func:`add_windows`), whichever
+      moves less memory, then the padding cropped.
 
     Within a group only; groups never mix. Returns ``(grad_input, grad_weight, grad_bias)``,
     ``None`` for each one whose flag (``input_grad``, ``weight_grad``, ``bias``) is off.
@@ -212,17 +214,27 @@ def conv_nd_backward(grad_output, cols, weight, input_shape: tuple, stride: tupl
         dW = (delta @ cols.swapaxes(-1, -2)).sum(axis=0)  # (G, out/G, in/G * prod(kernel))
         grad_weight = dW.reshape(weight.shape)
     if input_grad:
-        # W^T delta one kernel offset k at a time: the gradient of every element that offset read,
-        # added back where it read them (add_windows's loop with the product inside it, so the
-        # matrix of all the windows' gradients, prod(kernel) times the input, is never built).
-        # With the samples among the columns, (G, out/G, N * positions), that is one GEMM per offset.
-        W = weight.reshape(G, out_channels // G, weight.shape[1], *kernel)  # (G, out/G, in/G, *kernel)
-        delta_cols = delta.transpose(1, 2, 0, 3).reshape(G, out_channels // G, -1)  # (G, out/G, N * positions)
-        grad_xp = np.zeros(padded_shape, dtype=delta.dtype)
-        channels_first = grad_xp.swapaxes(0, 1)  # (C_in, N, *padded): the GEMM's rows are channels
-        for k, read in kernel_offsets(kernel, out, stride, dilation):
-            # dC/dx_p[n, c, p s + k d] += sum_o W[o, c, k] delta[n, o, p]
-            channels_first[read] += (W[(..., *k)].swapaxes(-1, -2) @ delta_cols).reshape(input_shape[1], N, *out)
+        # W^T delta, added back where each window was read. Two orders of the same sum; the one
+        # with less memory traffic is taken. One kernel offset k at a time (W_k^T delta is the
+        # gradient of every element offset k read) reads delta once per offset; all windows at
+        # once builds their gradients as one matrix, prod(kernel) times the input, and adds it
+        # back (add_windows). The first costs less unless the output has far more channels than
+        # the input, (K - 1) C_out > 2 K C_in (a 3-channel first layer).
+        K, in_channels = math.prod(kernel), input_shape[1]
+        if (K - 1) * out_channels <= 2 * K * in_channels:
+            W = weight.reshape(G, out_channels // G, weight.shape[1], *kernel)  # (G, out/G, in/G, *kernel)
+            # the samples among the columns, (G, out/G, N * positions): one GEMM per offset
+            delta_cols = delta.transpose(1, 2, 0, 3).reshape(G, out_channels // G, -1)
+            grad_xp = np.zeros(padded_shape, dtype=delta.dtype)
+            channels_first = grad_xp.swapaxes(0, 1)  # (C_in, N, *padded): the GEMM's rows are channels
+            for k, read in kernel_offsets(kernel, out, stride, dilation):
+                # dC/dx_p[n, c, p s + k d] += sum_o W[o, c, k] delta[n, o, p]
+                channels_first[read] += (W[(..., *k)].swapaxes(-1, -2) @ delta_cols).reshape(in_channels, N, *out)
+        else:
+            W = weight.reshape(G, out_channels // G, -1)
+            grad_cols = W.swapaxes(-1, -2) @ delta  # (N, G, in/G * prod(kernel), positions)
+            grad_windows = grad_cols.reshape(N, in_channels, *kernel, *out)  # the windows' layout
+            grad_xp = add_windows(grad_windows, padded_shape, stride, dilation)
         grad_input = crop(grad_xp, pads)  # the zeros padding added are not inputs
     return grad_input, grad_weight, grad_bias
 
