@@ -83,20 +83,7 @@ def test_channel_dropout_keeps_the_expected_value_and_refuses_a_wrong_rank():
 
 
 # -- Upsample ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs, shape", [({"scale_factor": 2}, (2, 3, 4)), ({"scale_factor": 2}, (1, 2, 3, 3)),
-                                           ({"size": (5, 7)}, (2, 2, 3, 4)), ({"scale_factor": (1.5, 0.5)}, (1, 2, 4, 6)),
-                                           ({"size": 2}, (2, 3, 5))])
-def test_upsample_nearest_is_pytorchs_forward_and_backward(kwargs, shape):
-    torch = pytest.importorskip("torch", reason="compares with torch.nn.Upsample")
-    x = RNG.standard_normal(shape)
-    up = nn.Upsample(**kwargs)
-    y = up(x)
-    xt = torch.tensor(x, requires_grad=True)
-    out = torch.nn.Upsample(**kwargs)(xt)
-    g = RNG.standard_normal(tuple(out.shape))
-    (out * torch.tensor(g)).sum().backward()
-    np.testing.assert_array_equal(y, out.detach().numpy())
-    np.testing.assert_allclose(up.backward(g), xt.grad.numpy(), rtol=1e-12)
+# (Upsample against torch.nn.Upsample in every mode, nearest included: tests/nn/test_interpolate.py)
 
 
 def test_upsample_backward_is_central_differences_and_the_refusals_name_the_argument():

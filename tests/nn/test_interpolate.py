@@ -173,6 +173,9 @@ MODULES = [
     ({"scale_factor": 2, "mode": "trilinear"}, (1, 2, 2, 3, 2)),
     ({"scale_factor": 1.5, "mode": "nearest-exact"}, (1, 2, 4, 3)),
     ({"size": (2, 3), "mode": "area"}, (1, 2, 5, 7)),
+    # nearest, the default mode: a copy of input elements, so equal to PyTorch's exactly
+    ({"scale_factor": 2}, (2, 3, 4)), ({"scale_factor": 2}, (1, 2, 3, 3)), ({"size": (5, 7)}, (2, 2, 3, 4)),
+    ({"scale_factor": (1.5, 0.5)}, (1, 2, 4, 6)), ({"size": 2}, (2, 3, 5)),
 ]
 
 
@@ -186,8 +189,9 @@ def test_upsample_modes_are_pytorchs_forward_and_backward(kwargs, shape):
     out = torch.nn.Upsample(**kwargs)(xt)
     g = RNG.standard_normal(tuple(out.shape))
     out.backward(torch.tensor(g))
-    np.testing.assert_allclose(y, out.detach().numpy(), rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(up.backward(g), xt.grad.numpy(), rtol=1e-10, atol=1e-13)
+    exact = kwargs.get("mode", "nearest") == "nearest"
+    np.testing.assert_allclose(y, out.detach().numpy(), rtol=0 if exact else 1e-10, atol=0 if exact else 1e-13)
+    np.testing.assert_allclose(up.backward(g), xt.grad.numpy(), rtol=1e-12 if exact else 1e-10, atol=0 if exact else 1e-13)
 
 
 @pytest.mark.parametrize("kwargs, shape", MODULES)
