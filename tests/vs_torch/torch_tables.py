@@ -732,6 +732,17 @@ def _run_error(case, torch, chainrule_nn):
                    f"torch raises {torch_type.__name__} matching {regex!r} in its {stage}")
 
 
+def _forward_outcome(out, out_t, more_problems):
+    """A failing Outcome when chainrule's forward output differs from torch's (in structure or in
+    any array) or ``more_problems`` (state after the call) has an entry; ``None`` when all agree."""
+    leaves_t, leaves = _leaves(out_t), _leaves(out)
+    if len(leaves_t) != len(leaves):
+        return Outcome("fail", "output structure", f"chainrule returned {len(leaves)} outputs, torch {len(leaves_t)}")
+    problems = [_differ(f"output[{i}]", o, t) for i, (o, t) in enumerate(zip(leaves, leaves_t))] + more_problems
+    problems = [p for p in problems if p]
+    return Outcome("fail", "forward differs", "; ".join(problems)) if problems else None
+
+
 def _refusal(exc, torch_type, where=""):
     """The outcome of an error case where chainrule raised ``exc``: a pass, unless what it refused
     was an argument it does not take (that proves nothing about the error: a gap)."""
@@ -781,15 +792,12 @@ def _run(case, torch, chainrule_nn):
         out = ours(*ours_args, **ours_kwargs)
     except Exception as exc:  # noqa: BLE001
         return _raised("forward", exc)
-    leaves_t, leaves = _leaves(out_t), _leaves(out)
-    if len(leaves_t) != len(leaves):
-        return Outcome("fail", "output structure", f"chainrule returned {len(leaves)} outputs, torch {len(leaves_t)}")
-    problems = [_differ(f"output[{i}]", a, b) for i, (a, b) in enumerate(zip(leaves, leaves_t))]
     sd = ours.state_dict()
-    problems += [_differ(f"state_dict[{k!r}] after forward", sd.get(k), v) for k, v in theirs.state_dict().items()]
-    problems = [p for p in problems if p]
-    if problems:
-        return Outcome("fail", "forward differs", "; ".join(problems))
+    failed = _forward_outcome(out, out_t, [_differ(f"state_dict[{k!r}] after forward", sd.get(k), v)
+                                           for k, v in theirs.state_dict().items()])
+    if failed:
+        return failed
+    leaves_t, leaves = _leaves(out_t), _leaves(out)
 
     # 3. Backward: a random gradient into each output chainrule's backward takes one for.
     rng = np.random.default_rng(0)
@@ -912,17 +920,13 @@ def _run_function(case, torch):
         out = ours_fn(*a, **k)
     except Exception as exc:  # noqa: BLE001
         return _raised("forward", exc)
+    failed = _forward_outcome(out, out_t, [_differ(f"argument[{i}] after the call", o, t)
+                                           for i, (o, t) in enumerate(zip(_leaves(list(a) + list(k.values())),
+                                                                          _leaves(list(args) + list(kwargs.values()))))
+                                           if isinstance(t, torch.Tensor)])
+    if failed:
+        return failed
     leaves_t, leaves = _leaves(out_t), _leaves(out)
-    if len(leaves_t) != len(leaves):
-        return Outcome("fail", "output structure", f"chainrule returned {len(leaves)} outputs, torch {len(leaves_t)}")
-    problems = [_differ(f"output[{i}]", o, t) for i, (o, t) in enumerate(zip(leaves, leaves_t))]
-    problems += [_differ(f"argument[{i}] after the call", o, t)
-                 for i, (o, t) in enumerate(zip(_leaves(list(a) + list(k.values())),
-                                                _leaves(list(args) + list(kwargs.values()))))
-                 if isinstance(t, torch.Tensor)]
-    problems = [p for p in problems if p]
-    if problems:
-        return Outcome("fail", "forward differs", "; ".join(problems))
 
     # Backward: a random gradient into the first float output.
     float_t = [t for t in leaves_t if isinstance(t, torch.Tensor) and t.is_floating_point()]
