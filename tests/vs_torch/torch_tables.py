@@ -704,16 +704,15 @@ def _run_error(case, torch, chainrule_nn):
     (ValueError for a bad value, where torch often raises RuntimeError)."""
     stage, torch_type, regex = case.error
     name, ctor_args, ctor_kwargs, fwd_args, fwd_kwargs = case.make()
-    try:
+    def theirs():
         with _float64_default():
             m = getattr(torch.nn, name)(*ctor_args, **ctor_kwargs)
         if stage == "forward":
             m(*fwd_args, **fwd_kwargs)
-    except torch_type as exc:
-        if not re.search(regex, str(exc)):
-            return Outcome("skip", SKIP_TORCH_RAISED, f"torch raised {exc!r}, not the table's {regex!r}")
-    else:
-        return Outcome("skip", SKIP_TORCH_RAISED, f"torch did not raise the table's {regex!r}")
+
+    skipped = _unless_torch_raises(theirs, torch_type, regex)
+    if skipped:
+        return skipped
     try:
         args, kwargs = _to_numpy(ctor_args, True), _ctor_kwargs(ctor_kwargs, True)
         f_args, f_kwargs = _to_numpy(fwd_args, True), _to_numpy(fwd_kwargs, True)
@@ -730,6 +729,18 @@ def _run_error(case, torch, chainrule_nn):
         return _refusal(exc, torch_type, f"{where}: ")
     return Outcome("fail", "chainrule did not raise",
                    f"torch raises {torch_type.__name__} matching {regex!r} in its {stage}")
+
+
+def _unless_torch_raises(call, torch_type, regex):
+    """A skip Outcome unless ``call()`` raises ``torch_type`` matching the table's ``regex`` (the
+    error case then tests chainrule); ``None`` when torch raises as the table says."""
+    try:
+        call()
+    except torch_type as exc:
+        if not re.search(regex, str(exc)):
+            return Outcome("skip", SKIP_TORCH_RAISED, f"torch raised {exc!r}, not the table's {regex!r}")
+        return None
+    return Outcome("skip", SKIP_TORCH_RAISED, f"torch did not raise the table's {regex!r}")
 
 
 def _forward_outcome(out, out_t, more_problems):
@@ -976,13 +987,9 @@ def _run_function_error(case, torch):
     import chainrule.nn.functional as F
     _, torch_type, regex = case.error
     theirs, name, args, kwargs = case.make()
-    try:
-        theirs(*args, **kwargs)
-    except torch_type as exc:
-        if not re.search(regex, str(exc)):
-            return Outcome("skip", SKIP_TORCH_RAISED, f"torch raised {exc!r}, not the table's {regex!r}")
-    else:
-        return Outcome("skip", SKIP_TORCH_RAISED, f"torch did not raise the table's {regex!r}")
+    skipped = _unless_torch_raises(lambda: theirs(*args, **kwargs), torch_type, regex)
+    if skipped:
+        return skipped
     if name not in _chainrule_functions():
         return Outcome("gap", f"F.{name}", "chainrule.nn.functional has no such function")
     try:
