@@ -850,15 +850,18 @@ def recurrent_hidden(module, h, what: str, batched: bool, batch: int, size: int,
 
 
 # -- losses and containers ------------------------------------------------------------------
-def class_range(target: np.ndarray, n_classes: int, ignore_index: int, owner) -> None:
-    """Every class index must lie in ``[0, n_classes)`` or equal ``ignore_index``."""
+def class_range(target: np.ndarray, n_classes: int, ignore_index, owner) -> None:
+    """Every class index must lie in ``[0, n_classes)`` or equal ``ignore_index`` (``None``: a loss
+    that ignores no class)."""
     if target.size and (target.min() < 0 or target.max() >= n_classes):  # then look closer
         # compared in the target's own dtype, so that a huge unsigned index is not wrapped negative
-        bad = target[(target != ignore_index) & ((target < 0) | (target >= n_classes))]
+        outside = (target < 0) | (target >= n_classes)
+        bad = target[outside if ignore_index is None else outside & (target != ignore_index)]
         if bad.size:
+            ignored = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
             raise ValueError(
                 f"{owner_of(owner)} target contains class {bad.flat[0]}, but input has {n_classes} classes "
-                f"(class indices must be in [0, {n_classes}) or equal ignore_index={ignore_index})"
+                f"(class indices must be in [0, {n_classes}){ignored})"
             )
 
 
@@ -1398,7 +1401,7 @@ def multi_margin_inputs(owner, input, target, weight) -> tuple:
     if target.ndim > 1 or target.size != n:
         raise ValueError(f"{owner_of(owner)} expected target of {n} class indices, shape ({n},), for input of "
                          f"shape {x.shape}, got target of shape {target.shape}")
-    class_range(target, n_classes, 0, owner)
+    class_range(target, n_classes, None, owner)
     if weight is not None:
         weight = float_array(weight, owner, "weight", dtype=x.dtype)
         if weight.shape != (n_classes,):

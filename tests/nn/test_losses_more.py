@@ -299,3 +299,8 @@ def test_the_deprecated_size_average_and_reduce_map_as_pytorchs_with_a_warning()
         with pytest.warns(UserWarning, match=f"reduction='{reduction}'"):
             got = F.kl_div(x, y, **legacy)
         np.testing.assert_array_equal(got, F.kl_div(x, y, reduction=reduction))
+
+
+def test_a_class_out_of_range_is_named_without_an_ignore_index_the_loss_does_not_have():
+    with pytest.raises(ValueError, match=r"class 3, but input has 3 classes \(class indices must be in \[0, 3\)\)$"):
+        F.multi_margin_loss(np.zeros((2, 3)), np.array([0, 3]))
